@@ -1,0 +1,18 @@
+"""hyperplan: plan, place and run AI compute across clouds.
+
+Public API (everything else is private):
+
+- :func:`load_scenario` – read and validate a scenario YAML file (located errors).
+- :class:`Scenario` – the validated scenario model.
+- :func:`load_catalog` / :class:`Catalog` – cloud offers, accelerator specs and discounts.
+- :func:`plan` / :class:`Plan` – solve the multi-cloud capacity plan with HiGHS.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"
+
+from hyperplan.errors import HyperplanError, InputError, Problem
+from hyperplan.scenario.schema import Scenario
+
+__all__ = ["HyperplanError", "InputError", "Problem", "Scenario", "__version__"]
