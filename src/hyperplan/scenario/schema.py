@@ -13,11 +13,24 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, model_validator
 
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+
+
+class FieldValueError(ValueError):
+    """A ``ValueError`` from a model validator that names the field at fault.
+
+    ``loc`` is relative to the model (e.g. ``("deadline",)``); the loader appends it to the
+    model's location so the error points at the field, not at the whole mapping.
+    """
+
+    def __init__(self, message: str, *loc: str | int) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 def _parse_when(value: Any) -> Any:
@@ -42,7 +55,9 @@ def _parse_when(value: Any) -> Any:
             return dt.date.fromisoformat(text)
         except ValueError:
             pass
-        raise ValueError(f"expected a date like 2027-07-01, 2027-07, 2027-Q3 or 2027; found {text!r}")
+        raise ValueError(
+            f"expected a date like 2027-07-01, 2027-07, 2027-Q3 or 2027; found {text!r}"
+        )
     return value
 
 
@@ -56,7 +71,7 @@ Name = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=80)]
 
 
 class Model(BaseModel):
-    """Base of every scenario model: unknown fields are errors, values are validated on assignment."""
+    """Base of every scenario model: unknown fields are errors; assignments are validated."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
 
@@ -72,7 +87,9 @@ class GrowthSeries(Model):
     Value in period t = ``start × (1 + growth_per_year) ** years_since_horizon_start(t)``.
     """
 
-    start: NonNeg = Field(description="value in the first period of the horizon (unit of the field)")
+    start: NonNeg = Field(
+        description="value in the first period of the horizon (unit of the field)"
+    )
     growth_per_year: float = Field(
         ge=-0.99, le=100.0, description="fractional growth per year: 0.5 = +50%/year, 1.0 = doubles"
     )
@@ -91,8 +108,8 @@ Series = Annotated[
     NonNeg | list[NonNeg] | GrowthSeries | CsvSeries,
     Field(
         description=(
-            "a time series over the horizon's periods: a constant, a list with one value per period, "
-            "{start, growth_per_year}, or {csv, column}"
+            "a time series over the horizon's periods: a constant, a list with one value per "
+            "period, {start, growth_per_year}, or {csv, column}"
         )
     ),
 ]
@@ -119,11 +136,17 @@ class Horizon(Model):
     def _start_aligned(self) -> Horizon:
         s = self.start
         if s.day != 1:
-            raise ValueError(f"start must be the first day of a month; found {s.isoformat()}")
+            raise FieldValueError(
+                f"start must be the first day of a month; found {s.isoformat()}", "start"
+            )
         if self.period == "quarter" and (s.month - 1) % 3:
-            raise ValueError(f"a quarterly horizon starts on Jan, Apr, Jul or Oct 1; found {s}")
+            raise FieldValueError(
+                f"a quarterly horizon starts on Jan, Apr, Jul or Oct 1; found {s}", "start"
+            )
         if self.period == "year" and s.month != 1:
-            raise ValueError(f"a yearly horizon starts on January 1; found {s.isoformat()}")
+            raise FieldValueError(
+                f"a yearly horizon starts on January 1; found {s.isoformat()}", "start"
+            )
         return self
 
 
@@ -170,7 +193,9 @@ class Provider(Model):
         default=None,
         description="regions in play with their settings; default: every catalog region",
     )
-    pue: float = Field(default=1.2, ge=1.0, le=3.0, description="default PUE of this provider's sites")
+    pue: float = Field(
+        default=1.2, ge=1.0, le=3.0, description="default PUE of this provider's sites"
+    )
     outage: OutageModel = Field(default_factory=OutageModel, description="provider-wide outages")
 
 
@@ -210,7 +235,9 @@ class OfferOverride(Model):
     ondemand_cap: Series | None = Field(
         default=None, description="on-demand instances obtainable per period"
     )
-    spot_cap: Series | None = Field(default=None, description="spot instances obtainable per period")
+    spot_cap: Series | None = Field(
+        default=None, description="spot instances obtainable per period"
+    )
     kw_per_instance: Positive | None = Field(default=None, description="power per instance, kW")
 
 
@@ -271,7 +298,7 @@ class Contract(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Contract:
         if self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+            raise FieldValueError(f"end ({self.end}) must be after start ({self.start})", "end")
         return self
 
 
@@ -291,7 +318,7 @@ class Reservation(Model):
     @model_validator(mode="after")
     def _ordered(self) -> Reservation:
         if self.end <= self.start:
-            raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+            raise FieldValueError(f"end ({self.end}) must be after start ({self.start})", "end")
         return self
 
 
@@ -312,7 +339,8 @@ class WorkloadBase(Model):
         default=None, description="data residency: geo tags allowed (e.g. [eu]); default all"
     )
     markets: list[Market] | None = Field(
-        default=None, description="markets allowed; default reserved+ondemand (+spot if preemptible)"
+        default=None,
+        description="markets allowed; default reserved+ondemand (+spot if preemptible)",
     )
     priority: int = Field(default=0, ge=0, le=100, description="dispatch priority (higher first)")
 
@@ -360,7 +388,9 @@ class Training(WorkloadBase):
     @model_validator(mode="after")
     def _window(self) -> Training:
         if self.deadline <= self.start:
-            raise ValueError(f"deadline ({self.deadline}) must be after start ({self.start})")
+            raise FieldValueError(
+                f"deadline ({self.deadline}) must be after start ({self.start})", "deadline"
+            )
         return self
 
 
@@ -444,12 +474,20 @@ class Scenario(Model):
     policies: Policies = Field(default_factory=Policies)
     integer: bool = Field(default=False, description="whole instances (MILP)")
 
+    _base_dir: Path | None = PrivateAttr(default=None)  # scenario file's directory (CSV series)
+    _source: str | None = PrivateAttr(default=None)  # scenario file path, for messages
+
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
         seen: set[str] = set()
-        for w in self.workloads:
+        for i, w in enumerate(self.workloads):
             if w.name in seen:
-                raise ValueError(f"two workloads are named {w.name!r}; names must be unique")
+                raise FieldValueError(
+                    f"two workloads are named {w.name!r}; names must be unique",
+                    "workloads",
+                    i,
+                    "name",
+                )
             seen.add(w.name)
         return self
 

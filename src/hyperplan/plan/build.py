@@ -1,0 +1,515 @@
+"""Build the two-stage, security-constrained planning model from :class:`PlanInputs`.
+
+One function per family (``define_*``), each vectorised over its index arrays. The formulation
+is documented in ``docs/formulation.md``; names here match the names there.
+
+Money inside the model is in millions of USD (``MUSD``) for numerical range; results convert back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from hyperplan.plan.inputs import PlanInputs
+from hyperplan.plan.model import LinearModel, expand_ranges, group_ids
+
+MUSD = 1e-6  # model money unit per USD
+RESERVED, ONDEMAND, SPOT = 0, 1, 2
+
+
+@dataclass
+class SpendEntries:
+    """Base-scenario spend as (column, period, provider, amount MUSD per unit of the column)."""
+
+    col: np.ndarray
+    t: np.ndarray
+    p: np.ndarray
+    amount: np.ndarray
+    gpus: np.ndarray  # GPUs per unit of the column in that period (for share_by = gpus)
+
+
+@dataclass
+class PlanningModel:
+    """The linear model plus what is needed to read its solution."""
+
+    lm: LinearModel
+    inputs: PlanInputs
+    spend: SpendEntries
+    gpu_entries: SpendEntries
+    existing_spend: np.ndarray  # (P, T) MUSD of existing reservations
+
+
+def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> PlanningModel:
+    """Build the planning model. ``integer`` makes reservations whole instances (MILP)."""
+    lm = LinearModel()
+    x = define_reservations(lm, inp, integer)
+    define_reserved_balance(lm, inp, x)
+    define_supply(lm, inp, x)
+    z = define_allocations(lm, inp, x, outages)
+    define_pools(lm, inp, x, z)
+    define_demand(lm, inp, z)
+    define_training(lm, inp, z)
+    define_single_site(lm, inp, z)
+    spend, gpu_entries, existing_spend = spend_entries(lm, inp, x, z)
+    define_share(lm, inp, spend, gpu_entries, existing_spend)
+    define_power(lm, inp, x, z)
+    define_budget(lm, inp, spend, existing_spend)
+    define_take_or_pay(lm, inp, spend, existing_spend)
+    # sunk cost of existing reservations: a constant in the objective
+    lm.offset = float((existing_spend.sum(axis=0) * inp.tl.discount).sum())
+    return PlanningModel(lm, inp, spend, gpu_entries, existing_spend)
+
+
+# ----------------------------------------------------------------------------------------------
+# Columns: reservations x[o,k,s] and active reserved capacity R[o,t]
+# ----------------------------------------------------------------------------------------------
+
+
+def _useful_offers(inp: PlanInputs) -> np.ndarray:
+    """Offers some workload may use (others get no columns)."""
+    return (inp.perf > 0).any(axis=0)
+
+
+def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict[str, np.ndarray]:
+    """``reserve`` x[o,k,s]: instances of offer o reserved for term k from period s."""
+    T = inp.tl.periods
+    useful = _useful_offers(inp)
+    ok = (
+        np.isfinite(inp.reserved_price)
+        & inp.available[:, None, :]
+        & (inp.supply[:, None, :] > 0)
+        & useful[:, None, None]
+        & (inp.max_reserved > 0)[:, None, None]
+    )
+    o, k, s = np.nonzero(ok)
+    count = np.minimum(inp.term_periods[k], T - s)
+    owner, t = expand_ranges(s, count)
+    unit_cost = inp.reserved_price[o[owner], k[owner], t] * inp.tl.hours[t] * MUSD  # per instance
+    cost = np.bincount(owner, weights=unit_cost * inp.tl.discount[t], minlength=len(o))
+    cols = lm.add_cols(
+        "reserve", cost, 0.0, np.inf, integer=integer, unit="instances", offer=o, term=k, start=s
+    )
+    return {
+        "cols": cols,
+        "o": o,
+        "k": k,
+        "s": s,
+        "cov_owner": owner,
+        "cov_t": t,
+        "cov_cost": unit_cost,
+    }
+
+
+def define_reserved_balance(lm: LinearModel, inp: PlanInputs, x: dict[str, np.ndarray]) -> None:
+    """``capacity`` R[o,t] = existing[o,t] + Σ reservations covering t (row ``reserved-balance``).
+
+    Adds to ``x``: ``capacity_col`` (O, T) column id of R (-1 where none) and ``has_reserved``
+    (O, T) whether any reserved capacity can exist.
+    """
+    T = inp.tl.periods
+    useful = np.flatnonzero(_useful_offers(inp) | (inp.existing.sum(axis=1) > 0))
+    o = np.repeat(useful, T)
+    t = np.tile(np.arange(T), len(useful))
+    ub = np.maximum(inp.max_reserved[o], inp.existing[o, t])
+    r_cols = lm.add_cols("capacity", np.zeros(len(o)), 0.0, ub, unit="instances", offer=o, period=t)
+    rows = lm.add_rows(
+        "reserved-balance",
+        inp.existing[o, t],
+        inp.existing[o, t],
+        len(o),
+        unit="instances",
+        offer=o,
+        period=t,
+    )
+    lm.add_coefs(rows, r_cols, 1.0)
+    row_of = np.full((len(inp.offers), T), -1, dtype=np.int64)
+    row_of[o, t] = rows
+    cov_o = x["o"][x["cov_owner"]]
+    lm.add_coefs(row_of[cov_o, x["cov_t"]], x["cols"][x["cov_owner"]], -1.0)
+    cap_of = np.full((len(inp.offers), T), -1, dtype=np.int64)
+    cap_of[o, t] = r_cols
+    x["capacity_col"] = cap_of  # (O, T) column id of R, -1 where none
+    x["has_reserved"] = np.zeros((len(inp.offers), T), dtype=bool)
+    x["has_reserved"][cov_o, x["cov_t"]] = True
+    x["has_reserved"] |= inp.existing > 0
+
+
+def define_supply(lm: LinearModel, inp: PlanInputs, x: dict[str, np.ndarray]) -> None:
+    """``supply`` Σ_k x[o,k,s] ≤ new-capacity ramp of o in period s (finite ramps only)."""
+    finite = np.isfinite(inp.supply[x["o"], x["s"]])
+    if not finite.any():
+        return
+    sel = np.flatnonzero(finite)
+    group, first = group_ids(x["o"][sel], x["s"][sel])
+    o, s = x["o"][sel][first], x["s"][sel][first]
+    rows = lm.add_rows(
+        "supply", -np.inf, inp.supply[o, s], len(first), unit="instances", offer=o, period=s
+    )
+    lm.add_coefs(rows[group], x["cols"][sel], 1.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Second stage: allocations z[w,o,m,t,s] and unserved demand
+# ----------------------------------------------------------------------------------------------
+
+
+def define_allocations(
+    lm: LinearModel, inp: PlanInputs, x: dict[str, np.ndarray], outages: bool
+) -> dict[str, np.ndarray]:
+    """``allocate`` z[w,o,m,t,s]: instances of o in market m serving w in period t, scenario s.
+
+    Only allowed tuples get a column: the workload may use the offer (perf > 0) and market, the
+    market has capacity in t, t is in the workload's window with demand, s is the base scenario
+    or an outage in which the offer is up and the workload must keep a share of its demand.
+    """
+    S = len(inp.scenario_names) if outages else 1
+    w_idx, o_idx = np.nonzero(inp.perf > 0)
+    training = inp.kind == "training"
+    active = inp.window & (training[:, None] | (inp.demand > 0))  # (W, T)
+    market_has = np.stack(
+        [x["has_reserved"], inp.market_cap[:, ONDEMAND] > 0, inp.market_cap[:, SPOT] > 0], axis=1
+    )  # (O, 3, T)
+    in_scenario = np.zeros((len(inp.workload_names), S), dtype=bool)
+    in_scenario[:, 0] = True
+    if S > 1:
+        in_scenario[:, 1:] = (~training & (inp.resilience > 0))[:, None]
+    mask = (
+        inp.market_ok[w_idx][:, :, None, None]
+        & market_has[o_idx][:, :, :, None]
+        & active[w_idx][:, None, :, None]
+        & in_scenario[w_idx][:, None, None, :]
+        & inp.up[:S][:, o_idx].T[:, None, None, :]
+    )  # (pairs, 3, T, S)
+    pair, m, t, s = np.nonzero(mask)
+    w, o = w_idx[pair], o_idx[pair]
+    hours_disc = inp.tl.hours[t] * inp.tl.discount[t]
+    cost = inp.weight[s] * hours_disc * inp.price[o, m, t] * MUSD
+    ub = np.where(m == RESERVED, np.inf, inp.market_cap[o, m, t])
+    ub = np.minimum(ub, inp.max_instances[w])
+    cols = lm.add_cols(
+        "allocate",
+        cost,
+        0.0,
+        ub,
+        unit="instances",
+        workload=w,
+        offer=o,
+        market=m,
+        period=t,
+        scenario=s,
+    )
+    return {"cols": cols, "w": w, "o": o, "m": m, "t": t, "s": s, "S": np.array(S)}
+
+
+def define_pools(
+    lm: LinearModel, inp: PlanInputs, x: dict[str, np.ndarray], z: dict[str, np.ndarray]
+) -> None:
+    """``pool``: per offer, period and scenario, allocations fit the capacity of each market.
+
+    Reserved: Σ_w z ≤ R[o,t] (only scenarios where o is up have z). On-demand and spot:
+    Σ_w z ≤ cap[o,m,t] where the cap is finite and more than one workload shares it.
+    """
+    res = np.flatnonzero(z["m"] == RESERVED)
+    group, first = group_ids(z["o"][res], z["t"][res], z["s"][res])
+    o, t, s = z["o"][res][first], z["t"][res][first], z["s"][res][first]
+    rows = lm.add_rows(
+        "pool-reserved", -np.inf, 0.0, len(first), unit="instances", offer=o, period=t, scenario=s
+    )
+    lm.add_coefs(rows[group], z["cols"][res], 1.0)
+    lm.add_coefs(rows, x["capacity_col"][o, t], -1.0)
+    mkt = np.flatnonzero((z["m"] != RESERVED) & np.isfinite(inp.market_cap[z["o"], z["m"], z["t"]]))
+    group, first = group_ids(z["o"][mkt], z["m"][mkt], z["t"][mkt], z["s"][mkt])
+    o, m, t, s = (z[key][mkt][first] for key in ("o", "m", "t", "s"))
+    rows = lm.add_rows(
+        "pool-market",
+        -np.inf,
+        inp.market_cap[o, m, t],
+        len(first),
+        unit="instances",
+        offer=o,
+        market=m,
+        period=t,
+        scenario=s,
+    )
+    lm.add_coefs(rows[group], z["cols"][mkt], 1.0)
+
+
+def define_demand(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) -> None:
+    """``demand``: Σ perf·z + unserved ≥ level_s·demand[w,t] for inference, agents, batch.
+
+    level is 1 in the base scenario and the workload's resilience in an outage scenario. The
+    unserved column costs the penalty; in the base scenario weighted by its probability, in an
+    outage scenario at full weight, so a resilience target binds as a requirement.
+    """
+    T = inp.tl.periods
+    S = int(z["S"])
+    W = len(inp.workload_names)
+    level = np.ones((W, S))
+    level[:, 1:] = inp.resilience[:, None]
+    need = level[:, None, :] * inp.demand[:, :, None] * inp.window[:, :, None]  # (W, T, S)
+    need[inp.kind == "training"] = 0.0
+    w, t, s = np.nonzero(need > 0)
+    rhs = need[w, t, s]
+    rows = lm.add_rows(
+        "demand", rhs, np.inf, len(w), unit="demand units", workload=w, period=t, scenario=s
+    )
+    row_of = np.full((W, T, S), -1, dtype=np.int64)
+    row_of[w, t, s] = rows
+    weight = np.where(s == 0, inp.weight[0], 1.0)
+    cost = weight * inp.tl.hours[t] * inp.tl.discount[t] * inp.penalty[w] * MUSD
+    u = lm.add_cols(
+        "unserved", cost, 0.0, rhs, unit="demand units", workload=w, period=t, scenario=s
+    )
+    lm.add_coefs(rows, u, 1.0)
+    zr = row_of[z["w"], z["t"], z["s"]]
+    sel = zr >= 0
+    lm.add_coefs(zr[sel], z["cols"][sel], inp.perf[z["w"][sel], z["o"][sel]])
+
+
+def define_training(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) -> None:
+    """``training-compute``: Σ_t hours_t·Σ perf·z + unserved ≥ compute[w] (base scenario).
+
+    ``training-instances``: Σ_{o,m} z[w,·,·,t] ≤ max_instances[w] where a cap is given.
+    """
+    train = np.flatnonzero(inp.kind == "training")
+    if not train.size:
+        return
+    W = len(inp.workload_names)
+    rows = lm.add_rows(
+        "training-compute", inp.compute[train], np.inf, len(train), unit="GPU-hours", workload=train
+    )
+    row_of = np.full(W, -1, dtype=np.int64)
+    row_of[train] = rows
+    last = np.array(
+        [
+            np.flatnonzero(inp.window[w])[-1] if inp.window[w].any() else inp.tl.periods - 1
+            for w in train
+        ]
+    )
+    cost = inp.tl.discount[last] * inp.penalty[train] * MUSD
+    u = lm.add_cols(
+        "unserved-training", cost, 0.0, inp.compute[train], unit="GPU-hours", workload=train
+    )
+    lm.add_coefs(rows, u, 1.0)
+    sel = np.flatnonzero((row_of[z["w"]] >= 0) & (z["s"] == 0))
+    lm.add_coefs(
+        row_of[z["w"][sel]],
+        z["cols"][sel],
+        inp.tl.hours[z["t"][sel]] * inp.perf[z["w"][sel], z["o"][sel]],
+    )
+    capped = sel[np.isfinite(inp.max_instances[z["w"][sel]])]
+    if capped.size:
+        group, first = group_ids(z["w"][capped], z["t"][capped])
+        w, t = z["w"][capped][first], z["t"][capped][first]
+        rows = lm.add_rows(
+            "training-instances",
+            -np.inf,
+            inp.max_instances[w],
+            len(first),
+            unit="instances",
+            workload=w,
+            period=t,
+        )
+        lm.add_coefs(rows[group], z["cols"][capped], 1.0)
+
+
+def define_single_site(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) -> None:
+    """``site-choice``: Σ_g b[w,g] = 1 and ``site-link``: Σ_{o at g} z[w,o,·,t] ≤ M_w·b[w,g]."""
+    single = np.flatnonzero(inp.single_site)
+    if not single.size:
+        return
+    sel = np.flatnonzero(inp.single_site[z["w"]] & (z["s"] == 0))
+    g_of = inp.offer_site[z["o"][sel]]
+    _group, first = group_ids(z["w"][sel], g_of)
+    bw, bg = z["w"][sel][first], g_of[first]
+    b = lm.add_cols(
+        "site", np.zeros(len(first)), 0.0, 1.0, integer=True, unit="choice", workload=bw, site=bg
+    )
+    choose = lm.add_rows("site-choice", 1.0, 1.0, len(single), unit="choice", workload=single)
+    row_of = np.full(len(inp.workload_names), -1, dtype=np.int64)
+    row_of[single] = choose
+    lm.add_coefs(row_of[bw], b, 1.0)
+    # big M: the most instances the run could use in one period
+    min_perf = np.array(
+        [
+            inp.perf[w][inp.perf[w] > 0].min() if (inp.perf[w] > 0).any() else 1.0
+            for w in range(len(inp.workload_names))
+        ]
+    )
+    big_m = np.where(
+        np.isfinite(inp.max_instances),
+        inp.max_instances,
+        inp.compute / (inp.tl.hours.min() * min_perf),
+    )
+    lgroup, lfirst = group_ids(z["w"][sel], g_of, z["t"][sel])
+    lw, lg, lt = z["w"][sel][lfirst], g_of[lfirst], z["t"][sel][lfirst]
+    rows = lm.add_rows(
+        "site-link", -np.inf, 0.0, len(lfirst), unit="instances", workload=lw, site=lg, period=lt
+    )
+    lm.add_coefs(rows[lgroup], z["cols"][sel], 1.0)
+    b_of = {(int(w), int(g)): int(c) for w, g, c in zip(bw, bg, b, strict=True)}
+    b_cols = np.array([b_of[(int(w), int(g))] for w, g in zip(lw, lg, strict=True)], dtype=np.int64)
+    lm.add_coefs(rows, b_cols, -big_m[lw])
+
+
+# ----------------------------------------------------------------------------------------------
+# Policies on the base scenario: spend and GPU expressions, shares, power, budget, take-or-pay
+# ----------------------------------------------------------------------------------------------
+
+
+def spend_entries(
+    lm: LinearModel, inp: PlanInputs, x: dict[str, np.ndarray], z: dict[str, np.ndarray]
+) -> tuple[SpendEntries, SpendEntries, np.ndarray]:
+    """Base-scenario spend and GPU counts per (column, period, provider)."""
+    T = inp.tl.periods
+    own = x["cov_owner"]
+    ox = x["o"][own]
+    mk = np.flatnonzero((z["s"] == 0) & (z["m"] != RESERVED))
+    oz, tz = z["o"][mk], z["t"][mk]
+    spend = SpendEntries(
+        col=np.concatenate([x["cols"][own], z["cols"][mk]]),
+        t=np.concatenate([x["cov_t"], tz]),
+        p=np.concatenate([inp.offer_provider[ox], inp.offer_provider[oz]]),
+        amount=np.concatenate(
+            [x["cov_cost"], inp.price[oz, z["m"][mk], tz] * inp.tl.hours[tz] * MUSD]
+        ),
+        gpus=np.zeros(0),
+    )
+    cap = x["capacity_col"]
+    ro, rt = np.nonzero(cap >= 0)
+    gpu_entries = SpendEntries(
+        col=np.concatenate([cap[ro, rt], z["cols"][mk]]),
+        t=np.concatenate([rt, tz]),
+        p=np.concatenate([inp.offer_provider[ro], inp.offer_provider[oz]]),
+        amount=np.concatenate([inp.gpus[ro], inp.gpus[oz]]),
+        gpus=np.zeros(0),
+    )
+    existing = np.zeros((len(inp.providers), T))
+    np.add.at(existing, inp.offer_provider, inp.existing_cost * inp.tl.hours[None, :] * MUSD)
+    return spend, gpu_entries, existing
+
+
+def define_share(
+    lm: LinearModel,
+    inp: PlanInputs,
+    spend: SpendEntries,
+    gpu_entries: SpendEntries,
+    existing: np.ndarray,
+) -> None:
+    """``share``: provider p's spend (or GPUs) ≤ max_share_p × total, per period (base scenario)."""
+    capped = np.flatnonzero(inp.max_share < 1.0)
+    if not capped.size:
+        return
+    T = inp.tl.periods
+    by_gpus = inp.share_by == "gpus"
+    entries = gpu_entries if by_gpus else spend
+    const = np.zeros_like(existing) if by_gpus else existing  # existing R already in GPU entries
+    share = inp.max_share[capped]
+    p_rows = np.repeat(capped, T)
+    t_rows = np.tile(np.arange(T), len(capped))
+    rhs = share.repeat(T) * const.sum(axis=0)[t_rows] - const[p_rows, t_rows]
+    rows = lm.add_rows(
+        "share",
+        -np.inf,
+        rhs,
+        len(p_rows),
+        unit="MUSD" if not by_gpus else "GPUs",
+        provider=p_rows,
+        period=t_rows,
+    )
+    # every entry enters every capped provider's row of its period
+    n = len(entries.col)
+    k = len(capped)
+    which = np.tile(np.arange(k), n)
+    e = np.repeat(np.arange(n), k)
+    coef = entries.amount[e] * ((entries.p[e] == capped[which]).astype(float) - share[which])
+    lm.add_coefs(rows[which * T + entries.t[e]], entries.col[e], coef)
+
+
+def define_power(
+    lm: LinearModel, inp: PlanInputs, x: dict[str, np.ndarray], z: dict[str, np.ndarray]
+) -> None:
+    """``power-site`` and ``power-total``: facility MW of reserved + on-demand/spot in use ≤ cap."""
+    T = inp.tl.periods
+    site_capped = np.isfinite(inp.site_power_mw)  # (G, T)
+    total_capped = np.isfinite(inp.total_power_mw)
+    if not site_capped.any() and not total_capped.any():
+        return
+    cap = x["capacity_col"]
+    ro, rt = np.nonzero(cap >= 0)
+    mk = np.flatnonzero((z["s"] == 0) & (z["m"] != RESERVED))
+    col = np.concatenate([cap[ro, rt], z["cols"][mk]])
+    o = np.concatenate([ro, z["o"][mk]])
+    t = np.concatenate([rt, z["t"][mk]])
+    mw = inp.kw[o] / 1000.0
+    g = inp.offer_site[o]
+    if site_capped.any():
+        sg, st = np.nonzero(site_capped)
+        rows = lm.add_rows(
+            "power-site", -np.inf, inp.site_power_mw[sg, st], len(sg), unit="MW", site=sg, period=st
+        )
+        row_of = np.full(site_capped.shape, -1, dtype=np.int64)
+        row_of[sg, st] = rows
+        r = row_of[g, t]
+        sel = r >= 0
+        lm.add_coefs(r[sel], col[sel], mw[sel])
+    if total_capped.any():
+        tt = np.flatnonzero(total_capped)
+        rows = lm.add_rows(
+            "power-total", -np.inf, inp.total_power_mw[tt], len(tt), unit="MW", period=tt
+        )
+        row_of = np.full(T, -1, dtype=np.int64)
+        row_of[tt] = rows
+        r = row_of[t]
+        sel = r >= 0
+        lm.add_coefs(r[sel], col[sel], mw[sel])
+    if (~inp.kw_known).any():
+        inp.warnings.append(
+            f"{int((~inp.kw_known).sum())} offers in play have no power figure (unknown TDP): "
+            "power caps do not count them"
+        )
+
+
+def define_budget(
+    lm: LinearModel, inp: PlanInputs, spend: SpendEntries, existing: np.ndarray
+) -> None:
+    """``budget``: base-scenario spend in calendar year y ≤ budget_y."""
+    if not len(inp.budget_years):
+        return
+    years = inp.budget_years
+    year_of_t = np.searchsorted(years, inp.tl.calendar_year)
+    const = np.bincount(year_of_t, weights=existing.sum(axis=0), minlength=len(years))
+    rows = lm.add_rows(
+        "budget", -np.inf, inp.budget_usd * MUSD - const, len(years), unit="MUSD", year=years
+    )
+    lm.add_coefs(rows[year_of_t[spend.t]], spend.col, spend.amount)
+
+
+def define_take_or_pay(
+    lm: LinearModel, inp: PlanInputs, spend: SpendEntries, existing: np.ndarray
+) -> None:
+    """``take-or-pay``: spend with p inside the contract window + shortfall ≥ committed amount."""
+    live = np.flatnonzero((inp.contract_provider >= 0) & (inp.contract_committed > 0))
+    if not live.size:
+        return
+    frac = inp.contract_hours[live] / inp.tl.hours[None, :]  # (C, T) share of each period in window
+    p = inp.contract_provider[live]
+    const = (existing[p] * frac).sum(axis=1)
+    rows = lm.add_rows(
+        "take-or-pay",
+        inp.contract_committed[live] * MUSD - const,
+        np.inf,
+        len(live),
+        unit="MUSD",
+        contract=live,
+    )
+    end = np.maximum(inp.contract_end_period[live], 0)
+    f = lm.add_cols("shortfall", inp.tl.discount[end], 0.0, np.inf, unit="MUSD", contract=live)
+    lm.add_coefs(rows, f, 1.0)
+    for i, c in enumerate(live):  # contracts are few; the entries inside are vectorised
+        sel = np.flatnonzero((spend.p == inp.contract_provider[c]) & (frac[i, spend.t] > 0))
+        lm.add_coefs(
+            np.full(len(sel), rows[i]), spend.col[sel], spend.amount[sel] * frac[i, spend.t[sel]]
+        )

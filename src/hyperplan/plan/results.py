@@ -1,0 +1,402 @@
+"""Read a solved :class:`PlanningModel` into tables (pandas) with stable names and units.
+
+Every table is a DataFrame whose ``attrs["units"]`` maps column → unit. Money in USD (nominal
+unless the column says ``discounted``), capacity in instances and GPUs, power in MW.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hyperplan.plan.build import MUSD, ONDEMAND, RESERVED, SPOT, PlanningModel
+from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS
+from hyperplan.plan.solve import Solution
+
+EPS = 1e-6
+
+
+def _frame(data: dict[str, object], units: dict[str, str]) -> pd.DataFrame:
+    df = pd.DataFrame(data)
+    df.attrs["units"] = units
+    return df
+
+
+def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
+    """All result tables of a solved plan."""
+    out = {
+        "commitments": commitments(pm, sol),
+        "capacity": capacity(pm, sol),
+        "allocation": allocation(pm, sol),
+        "spend": spend(pm, sol),
+        "resilience": resilience(pm, sol),
+        "unserved": unserved(pm, sol),
+    }
+    if sol.has_duals:
+        out["shadow_prices"] = shadow_prices(pm, sol)
+        out["entry_prices"] = entry_prices(pm, sol)
+        out["policies"] = policies(pm, sol)
+    return out
+
+
+def _values(pm: PlanningModel, sol: Solution, family: str) -> np.ndarray:
+    fam = pm.lm.cols.get(family)
+    if fam is None:
+        return np.zeros(0)
+    return sol.col_value[fam.slice]
+
+
+def _offer_cols(pm: PlanningModel, o: np.ndarray) -> dict[str, np.ndarray]:
+    off = pm.inputs.offers
+    return {
+        "provider": off["provider"].to_numpy()[o],
+        "region": off["region"].to_numpy()[o],
+        "instance_type": off["instance_type"].to_numpy()[o],
+        "accelerator": off["accelerator"].to_numpy()[o],
+    }
+
+
+def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """New reservations to sign: one row per (offer, term, start) with instances > 0."""
+    inp = pm.inputs
+    fam = pm.lm.cols["reserve"]
+    v = _values(pm, sol, "reserve")
+    sel = np.flatnonzero(v > EPS)
+    o, k, s = (fam.index[key][sel] for key in ("offer", "term", "start"))
+    years = np.array(inp.terms_years)[k] if len(k) else np.zeros(0, dtype=int)
+    price = inp.reserved_price[o, k, s]
+    full_hours = years * 8760.0
+    cov = pm_coverage(pm)
+    in_h = np.bincount(cov["owner"], weights=cov["usd"], minlength=fam.size)[sel] * v[sel]
+    starts = np.array(inp.tl.starts[:-1])
+    return _frame(
+        {
+            **_offer_cols(pm, o),
+            "term_years": years,
+            "start": np.array(inp.tl.labels)[s] if len(s) else np.zeros(0, dtype=str),
+            "start_date": starts[s] if len(s) else np.zeros(0),
+            "instances": v[sel],
+            "gpus": v[sel] * inp.gpus[o],
+            "usd_per_hour": price,
+            "contract_value_usd": v[sel] * price * full_hours,
+            "in_horizon_usd": in_h,
+        },
+        {
+            "instances": "instances",
+            "gpus": "GPUs",
+            "usd_per_hour": "USD per instance-hour",
+            "contract_value_usd": "USD over the whole term",
+            "in_horizon_usd": "USD inside the horizon",
+        },
+    ).sort_values(["start_date", "contract_value_usd"], ascending=[True, False], ignore_index=True)
+
+
+def pm_coverage(pm: PlanningModel) -> dict[str, np.ndarray]:
+    """Per reservation column and covered period: owner (position in ``reserve``), t, USD/instance."""
+    fam = pm.lm.cols["reserve"]
+    spend = pm.spend
+    sel = (spend.col >= fam.start) & (spend.col < fam.start + fam.size)
+    return {
+        "owner": spend.col[sel] - fam.start,
+        "t": spend.t[sel],
+        "usd": spend.amount[sel] / MUSD,
+    }
+
+
+def _base_market_use(pm: PlanningModel, sol: Solution) -> dict[str, np.ndarray]:
+    fam = pm.lm.cols["allocate"]
+    v = _values(pm, sol, "allocate")
+    idx = fam.index
+    sel = np.flatnonzero((idx["scenario"] == 0) & (v > EPS))
+    return {key: idx[key][sel] for key in ("workload", "offer", "market", "period")} | {
+        "value": v[sel]
+    }
+
+
+def capacity(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """Capacity per offer and period in the base plan: reserved (active), on-demand, spot, GPUs, MW."""
+    inp = pm.inputs
+    O, T = len(inp.offers), inp.tl.periods
+    reserved = np.zeros((O, T))
+    fam = pm.lm.cols["capacity"]
+    reserved[fam.index["offer"], fam.index["period"]] = _values(pm, sol, "capacity")
+    market = np.zeros((O, 3, T))
+    use = _base_market_use(pm, sol)
+    np.add.at(market, (use["offer"], use["market"], use["period"]), use["value"])
+    total = reserved + market[:, ONDEMAND] + market[:, SPOT]
+    o, t = np.nonzero(total > EPS)
+    return _frame(
+        {
+            **_offer_cols(pm, o),
+            "period": np.array(inp.tl.labels)[t] if len(t) else np.zeros(0, dtype=str),
+            "period_index": t,
+            "reserved_instances": reserved[o, t],
+            "ondemand_instances": market[o, ONDEMAND, t],
+            "spot_instances": market[o, SPOT, t],
+            "gpus": total[o, t] * inp.gpus[o],
+            "mw": total[o, t] * inp.kw[o] / 1000.0,
+        },
+        {"gpus": "GPUs", "mw": "MW (facility)", "reserved_instances": "instances"},
+    )
+
+
+def allocation(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """Which workload runs where in the base plan, by market and period."""
+    inp = pm.inputs
+    use = _base_market_use(pm, sol)
+    w, o, m, t, v = use["workload"], use["offer"], use["market"], use["period"], use["value"]
+    return _frame(
+        {
+            "workload": np.array(inp.workload_names)[w] if len(w) else np.zeros(0, dtype=str),
+            "kind": inp.kind[w],
+            **_offer_cols(pm, o),
+            "market": np.array(MARKETS)[m] if len(m) else np.zeros(0, dtype=str),
+            "period": np.array(inp.tl.labels)[t] if len(t) else np.zeros(0, dtype=str),
+            "period_index": t,
+            "instances": v,
+            "gpus": v * inp.gpus[o],
+            "served": v * inp.perf[w, o],
+            "unit": np.array([DEMAND_UNITS[k] for k in inp.kind[w]])
+            if len(w)
+            else np.zeros(0, dtype=str),
+        },
+        {"instances": "instances", "gpus": "GPUs", "served": "demand units (see unit)"},
+    )
+
+
+def spend(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """Spend per provider × market × period (base plan), nominal and discounted USD."""
+    inp = pm.inputs
+    P, T = len(inp.providers), inp.tl.periods
+    out = np.zeros((P, 5, T))  # reserved, ondemand, spot, existing, shortfall
+    s = pm.spend
+    col_market = np.full(pm.lm.n_cols, RESERVED)
+    afam = pm.lm.cols["allocate"]
+    col_market[afam.slice] = afam.index["market"]
+    np.add.at(out, (s.p, col_market[s.col], s.t), s.amount * sol.col_value[s.col] / MUSD)
+    out[:, 3] = pm.existing_spend / MUSD
+    if "shortfall" in pm.lm.cols:
+        f = pm.lm.cols["shortfall"]
+        c = f.index["contract"]
+        end = np.maximum(inp.contract_end_period[c], 0)
+        np.add.at(out, (inp.contract_provider[c], 4, end), _values(pm, sol, "shortfall") / MUSD)
+    p, m, t = np.nonzero(out > EPS)
+    usd = out[p, m, t]
+    return _frame(
+        {
+            "provider": np.array(inp.providers)[p] if len(p) else np.zeros(0, dtype=str),
+            "market": np.array([*MARKETS, "existing", "shortfall"])[m]
+            if len(m)
+            else np.zeros(0, dtype=str),
+            "period": np.array(inp.tl.labels)[t] if len(t) else np.zeros(0, dtype=str),
+            "period_index": t,
+            "year": inp.tl.calendar_year[t],
+            "usd": usd,
+            "usd_discounted": usd * inp.tl.discount[t],
+        },
+        {"usd": "USD (nominal)", "usd_discounted": "USD (present value)"},
+    )
+
+
+def _served(pm: PlanningModel, sol: Solution) -> tuple[np.ndarray, np.ndarray]:
+    """Served and required demand per (workload, period, scenario)."""
+    inp = pm.inputs
+    fam = pm.lm.rows.get("demand")
+    W, T, S = len(inp.workload_names), inp.tl.periods, len(inp.scenario_names)
+    served = np.zeros((W, T, S))
+    required = np.zeros((W, T, S))
+    if fam is None:
+        return served, required
+    w, t, s = fam.index["workload"], fam.index["period"], fam.index["scenario"]
+    u = _values(pm, sol, "unserved")
+    required[w, t, s] = pm.lm.arrays()["row_lo"][fam.slice]
+    served[w, t, s] = required[w, t, s] - u
+    return served, required
+
+
+def resilience(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """Served fraction of each workload's full demand in each scenario (worst period)."""
+    inp = pm.inputs
+    served, required = _served(pm, sol)
+    demand = inp.demand[:, :, None]
+    has = required > EPS
+    frac = np.where(has, served / np.where(demand > 0, demand, 1.0), np.nan)
+    level = np.where(has, required / np.where(demand > 0, demand, 1.0), np.nan)
+    w, s = np.nonzero(has.any(axis=1))
+    worst = np.where(has, frac, np.inf).min(axis=1)[w, s]
+    need = np.where(has, level, -np.inf).max(axis=1)[w, s]
+    return _frame(
+        {
+            "workload": np.array(inp.workload_names)[w] if len(w) else np.zeros(0, dtype=str),
+            "scenario": np.array(inp.scenario_names)[s] if len(s) else np.zeros(0, dtype=str),
+            "required_fraction": need,
+            "served_fraction": worst,
+            "met": worst >= need - 1e-6,
+        },
+        {
+            "required_fraction": "share of demand",
+            "served_fraction": "share of demand, worst period",
+        },
+    )
+
+
+def unserved(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """Demand the plan cannot serve, per workload, scenario and period (and training runs)."""
+    inp = pm.inputs
+    rows: dict[str, list] = {k: [] for k in ("workload", "scenario", "period", "amount", "unit")}
+    if "unserved" in pm.lm.cols:
+        fam = pm.lm.cols["unserved"]
+        u = _values(pm, sol, "unserved")
+        sel = np.flatnonzero(u > EPS * np.maximum(1.0, pm.lm.arrays()["ub"][fam.slice]))
+        w, t, s = (fam.index[k][sel] for k in ("workload", "period", "scenario"))
+        rows["workload"] += list(np.array(inp.workload_names)[w])
+        rows["scenario"] += list(np.array(inp.scenario_names)[s])
+        rows["period"] += list(np.array(inp.tl.labels)[t])
+        rows["amount"] += list(u[sel])
+        rows["unit"] += [DEMAND_UNITS[k] for k in inp.kind[w]]
+    if "unserved-training" in pm.lm.cols:
+        fam = pm.lm.cols["unserved-training"]
+        u = _values(pm, sol, "unserved-training")
+        sel = np.flatnonzero(u > EPS * np.maximum(1.0, inp.compute[fam.index["workload"]]))
+        for i in sel:
+            rows["workload"].append(inp.workload_names[fam.index["workload"][i]])
+            rows["scenario"].append("base")
+            rows["period"].append("whole window")
+            rows["amount"].append(float(u[i]))
+            rows["unit"].append(DEMAND_UNITS["training"])
+    return _frame(rows, {"amount": "demand units (see unit)"})
+
+
+def shadow_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """Marginal cost of one more unit of demand (base scenario), from the demand-row duals.
+
+    ``usd_per_unit_hour``: USD per hour for one more token/s, vCPU or reference GPU in that period
+    (the dual divided by the period's hours and discount factor). Inference also in USD per million
+    tokens. Training: present-value USD per extra reference GPU-hour of the run.
+    """
+    inp = pm.inputs
+    out: dict[str, list] = {
+        k: [] for k in ("workload", "period", "usd_per_unit_hour", "unit", "usd_per_million_tokens")
+    }
+    fam = pm.lm.rows.get("demand")
+    if fam is not None:
+        sel = np.flatnonzero(fam.index["scenario"] == 0)
+        w, t = fam.index["workload"][sel], fam.index["period"][sel]
+        dual = sol.row_dual[fam.start + sel] / MUSD
+        per_hour = dual / (inp.tl.hours[t] * inp.tl.discount[t])
+        out["workload"] += list(np.array(inp.workload_names)[w])
+        out["period"] += list(np.array(inp.tl.labels)[t])
+        out["usd_per_unit_hour"] += list(per_hour)
+        out["unit"] += [DEMAND_UNITS[k] for k in inp.kind[w]]
+        out["usd_per_million_tokens"] += list(
+            np.where(inp.kind[w] == "inference", per_hour / 3600 * 1e6, np.nan)
+        )
+    fam = pm.lm.rows.get("training-compute")
+    if fam is not None:
+        w = fam.index["workload"]
+        out["workload"] += list(np.array(inp.workload_names)[w])
+        out["period"] += ["whole window"] * len(w)
+        out["usd_per_unit_hour"] += list(sol.row_dual[fam.slice] / MUSD)
+        out["unit"] += ["reference GPU-hours (present value)"] * len(w)
+        out["usd_per_million_tokens"] += [np.nan] * len(w)
+    return _frame(
+        out,
+        {"usd_per_unit_hour": "USD per unit-hour", "usd_per_million_tokens": "USD per 1M tokens"},
+    )
+
+
+def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """For each (offer, term) not signed in the plan: the price at which it would enter.
+
+    From the reduced cost rc of each reservation column: all its cost scales with the price, so
+    the cut that makes it enter is ``rc / cost`` of the list price; the best start period is used.
+    """
+    inp = pm.inputs
+    fam = pm.lm.cols["reserve"]
+    v = _values(pm, sol, "reserve")
+    rc = sol.col_dual[fam.slice]
+    cost = pm.lm.arrays()["cost"][fam.slice]
+    o, k, s = fam.index["offer"], fam.index["term"], fam.index["start"]
+    K = len(inp.terms_years)
+    key = o * K + k
+    used = np.zeros(len(inp.offers) * K, dtype=bool)
+    used[key[v > EPS]] = True
+    cut = np.where(cost > 0, np.clip(rc, 0, None) / np.where(cost > 0, cost, 1.0), 0.0)
+    order = np.lexsort((cut, key))
+    key_sorted = key[order]
+    first = order[np.r_[True, key_sorted[1:] != key_sorted[:-1]]] if len(order) else order
+    first = first[~used[key[first]]]
+    oo, kk, ss = o[first], k[first], s[first]
+    price = inp.reserved_price[oo, kk, ss]
+    frac = cut[first]
+    return _frame(
+        {
+            **_offer_cols(pm, oo),
+            "term_years": np.array(inp.terms_years)[kk] if len(kk) else np.zeros(0, dtype=int),
+            "usd_per_hour": price,
+            "entry_usd_per_hour": price * (1 - frac),
+            "cut_fraction": frac,
+            "best_start": np.array(inp.tl.labels)[ss] if len(ss) else np.zeros(0, dtype=str),
+        },
+        {"usd_per_hour": "USD per instance-hour", "entry_usd_per_hour": "USD per instance-hour"},
+    ).sort_values("cut_fraction", ignore_index=True)
+
+
+POLICY_FAMILIES = (
+    "share",
+    "power-site",
+    "power-total",
+    "budget",
+    "take-or-pay",
+    "supply",
+    "pool-market",
+    "training-instances",
+)
+
+
+def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
+    """Binding policy rows and their marginal cost (the objective change per unit of limit)."""
+    inp = pm.inputs
+    rows: dict[str, list] = {k: [] for k in ("policy", "subject", "period", "marginal_usd", "per")}
+    for name in POLICY_FAMILIES:
+        fam = pm.lm.rows.get(name)
+        if fam is None:
+            continue
+        dual = sol.row_dual[fam.slice]
+        sel = np.flatnonzero(np.abs(dual) > 1e-9)
+        if name == "pool-market":
+            sel = sel[fam.index["scenario"][sel] == 0]
+        for i in sel:
+            subject, period, per, scale = _describe(pm, name, fam.index, i)
+            rows["policy"].append(name)
+            rows["subject"].append(subject)
+            rows["period"].append(period)
+            rows["marginal_usd"].append(float(abs(dual[i]) * scale))
+            rows["per"].append(per)
+    df = _frame(rows, {"marginal_usd": "USD (present value) per unit in 'per'"})
+    return df.sort_values("marginal_usd", ascending=False, ignore_index=True)
+
+
+def _describe(
+    pm: PlanningModel, name: str, index: dict[str, np.ndarray], i: int
+) -> tuple[str, str, str, float]:
+    inp = pm.inputs
+    labels = inp.tl.labels
+    if name == "share":
+        p, t = index["provider"][i], index["period"][i]
+        unit = "GPU" if inp.share_by == "gpus" else "USD of spend allowed"
+        return inp.providers[p], labels[t], unit, 1.0 if inp.share_by == "gpus" else 1.0
+    if name == "power-site":
+        return inp.sites[index["site"][i]], labels[index["period"][i]], "MW", 1 / MUSD
+    if name == "power-total":
+        return "all sites", labels[index["period"][i]], "MW", 1 / MUSD
+    if name == "budget":
+        return "spend", str(index["year"][i]), "USD of budget", 1.0
+    if name == "take-or-pay":
+        return inp.contract_names[index["contract"][i]], "contract window", "USD committed", 1.0
+    if name in ("supply", "pool-market"):
+        o = index["offer"][i]
+        what = "new reserved" if name == "supply" else MARKETS[index["market"][i]]
+        return f"{inp.offers.index[o]} ({what})", labels[index["period"][i]], "instance", 1 / MUSD
+    w = index["workload"][i]
+    return inp.workload_names[w], labels[index["period"][i]], "instance", 1 / MUSD

@@ -1,0 +1,164 @@
+"""Terminal table of catalog offers (like SkyPilot's ``sky gpus list``, with commitment prices,
+power and sources).
+
+Sorted by on-demand price per GPU-hour (CPU-only offers after the accelerator offers, by price
+per instance-hour); offers without any price come last, dimmed and marked "no price". Every row
+is one line: long cells end in an ellipsis so the table fits a 100-column terminal.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+_DEFAULT_SORT = "usd_per_gpu_hour"
+
+# (header, width, justify) of every column but Source, which takes the rest of the line.
+# 11 fixed columns (80 characters) + 12 one-space separators leave Source 8+ characters at 100.
+_COLUMNS: tuple[tuple[str, int, str], ...] = (
+    ("Prov", 6, "left"),
+    ("Region", 10, "left"),
+    ("Instance", 14, "left"),
+    ("Accel", 11, "left"),
+    ("vCPU", 4, "right"),
+    ("OD $/h", 6, "right"),
+    ("$/GPUh", 6, "right"),
+    ("Spot", 6, "right"),
+    ("1y $/h", 6, "right"),
+    ("3y $/h", 6, "right"),
+    ("kW", 5, "right"),
+)
+
+
+def _money(value: float) -> str:
+    """At most 6 characters: 98.84, 142.42, 1234.6, 123456."""
+    if value is None or math.isnan(value):
+        return "-"
+    if value < 1000:
+        return f"{value:.2f}"
+    if value < 10000:
+        return f"{value:.1f}"
+    return f"{value:.0f}"
+
+
+def _kw(value: float) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+
+
+def _order(offers: pd.DataFrame, sort: str) -> pd.DataFrame:
+    """Priced rows first (GPU rows by $/GPU-h, then CPU rows by $/h), unpriced rows last."""
+    priced = offers["priced"].to_numpy(dtype=bool)
+    if sort == _DEFAULT_SORT:
+        gpu = offers["accelerators"].to_numpy() > 0
+        key = np.where(
+            gpu,
+            offers["usd_per_gpu_hour"].to_numpy(dtype=float),
+            offers["ondemand_usd_per_hour"].to_numpy(dtype=float),
+        )
+        # Priced GPU rows without an on-demand price (reserved only) sort by reserved / GPU.
+        res = offers["reserved_1y_usd_per_hour"].to_numpy(dtype=float)
+        count = np.maximum(offers["accelerators"].to_numpy(dtype=float), 1.0)
+        key = np.where(np.isnan(key), res / count, key)
+        group = np.where(priced, np.where(gpu, 0, 1), 2)
+    else:
+        if sort not in offers.columns:
+            raise ValueError(f"sort must be an offers column; found {sort!r}")
+        key = offers[sort].to_numpy()
+        group = np.where(priced, 0, 1)
+    frame = pd.DataFrame(
+        {"group": group, "key": key, "provider": offers["provider"].to_numpy()},
+        index=offers.index,
+    )
+    order = frame.sort_values(["group", "key", "provider"], na_position="last", kind="stable")
+    return offers.loc[order.index]
+
+
+def render_catalog(
+    offers: pd.DataFrame,
+    console: Console,
+    sort: str = _DEFAULT_SORT,
+    limit: int | None = None,
+) -> None:
+    """Print offers as a rich table.
+
+    Args:
+        offers: rows of :attr:`hyperplan.catalog.Catalog.offers` (any subset, e.g. from
+            :meth:`~hyperplan.catalog.Catalog.filter`).
+        console: where to print.
+        sort: column to sort by; the default sorts by price per GPU-hour (CPU rows by price
+            per instance-hour, after the GPU rows). Unpriced rows always come last.
+        limit: show at most this many rows (after sorting).
+
+    Raises:
+        ValueError: ``sort`` is not a column of ``offers``.
+    """
+    ordered = _order(offers, sort)
+    total = len(ordered)
+    if limit is not None:
+        ordered = ordered.iloc[: max(int(limit), 0)]
+
+    shown = len(ordered)
+    caption = (
+        f"{shown} of {total} offers" if shown < total else f"{total} offers"
+    ) + "; USD per instance-hour unless per GPU; 1y/3y = commitment price (see reserved_basis)"
+    table = Table(
+        title="Catalog offers",
+        caption=caption,
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+        padding=(0, 0),
+        show_edge=False,
+    )
+    fixed = sum(w for _, w, _ in _COLUMNS)
+    source_width = max(console.width - fixed - len(_COLUMNS), 8)
+    for header, width, justify in _COLUMNS:
+        table.add_column(header, width=width, justify=justify, no_wrap=True, overflow="ellipsis")
+    table.add_column("Source", width=source_width, no_wrap=True, overflow="ellipsis")
+
+    cols = ordered[
+        [
+            "provider",
+            "region",
+            "instance_type",
+            "accelerator",
+            "accelerators",
+            "vcpus",
+            "ondemand_usd_per_hour",
+            "usd_per_gpu_hour",
+            "spot_usd_per_hour",
+            "reserved_1y_usd_per_hour",
+            "reserved_3y_usd_per_hour",
+            "kw_per_instance",
+            "source",
+            "priced",
+        ]
+    ]
+    for row in cols.itertuples(index=False):
+        accel = f"{row.accelerators}x {row.accelerator}" if row.accelerators > 0 else "CPU"
+        vcpu = "-" if math.isnan(row.vcpus) else f"{row.vcpus:g}"
+        source = row.source if row.priced else f"no price; {row.source}"
+        cells = [
+            row.provider,
+            row.region,
+            row.instance_type,
+            accel,
+            vcpu,
+            _money(row.ondemand_usd_per_hour),
+            _money(row.usd_per_gpu_hour),
+            _money(row.spot_usd_per_hour),
+            _money(row.reserved_1y_usd_per_hour),
+            _money(row.reserved_3y_usd_per_hour),
+            _kw(row.kw_per_instance),
+            source,
+        ]
+        style = "dim" if not row.priced else None
+        table.add_row(*(Text(str(c)) for c in cells), style=style)
+    console.print(table)
