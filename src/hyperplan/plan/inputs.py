@@ -364,7 +364,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
 
     # --- penalty: factor × the dearest way to serve one unit for one hour ------------------------
     dearest_price = np.maximum(
-        price[:, 1:].max(axis=(1, 2)), np.nan_to_num(reserved_price, nan=0.0).max(axis=(1, 2))
+        price[:, 1:].max(axis=(1, 2), initial=0.0),
+        np.nan_to_num(reserved_price, nan=0.0).max(axis=(1, 2), initial=0.0),
     )  # (O,) USD per instance-hour
     safe_perf = np.where(perf > 0, perf, 1.0)
     dearest = np.where(perf > 0, dearest_price[None, :] / safe_perf, 0.0).max(axis=1)

@@ -92,7 +92,7 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
 
 
 def pm_coverage(pm: PlanningModel) -> dict[str, np.ndarray]:
-    """Per reservation column and covered period: owner (position in ``reserve``), t, USD/instance."""
+    """Per reservation column and covered period: owner (index in ``reserve``), t, USD."""
     fam = pm.lm.cols["reserve"]
     spend = pm.spend
     sel = (spend.col >= fam.start) & (spend.col < fam.start + fam.size)
@@ -114,7 +114,7 @@ def _base_market_use(pm: PlanningModel, sol: Solution) -> dict[str, np.ndarray]:
 
 
 def capacity(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
-    """Capacity per offer and period in the base plan: reserved (active), on-demand, spot, GPUs, MW."""
+    """Capacity per offer and period in the base plan: reserved, on-demand, spot, GPUs, MW."""
     inp = pm.inputs
     O, T = len(inp.offers), inp.tl.periods
     reserved = np.zeros((O, T))
@@ -356,7 +356,6 @@ POLICY_FAMILIES = (
 
 def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     """Binding policy rows and their marginal cost (the objective change per unit of limit)."""
-    inp = pm.inputs
     rows: dict[str, list] = {k: [] for k in ("policy", "subject", "period", "marginal_usd", "per")}
     for name in POLICY_FAMILIES:
         fam = pm.lm.rows.get(name)
@@ -385,7 +384,7 @@ def _describe(
     if name == "share":
         p, t = index["provider"][i], index["period"][i]
         unit = "GPU" if inp.share_by == "gpus" else "USD of spend allowed"
-        return inp.providers[p], labels[t], unit, 1.0 if inp.share_by == "gpus" else 1.0
+        return inp.providers[p], labels[t], unit, 1.0
     if name == "power-site":
         return inp.sites[index["site"][i]], labels[index["period"][i]], "MW", 1 / MUSD
     if name == "power-total":

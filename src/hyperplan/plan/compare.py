@@ -1,0 +1,175 @@
+"""Compare strategies: the same scenario planned under different rules, judged on the same outages.
+
+Strategies (strings, as on the command line):
+
+- ``multi``: the scenario as written.
+- ``single:<provider>``: only that provider; no share cap.
+- ``no-share``: the share cap dropped.
+- ``no-n1``: no outage scenarios in planning.
+- ``greedy``: each workload alone, on-demand only, cheapest allowed offer (a per-job optimiser's
+  choice, like SkyPilot's): no commitments, no share cap, no outage planning.
+
+Every strategy's commitments are then *evaluated* in the full scenario with every provider-outage
+scenario: reservations fixed, second stage re-optimised, so served fractions under each outage are
+comparable across strategies even when a strategy did not plan for them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hyperplan.catalog import Catalog
+from hyperplan.errors import InputError, Problem
+from hyperplan.plan.api import Plan, Solved, _scenario_catalog, solve_scenario
+from hyperplan.plan.build import build
+from hyperplan.plan.inputs import resolve
+from hyperplan.plan.results import resilience
+from hyperplan.plan.solve import SolverOptions, make_highs, run
+from hyperplan.scenario.schema import Scenario
+
+
+def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
+    """The scenario a strategy plans."""
+    s = scenario.model_copy(deep=True)
+    if hasattr(scenario, "_base_dir"):
+        s._base_dir = scenario._base_dir  # type: ignore[attr-defined]
+    policies = s.policies.model_copy()
+    if strategy == "multi":
+        return s
+    if strategy.startswith("single:"):
+        name = strategy.split(":", 1)[1]
+        providers = dict(s.providers) if s.providers else {}
+        if providers and name not in providers:
+            raise InputError(
+                [
+                    Problem(
+                        f"strategy {strategy}: provider {name!r} is not in play (in play: {', '.join(providers)})",
+                        path="--strategy",
+                    )
+                ]
+            )
+        from hyperplan.scenario.schema import Provider
+
+        s.providers = {name: providers.get(name, Provider())}
+        s.contracts = [c for c in s.contracts if c.provider == name]
+        s.reservations = [r for r in s.reservations if r.provider == name]
+        policies.max_share = None
+    elif strategy == "no-share":
+        policies.max_share = None
+    elif strategy == "no-n1":
+        policies.outages = "none"
+    elif strategy == "greedy":
+        policies.max_share = None
+        policies.outages = "none"
+        s.terms = []
+        s.workloads = [w.model_copy(update={"markets": ["ondemand"]}) for w in s.workloads]
+    else:
+        raise InputError(
+            [
+                Problem(
+                    f"unknown strategy {strategy!r}; expected multi, single:<provider>, no-share, no-n1 or greedy",
+                    path="--strategy",
+                )
+            ]
+        )
+    s.policies = policies
+    return s
+
+
+def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+    """Served fractions of a plan's fixed commitments under every provider outage of ``full``."""
+    # every workload asks for all of its demand under an outage: we measure what can be served
+    probe = full.model_copy(
+        update={
+            "policies": full.policies.model_copy(update={"outages": "providers"}),
+            "workloads": [
+                w if w.kind == "training" else w.model_copy(update={"resilience": 1.0})
+                for w in full.workloads
+            ],
+        }
+    )
+    if hasattr(full, "_base_dir"):
+        probe._base_dir = full._base_dir  # type: ignore[attr-defined]
+    inp_full = resolve(probe, catalog)
+    pm = build(inp_full, integer=False, outages=True)
+    lm = pm.lm
+    fam = lm.cols["reserve"]
+    ids_full = inp_full.offers.index.to_numpy()[fam.index["offer"]]
+    key_full = pd.MultiIndex.from_arrays(
+        [ids_full, np.array(inp_full.terms_years)[fam.index["term"]], fam.index["start"]]
+    )
+    own = solved.model.lm.cols["reserve"]
+    values = solved.solution.col_value[own.slice]
+    ids_own = solved.inputs.offers.index.to_numpy()[own.index["offer"]]
+    key_own = pd.MultiIndex.from_arrays(
+        [
+            ids_own,
+            np.array(solved.inputs.terms_years, dtype=int)[own.index["term"]]
+            if len(own.index["term"])
+            else np.zeros(0, dtype=int),
+            own.index["start"],
+        ]
+    )
+    chosen = pd.Series(values, index=key_own).groupby(level=[0, 1, 2]).sum()
+    fixed = chosen.reindex(key_full).fillna(0.0).to_numpy()
+    h = make_highs(lm, SolverOptions())
+    cols = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
+    h.changeColsBounds(len(cols), cols, fixed, fixed)
+    sol = run(h, is_mip=False)
+    if not sol.usable:
+        return pd.DataFrame(
+            columns=["workload", "scenario", "required_fraction", "served_fraction", "met"]
+        )
+    return resilience(pm, sol)
+
+
+def compare(
+    scenario: Scenario,
+    strategies: list[str],
+    *,
+    catalog: Catalog | None = None,
+    time_limit: float | None = None,
+) -> tuple[pd.DataFrame, dict[str, Plan]]:
+    """Plan each strategy; return a side-by-side table and the plans.
+
+    Table columns: strategy, status, total_usd (nominal), npv_usd (present value), max_share,
+    peak_mw, unserved (share of base inference demand unserved), and ``served: <p> down`` = the
+    smallest served fraction of any inference workload in the worst period of that outage.
+    """
+    catalog = catalog if catalog is not None else _scenario_catalog(scenario)
+    options = SolverOptions(time_limit=time_limit)
+    full_inputs = resolve(scenario, catalog)
+    rows = []
+    plans: dict[str, Plan] = {}
+    inference = {
+        n
+        for n, k in zip(full_inputs.workload_names, full_inputs.kind, strict=True)
+        if k == "inference"
+    }
+    for strategy in strategies:
+        variant = strategy_scenario(scenario, strategy)
+        solved = solve_scenario(variant, catalog=catalog, options=options)
+        plan = solved.plan
+        plans[strategy] = plan
+        cap = plan.tables["capacity"]
+        mw = cap.groupby("period_index")["mw"].sum().max() if len(cap) else 0.0
+        row = {
+            "strategy": strategy,
+            "status": plan.status,
+            "total_usd": plan.total_usd,
+            "npv_usd": plan.total_usd_discounted,
+            "max_share": plan.max_provider_share,
+            "peak_mw": float(mw),
+        }
+        res = evaluate_outages(scenario, solved, catalog)
+        res = res[res["workload"].isin(inference)]
+        for provider in full_inputs.providers:
+            sel = res[res["scenario"] == f"{provider} down"]
+            row[f"served: {provider} down"] = (
+                float(sel["served_fraction"].min()) if len(sel) else np.nan
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    table.attrs["units"] = {"total_usd": "USD", "npv_usd": "USD (present value)", "peak_mw": "MW"}
+    return table, plans

@@ -1,0 +1,152 @@
+"""What each provider is worth: walk-away values by warm-started re-solves.
+
+Walking away from provider p = every ``reserve`` and ``allocate`` column of p fixed at 0, its share
+rows relaxed (see docs/formulation.md, choice 6), re-solved from the plan's optimal basis. The
+walk-away value is the increase of the objective (present value, USD). Providers are split over
+worker processes; each worker builds HiGHS once from the model arrays, loads the parent's basis,
+and re-solves its providers one after another, restoring bounds in between.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from typing import TYPE_CHECKING, Any
+
+import highspy
+import numpy as np
+import pandas as pd
+
+from hyperplan.plan.build import MUSD
+from hyperplan.plan.model import LinearModel
+from hyperplan.plan.solve import SolverOptions, make_highs
+
+if TYPE_CHECKING:
+    from hyperplan.plan.api import Solved
+
+
+def provider_columns(lm: LinearModel, offer_provider: np.ndarray, p: int) -> np.ndarray:
+    """Global ids of the ``reserve`` and ``allocate`` columns that buy from provider ``p``."""
+    parts = []
+    for name in ("reserve", "allocate"):
+        fam = lm.cols.get(name)
+        if fam is not None:
+            parts.append(fam.start + np.flatnonzero(offer_provider[fam.index["offer"]] == p))
+    return np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, dtype=np.int32)
+
+
+def _share_rows(lm: LinearModel) -> np.ndarray:
+    fam = lm.rows.get("share")
+    if fam is None:
+        return np.zeros(0, dtype=np.int32)
+    return np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
+
+
+def _resolve_without(
+    h: highspy.Highs, cols: np.ndarray, share_rows: np.ndarray, arrays: dict[str, np.ndarray]
+) -> tuple[str, float, float]:
+    n = len(cols)
+    h.changeColsBounds(n, cols, np.zeros(n), np.zeros(n))
+    if len(share_rows):
+        k = len(share_rows)
+        h.changeRowsBounds(k, share_rows, arrays["row_lo"][share_rows], np.full(k, np.inf))
+    started = time.perf_counter()
+    h.run()
+    seconds = time.perf_counter() - started
+    status = h.modelStatusToString(h.getModelStatus()).lower()
+    objective = float(h.getInfo().objective_function_value)
+    h.changeColsBounds(n, cols, arrays["lb"][cols], arrays["ub"][cols])
+    if len(share_rows):
+        h.changeRowsBounds(
+            len(share_rows), share_rows, arrays["row_lo"][share_rows], arrays["row_hi"][share_rows]
+        )
+    return status, objective, seconds
+
+
+def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float]]:
+    lm: LinearModel = payload["lm"]
+    h = make_highs(lm, payload["options"])
+    basis = payload.get("basis")
+    if basis is not None:
+        b = highspy.HighsBasis()
+        b.col_status = [highspy.HighsBasisStatus(int(v)) for v in basis[0]]
+        b.row_status = [highspy.HighsBasisStatus(int(v)) for v in basis[1]]
+        b.valid = True
+        h.setBasis(b)
+    arrays = lm.arrays()
+    share = _share_rows(lm)
+    out = []
+    for p, cols in payload["jobs"]:
+        status, objective, seconds = _resolve_without(h, cols, share, arrays)
+        out.append((p, status, objective, seconds))
+    return out
+
+
+def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFrame:
+    """Walk-away value of every provider in play (USD, present value), one re-solve each.
+
+    Args:
+        solved: the solved plan (its HiGHS instance holds the optimal basis).
+        workers: processes to use; 1 re-solves in this process on the solved HiGHS instance.
+    """
+    lm = solved.model.lm
+    inp = solved.inputs
+    base_objective = solved.solution.objective
+    jobs = [(p, provider_columns(lm, inp.offer_provider, p)) for p in range(len(inp.providers))]
+    workers = min(workers or os.cpu_count() or 1, len(jobs)) or 1
+    results: list[tuple[int, str, float, float]] = []
+    # a small LP re-solves faster in place than a process can start
+    in_process = workers <= 1 or (not lm.is_mip and lm.n_cols < 20_000)
+    if in_process:
+        h = solved.solution.highs
+        if h is None or lm.is_mip:
+            h = make_highs(lm, SolverOptions())
+        arrays = lm.arrays()
+        share = _share_rows(lm)
+        for p, cols in jobs:
+            status, objective, seconds = _resolve_without(h, cols, share, arrays)
+            results.append((p, status, objective, seconds))
+    else:
+        basis = None
+        h = solved.solution.highs
+        if h is not None and not lm.is_mip:
+            b = h.getBasis()
+            basis = (
+                np.array([int(s) for s in b.col_status], dtype=np.int8),
+                np.array([int(s) for s in b.row_status], dtype=np.int8),
+            )
+        chunks = [jobs[i::workers] for i in range(workers)]
+        payloads = [
+            {"lm": lm, "options": SolverOptions(), "basis": basis, "jobs": c} for c in chunks
+        ]
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            for part in pool.map(_worker, payloads):
+                results.extend(part)
+    results.sort()
+    return _frame(inp.providers, results, base_objective, solved.solution.seconds)
+
+
+def _frame(
+    providers: list[str],
+    results: list[tuple[int, str, float, float]],
+    base_objective: float,
+    cold_seconds: float,
+) -> pd.DataFrame:
+    df = pd.DataFrame(
+        {
+            "provider": [providers[p] for p, *_ in results],
+            "status": [s for _, s, _, _ in results],
+            "objective_without_usd": [o / MUSD for _, _, o, _ in results],
+            "walk_away_usd": [(o - base_objective) / MUSD for _, _, o, _ in results],
+            "seconds": [sec for *_, sec in results],
+            "seconds_vs_cold_solve": [
+                sec / cold_seconds if cold_seconds else np.nan for *_, sec in results
+            ],
+        }
+    )
+    df.attrs["units"] = {
+        "objective_without_usd": "USD (present value)",
+        "walk_away_usd": "USD (present value): extra cost of planning without the provider",
+    }
+    return df.sort_values("walk_away_usd", ascending=False, ignore_index=True)
