@@ -138,12 +138,8 @@ def _table_to_json(df: pd.DataFrame) -> dict[str, Any]:
     columns = {}
     for name in df.columns:
         col = df[name]
-        if (
-            pd.api.types.is_datetime64_any_dtype(col)
-            or col.dtype == object
-            and len(col)
-            and hasattr(col.iloc[0], "isoformat")
-        ):
+        is_date = col.dtype == object and len(col) > 0 and hasattr(col.iloc[0], "isoformat")
+        if pd.api.types.is_datetime64_any_dtype(col) or is_date:
             columns[name] = {"dtype": "date", "values": [str(v) for v in col]}
         elif pd.api.types.is_bool_dtype(col):
             columns[name] = {"dtype": "bool", "values": [bool(v) for v in col]}

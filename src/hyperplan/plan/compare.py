@@ -44,7 +44,8 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
             raise InputError(
                 [
                     Problem(
-                        f"strategy {strategy}: provider {name!r} is not in play (in play: {', '.join(providers)})",
+                        f"strategy {strategy}: provider {name!r} is not in play "
+                        f"(in play: {', '.join(providers)})",
                         path="--strategy",
                     )
                 ]
@@ -68,7 +69,8 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
         raise InputError(
             [
                 Problem(
-                    f"unknown strategy {strategy!r}; expected multi, single:<provider>, no-share, no-n1 or greedy",
+                    f"unknown strategy {strategy!r}; "
+                    "expected multi, single:<provider>, no-share, no-n1 or greedy",
                     path="--strategy",
                 )
             ]

@@ -43,9 +43,18 @@ def _share_rows(lm: LinearModel) -> np.ndarray:
     return np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
 
 
+def _penalty_cols(lm: LinearModel) -> np.ndarray:
+    parts = [
+        np.arange(f.start, f.start + f.size)
+        for name, f in lm.cols.items()
+        if name in ("unserved", "unserved-training")
+    ]
+    return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+
 def _resolve_without(
     h: highspy.Highs, cols: np.ndarray, share_rows: np.ndarray, arrays: dict[str, np.ndarray]
-) -> tuple[str, float, float]:
+) -> tuple[str, float, float, float]:
     n = len(cols)
     h.changeColsBounds(n, cols, np.zeros(n), np.zeros(n))
     if len(share_rows):
@@ -56,15 +65,23 @@ def _resolve_without(
     seconds = time.perf_counter() - started
     status = h.modelStatusToString(h.getModelStatus()).lower()
     objective = float(h.getInfo().objective_function_value)
+    pen = arrays["penalty_cols"]
+    penalty = float(arrays["cost"][pen] @ np.asarray(h.getSolution().col_value)[pen])
     h.changeColsBounds(n, cols, arrays["lb"][cols], arrays["ub"][cols])
     if len(share_rows):
         h.changeRowsBounds(
             len(share_rows), share_rows, arrays["row_lo"][share_rows], arrays["row_hi"][share_rows]
         )
-    return status, objective, seconds
+    return status, objective, penalty, seconds
 
 
-def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float]]:
+def _model_arrays(lm: LinearModel) -> dict[str, np.ndarray]:
+    arrays = lm.arrays()
+    arrays["penalty_cols"] = _penalty_cols(lm)
+    return arrays
+
+
+def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float, float]]:
     lm: LinearModel = payload["lm"]
     h = make_highs(lm, payload["options"])
     basis = payload.get("basis")
@@ -74,13 +91,9 @@ def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float]]:
         b.row_status = [highspy.HighsBasisStatus(int(v)) for v in basis[1]]
         b.valid = True
         h.setBasis(b)
-    arrays = lm.arrays()
+    arrays = _model_arrays(lm)
     share = _share_rows(lm)
-    out = []
-    for p, cols in payload["jobs"]:
-        status, objective, seconds = _resolve_without(h, cols, share, arrays)
-        out.append((p, status, objective, seconds))
-    return out
+    return [(p, *_resolve_without(h, cols, share, arrays)) for p, cols in payload["jobs"]]
 
 
 def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFrame:
@@ -95,18 +108,16 @@ def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFr
     base_objective = solved.solution.objective
     jobs = [(p, provider_columns(lm, inp.offer_provider, p)) for p in range(len(inp.providers))]
     workers = min(workers or os.cpu_count() or 1, len(jobs)) or 1
-    results: list[tuple[int, str, float, float]] = []
+    results: list[tuple[int, str, float, float, float]] = []
     # a small LP re-solves faster in place than a process can start
     in_process = workers <= 1 or (not lm.is_mip and lm.n_cols < 20_000)
     if in_process:
         h = solved.solution.highs
         if h is None or lm.is_mip:
             h = make_highs(lm, SolverOptions())
-        arrays = lm.arrays()
+        arrays = _model_arrays(lm)
         share = _share_rows(lm)
-        for p, cols in jobs:
-            status, objective, seconds = _resolve_without(h, cols, share, arrays)
-            results.append((p, status, objective, seconds))
+        results = [(p, *_resolve_without(h, cols, share, arrays)) for p, cols in jobs]
     else:
         basis = None
         h = solved.solution.highs
@@ -124,29 +135,36 @@ def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFr
             for part in pool.map(_worker, payloads):
                 results.extend(part)
     results.sort()
-    return _frame(inp.providers, results, base_objective, solved.solution.seconds)
+    arrays = _model_arrays(lm)
+    pen = arrays["penalty_cols"]
+    base_penalty = float(arrays["cost"][pen] @ solved.solution.col_value[pen])
+    return _frame(inp.providers, results, base_objective, base_penalty, solved.solution.seconds)
 
 
 def _frame(
     providers: list[str],
-    results: list[tuple[int, str, float, float]],
+    results: list[tuple[int, str, float, float, float]],
     base_objective: float,
+    base_penalty: float,
     cold_seconds: float,
 ) -> pd.DataFrame:
+    objective = np.array([r[2] for r in results])
+    penalty = np.array([r[3] for r in results])
+    seconds = np.array([r[4] for r in results])
     df = pd.DataFrame(
         {
-            "provider": [providers[p] for p, *_ in results],
-            "status": [s for _, s, _, _ in results],
-            "objective_without_usd": [o / MUSD for _, _, o, _ in results],
-            "walk_away_usd": [(o - base_objective) / MUSD for _, _, o, _ in results],
-            "seconds": [sec for *_, sec in results],
-            "seconds_vs_cold_solve": [
-                sec / cold_seconds if cold_seconds else np.nan for *_, sec in results
-            ],
+            "provider": [providers[r[0]] for r in results],
+            "status": [r[1] for r in results],
+            "objective_without_usd": objective / MUSD,
+            "walk_away_usd": ((objective - penalty) - (base_objective - base_penalty)) / MUSD,
+            "penalty_usd": (penalty - base_penalty) / MUSD,
+            "seconds": seconds,
+            "seconds_vs_cold_solve": seconds / cold_seconds if cold_seconds else np.nan,
         }
     )
     df.attrs["units"] = {
-        "objective_without_usd": "USD (present value)",
-        "walk_away_usd": "USD (present value): extra cost of planning without the provider",
+        "objective_without_usd": "USD (present value, incl. unserved penalties)",
+        "walk_away_usd": "USD (present value): extra spend of planning without the provider",
+        "penalty_usd": "USD (present value): extra unserved-demand penalty without it",
     }
     return df.sort_values("walk_away_usd", ascending=False, ignore_index=True)

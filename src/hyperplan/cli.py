@@ -1,0 +1,315 @@
+"""The ``hyperplan`` command: a thin face over the Python API.
+
+Every command is a few lines over a public function. Errors in user input print located
+messages and exit with status 2; interruptions exit 130; no traceback reaches the user.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from hyperplan import __version__
+from hyperplan.errors import HyperplanError, InputError, Interrupted
+
+app = typer.Typer(
+    name="hyperplan",
+    help=(
+        "Plan, place and run AI compute across clouds.\n\n"
+        "Examples:\n\n"
+        "  hyperplan catalog --accelerator H100\n\n"
+        "  hyperplan init --template small -o scenario.yaml\n\n"
+        "  hyperplan validate examples/frontier-2030.yaml\n\n"
+        "  hyperplan plan examples/frontier-2030.yaml -o plan.json --walk-away\n\n"
+        "  hyperplan compare examples/small.yaml --strategy multi --strategy single:aws"
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+out = Console(width=100)
+err = Console(stderr=True, width=100)
+T = TypeVar("T")
+
+
+def _run(action: Callable[[], T]) -> T:
+    """Run a command body: located input errors exit 2, other known errors their own status."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise Interrupted("terminated")
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        return action()
+    except InputError as exc:
+        from hyperplan.scenario.load import format_problems
+
+        err.print(format_problems(exc.problems), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except (KeyboardInterrupt, Interrupted):
+        err.print("interrupted: nothing was written", markup=False)
+        raise typer.Exit(130) from None
+    except HyperplanError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
+        import os
+        import traceback
+
+        if os.environ.get("HYPERPLAN_DEBUG"):
+            traceback.print_exc()
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _version(value: bool) -> None:
+    if value:
+        out.print(f"hyperplan {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
+) -> None:
+    """Plan, place and run AI compute across clouds."""
+
+
+@app.command()
+def catalog(
+    provider: Annotated[
+        list[str] | None, typer.Option("--provider", "-p", help="Provider(s).")
+    ] = None,
+    accelerator: Annotated[
+        list[str] | None, typer.Option("--accelerator", "-a", help="Accelerator(s), e.g. H100.")
+    ] = None,
+    region: Annotated[
+        list[str] | None, typer.Option("--region", "-r", help="Region code(s).")
+    ] = None,
+    geo: Annotated[
+        list[str] | None, typer.Option("--geo", "-g", help="Geo tag(s): us, eu, ap.")
+    ] = None,
+    csv: Annotated[
+        list[Path] | None, typer.Option("--csv", help="User offer CSV(s) to merge.")
+    ] = None,
+    skypilot: Annotated[
+        list[Path] | None,
+        typer.Option("--skypilot", help="SkyPilot vms.csv to import (needs --skypilot-provider)."),
+    ] = None,
+    skypilot_provider: Annotated[
+        str | None, typer.Option("--skypilot-provider", help="Cloud the SkyPilot CSV describes.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Show at most N rows.")] = None,
+) -> None:
+    """List offers: price per GPU-hour, spot, 1y/3y reserved, kW per instance, source.
+
+    Example: hyperplan catalog --accelerator H100 --geo us
+    """
+
+    def body() -> None:
+        from hyperplan.catalog import load_catalog
+        from hyperplan.report.catalog_table import render_catalog
+
+        sky = []
+        if skypilot:
+            if not skypilot_provider:
+                from hyperplan.errors import Problem
+
+                raise InputError(
+                    [
+                        Problem(
+                            "--skypilot needs --skypilot-provider NAME", path="--skypilot-provider"
+                        )
+                    ]
+                )
+            sky = [(str(p), skypilot_provider) for p in skypilot]
+        cat = load_catalog(user_csvs=[str(p) for p in csv or []], skypilot=sky)
+        try:
+            rows = cat.filter(provider=provider, accelerator=accelerator, region=region, geo=geo)
+        except KeyError as exc:
+            from hyperplan.errors import Problem
+
+            raise InputError(
+                [Problem(str(exc.args[0]) if exc.args else str(exc), path="--accelerator")]
+            ) from None
+        render_catalog(rows, out, limit=limit)
+
+    _run(body)
+
+
+@app.command()
+def validate(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+) -> None:
+    """Check a scenario and summarise what it holds (periods, providers, offers, workloads, policies).
+
+    Example: hyperplan validate examples/frontier-2030.yaml
+    """
+
+    def body() -> None:
+        from hyperplan.report.scenario_summary import print_scenario
+        from hyperplan.scenario.load import load_scenario
+
+        scenario = load_scenario(file)
+        print_scenario(scenario, out)
+
+    _run(body)
+
+
+@app.command()
+def init(
+    template: Annotated[str, typer.Option("--template", "-t", help="small or frontier.")] = "small",
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the scenario.")
+    ] = Path("scenario.yaml"),
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Write a starter scenario.
+
+    Example: hyperplan init --template frontier -o frontier.yaml
+    """
+
+    def body() -> None:
+        from importlib.resources import files
+
+        from hyperplan.errors import Problem
+        from hyperplan.fileio import write_text_atomic
+
+        names = {"small": "small.yaml", "frontier": "frontier.yaml"}
+        if template not in names:
+            raise InputError(
+                [
+                    Problem(
+                        f"unknown template {template!r}; expected small or frontier",
+                        path="--template",
+                    )
+                ]
+            )
+        if output.exists() and not force:
+            raise InputError(
+                [Problem(f"{output} exists; pass --force to overwrite", path="--output")]
+            )
+        text = files("hyperplan.templates").joinpath(names[template]).read_text(encoding="utf-8")
+        write_text_atomic(output, text)
+        out.print(f"wrote {output} (template {template}); next: hyperplan validate {output}")
+
+    _run(body)
+
+
+@app.command()
+def plan(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write plan.json here.")
+    ] = None,
+    integer: Annotated[bool, typer.Option("--integer", help="Whole instances (MILP).")] = False,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Solver time limit, seconds.")
+    ] = None,
+    mip_gap: Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap.")] = 1e-4,
+    no_outages: Annotated[
+        bool, typer.Option("--no-outages", help="Plan the base scenario only.")
+    ] = False,
+    walk_away: Annotated[
+        bool, typer.Option("--walk-away", help="Value of each provider (one re-solve each).")
+    ] = False,
+    method: Annotated[str, typer.Option("--method", help="simplex, ipm or choose.")] = "simplex",
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Also write the HTML report here.")
+    ] = None,
+) -> None:
+    """Solve the multi-cloud capacity plan and print its summary.
+
+    Example: hyperplan plan examples/small.yaml -o plan.json --walk-away
+    """
+
+    def body() -> None:
+        from hyperplan.plan import plan as make_plan
+        from hyperplan.report.terminal import print_plan
+        from hyperplan.scenario.load import load_scenario
+
+        scenario = load_scenario(file)
+        result = make_plan(
+            scenario,
+            integer=True if integer else None,
+            outages=not no_outages,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            method=method,
+            walk_away=walk_away,
+        )
+        print_plan(result, out)
+        if output is not None:
+            result.to_json(output)
+            out.print(f"wrote {output}")
+        if html is not None:
+            from hyperplan.report.html import write_report
+
+            write_report(result, html)
+            out.print(f"wrote {html}")
+
+    _run(body)
+
+
+@app.command()
+def compare(
+    file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    strategy: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--strategy", "-s", help="multi, single:<provider>, no-share, no-n1, greedy (repeat)."
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float | None, typer.Option("--time-limit", help="Per-strategy time limit, s.")
+    ] = None,
+) -> None:
+    """Plan the scenario under several strategies and compare cost, share, power and resilience.
+
+    Example: hyperplan compare examples/small.yaml -s multi -s single:aws -s greedy
+    """
+
+    def body() -> None:
+        from hyperplan.plan.compare import compare as run_compare
+        from hyperplan.report.terminal import print_compare
+        from hyperplan.scenario.load import load_scenario
+
+        scenario = load_scenario(file)
+        strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
+            f"single:{p}" for p in scenario.providers
+        ]
+        table, _plans = run_compare(scenario, strategies, time_limit=time_limit)
+        print_compare(table, out)
+
+    _run(body)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        err.print("interrupted", markup=False)
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Terminal summary of a plan (rich tables that fit 100 columns).
+
+The numbers come from :mod:`hyperplan.report.summary`, the same data the HTML report shows.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from hyperplan.plan.api import Plan
+from hyperplan.report import fmt
+from hyperplan.report.summary import summarize
+
+
+def _table(title: str, columns: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, title_justify="left", title_style="bold", expand=False)
+    for name, justify in columns:
+        table.add_column(name, justify=justify, overflow="ellipsis", no_wrap=True)  # type: ignore[arg-type]
+    return table
+
+
+def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
+    """Totals per year and provider, top commitments, resilience, binding policies, warnings."""
+    s = summarize(plan)
+    console.print(
+        f"[bold]{plan.scenario_name}[/]: {plan.status}; "
+        f"total {fmt.usd(s.total_usd)} (present value {fmt.usd(s.npv_usd)}); "
+        f"max provider share {fmt.pct(s.max_share)}; peak power {fmt.power_mw(s.peak_mw)}"
+        + (f" of {fmt.power_mw(s.target_mw)} target" if s.target_mw else "")
+    )
+    years = s.spend_year_provider
+    if len(years):
+        table = _table(
+            "Spend per year and provider (nominal)",
+            [("year", "left")] + [(p, "right") for p in years.columns] + [("total", "right")],
+        )
+        for year, row in years.iterrows():
+            table.add_row(str(year), *[fmt.usd(v) for v in row], fmt.usd(row.sum()))
+        console.print(table)
+    com = s.top_commitments(top)
+    if len(com):
+        table = _table(
+            f"Top commitments ({len(plan.tables['commitments'])} in all)",
+            [
+                ("provider", "left"),
+                ("region", "left"),
+                ("instance", "left"),
+                ("GPUs", "right"),
+                ("term", "right"),
+                ("start", "left"),
+                ("value", "right"),
+            ],
+        )
+        for _, r in com.iterrows():
+            table.add_row(
+                r["provider"],
+                r["region"],
+                r["instance_type"][:26],
+                fmt.count(r["gpus"]),
+                f"{r['term_years']}y",
+                r["start"],
+                fmt.usd(r["contract_value_usd"]),
+            )
+        console.print(table)
+    res = s.resilience_matrix
+    if len(res):
+        table = _table(
+            "Served fraction (worst period)",
+            [("workload", "left")] + [(c, "right") for c in res.columns],
+        )
+        for w, row in res.iterrows():
+            table.add_row(str(w), *[fmt.pct(v) for v in row])
+        console.print(table)
+    pol = s.binding_policies(top)
+    if len(pol):
+        table = _table(
+            "Binding policies and what they cost",
+            [
+                ("policy", "left"),
+                ("subject", "left"),
+                ("period", "left"),
+                ("marginal", "right"),
+                ("per", "left"),
+            ],
+        )
+        for _, r in pol.iterrows():
+            table.add_row(
+                r["policy"],
+                str(r["subject"])[:34],
+                r["period"],
+                fmt.usd(r["marginal_usd"]),
+                r["per"],
+            )
+        console.print(table)
+    if "walk_away" in plan.tables:
+        table = _table(
+            "Walk-away value per provider (present value)",
+            [
+                ("provider", "left"),
+                ("extra spend", "right"),
+                ("unmet-demand penalty", "right"),
+                ("re-solve", "right"),
+            ],
+        )
+        for _, r in plan.tables["walk_away"].iterrows():
+            penalty = fmt.usd(r["penalty_usd"]) if r["penalty_usd"] > 1.0 else "none"
+            table.add_row(
+                r["provider"], fmt.usd(r["walk_away_usd"]), penalty, f"{r['seconds']:.2f} s"
+            )
+        console.print(table)
+    for warning in s.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    st = plan.stats
+    console.print(
+        f"[dim]solver: {st.get('status')}, {int(st.get('rows', 0)):,} rows × {int(st.get('columns', 0)):,} columns, "
+        f"{int(st.get('nonzeros', 0)):,} nonzeros; build {st.get('build_seconds', 0):.2f} s, "
+        f"solve {st.get('solve_seconds', 0):.2f} s[/]"
+    )
+
+
+def print_compare(table: pd.DataFrame, console: Console) -> None:
+    """The strategy comparison side by side."""
+    outage_cols = [c for c in table.columns if c.startswith("served: ")]
+    t = _table(
+        "Strategies (outage columns: served fraction of inference, evaluated with each plan's commitments fixed)",
+        [
+            ("strategy", "left"),
+            ("total", "right"),
+            ("NPV", "right"),
+            ("max share", "right"),
+            ("peak", "right"),
+        ]
+        + [(c.removeprefix("served: "), "right") for c in outage_cols],
+    )
+    for _, r in table.iterrows():
+        t.add_row(
+            r["strategy"],
+            fmt.usd(r["total_usd"]),
+            fmt.usd(r["npv_usd"]),
+            fmt.pct(r["max_share"]),
+            fmt.power_mw(r["peak_mw"]),
+            *[fmt.pct(r[c]) for c in outage_cols],
+        )
+    console.print(t)
