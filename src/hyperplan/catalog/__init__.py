@@ -93,6 +93,12 @@ class Catalog:
     throughput: pd.DataFrame
     discounts: pd.DataFrame
 
+    def __repr__(self) -> str:
+        return (
+            f"Catalog({len(self.offers)} offers, {len(self.accelerators)} accelerators, "
+            f"{len(self.throughput)} MLPerf rows, {len(self.discounts)} discount rows)"
+        )
+
     def filter(
         self,
         provider: Selector = None,

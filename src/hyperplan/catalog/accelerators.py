@@ -149,6 +149,13 @@ def _key(name: str) -> str:
     return re.sub(r"[\s_]+", "-", name.strip().lower())
 
 
+def _fold(key: str) -> str:
+    return key.translate(_LOOKALIKE)
+
+
+_LOOKALIKE = str.maketrans({"o": "0", "i": "1", "l": "1"})
+
+
 @functools.cache
 def _alias_map() -> dict[str, str]:
     table = {_key(n): n for n in CANONICAL}
@@ -225,8 +232,12 @@ def normalize_accelerator(name: str) -> str:
     tpu = tpu_slice_chips(name)
     if tpu is not None:
         return tpu[0]
-    close = difflib.get_close_matches(key, list(table), n=3, cutoff=0.6)
-    suggestions = list(dict.fromkeys(table[c] for c in close))
+    # Compare with look-alike characters folded (O/0, I/l/1) so "H1OO" suggests H100.
+    folded: dict[str, str] = {}
+    for k, canonical in table.items():
+        folded.setdefault(_fold(k), canonical)
+    close = difflib.get_close_matches(_fold(key), list(folded), n=3, cutoff=0.6)
+    suggestions = list(dict.fromkeys(folded[c] for c in close))
     hint = f"; did you mean {' or '.join(repr(s) for s in suggestions)}?" if suggestions else "."
     raise UnknownAcceleratorError(
         f"unknown accelerator {name!r}{hint} Known: {', '.join(CANONICAL)}"

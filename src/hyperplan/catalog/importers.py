@@ -232,7 +232,7 @@ def _numbers(
         return np.full(len(cells), np.nan)
     text = cells[name].astype(str)
     blank = (text == "").to_numpy()
-    num = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float)
+    num = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float, copy=True)
     finite = np.isfinite(num)
     unit = _UNITS.get(name, "")
     kind = "a whole number >= 0" if whole else "a number >= 0"
@@ -387,10 +387,10 @@ def read_skypilot_csv(path: str | os.PathLike[str], provider: str) -> pd.DataFra
     Rows are collapsed to one offer per (Region, InstanceType): on-demand = the first non-empty
     ``Price`` of the region's rows (file order), spot = the minimum non-empty ``SpotPrice`` over
     them; the other columns come from the first row. Accelerator names are normalised
-    (``H100-MEGA`` -> ``H100``). TPU slice rows (empty ``InstanceType``, ``AcceleratorName`` such
-    as ``tpu-v5p-8``, ``AcceleratorCount`` 1) become instance ``tpu-v5p-8`` with the slice's chip
-    count (4 for ``tpu-v5p-8``). Rows with an empty ``InstanceType`` otherwise (SkyPilot's GCP
-    GPU-attachment rows, priced apart from the host VM) are rejected.
+    (``H100-MEGA`` -> ``H100``). TPU slice rows (``AcceleratorName`` such as ``tpu-v5p-8``,
+    ``AcceleratorCount`` 1, ``InstanceType`` usually empty) become instance ``tpu-v5p-8`` with the
+    slice's chip count (4 for ``tpu-v5p-8``). Other rows with an empty ``InstanceType``
+    (SkyPilot's GCP GPU-attachment rows, priced apart from the host VM) are rejected.
 
     Args:
         path: the ``vms.csv`` file.
@@ -423,7 +423,8 @@ def read_skypilot_csv(path: str | os.PathLike[str], provider: str) -> pd.DataFra
     slice_info = [tpu_slice_chips(u) for u in slice_uniques]
     slice_chips = np.array([s[1] if s else 0 for s in slice_info] + [0], dtype=int)[slice_codes]
     is_slice = slice_chips > 0
-    itype = itype.where(~(is_slice & (itype == "").to_numpy()), acc_raw.str.lower())
+    # The slice name is the instance: older catalogs put one "TPU-VM" type on every slice.
+    itype = itype.where(~is_slice, acc_raw.str.lower())
 
     _required_text(col, cells.assign(InstanceType=itype), lines, "InstanceType")
     _required_text(col, cells, lines, "Region")

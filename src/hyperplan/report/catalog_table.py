@@ -20,29 +20,30 @@ from rich.text import Text
 _DEFAULT_SORT = "usd_per_gpu_hour"
 
 # (header, width, justify) of every column but Source, which takes the rest of the line.
-# 11 fixed columns (80 characters) + 12 one-space separators leave Source 8+ characters at 100.
+# 11 fixed columns (78 characters) + 11 one-space separators leave Source 11 characters at 100.
+_SOURCE_MAX_WIDTH = 60
 _COLUMNS: tuple[tuple[str, int, str], ...] = (
     ("Prov", 6, "left"),
-    ("Region", 10, "left"),
+    ("Region", 12, "left"),
     ("Instance", 14, "left"),
-    ("Accel", 11, "left"),
+    ("Accel", 12, "left"),
     ("vCPU", 4, "right"),
-    ("OD $/h", 6, "right"),
-    ("$/GPUh", 6, "right"),
-    ("Spot", 6, "right"),
-    ("1y $/h", 6, "right"),
-    ("3y $/h", 6, "right"),
+    ("OD$/h", 5, "right"),
+    ("$/GPU", 5, "right"),
+    ("Spot", 5, "right"),
+    ("1y$/h", 5, "right"),
+    ("3y$/h", 5, "right"),
     ("kW", 5, "right"),
 )
 
 
 def _money(value: float) -> str:
-    """At most 6 characters: 98.84, 142.42, 1234.6, 123456."""
+    """At most 5 characters: 0.70, 63.30, 142.4, 1234, 12345 (USD)."""
     if value is None or math.isnan(value):
         return "-"
-    if value < 1000:
+    if value < 100:
         return f"{value:.2f}"
-    if value < 10000:
+    if value < 1000:
         return f"{value:.1f}"
     return f"{value:.0f}"
 
@@ -73,12 +74,9 @@ def _order(offers: pd.DataFrame, sort: str) -> pd.DataFrame:
             raise ValueError(f"sort must be an offers column; found {sort!r}")
         key = offers[sort].to_numpy()
         group = np.where(priced, 0, 1)
-    frame = pd.DataFrame(
-        {"group": group, "key": key, "provider": offers["provider"].to_numpy()},
-        index=offers.index,
-    )
+    frame = pd.DataFrame({"group": group, "key": key, "provider": offers["provider"].to_numpy()})
     order = frame.sort_values(["group", "key", "provider"], na_position="last", kind="stable")
-    return offers.loc[order.index]
+    return offers.iloc[order.index.to_numpy()]
 
 
 def render_catalog(
@@ -118,7 +116,7 @@ def render_catalog(
         show_edge=False,
     )
     fixed = sum(w for _, w, _ in _COLUMNS)
-    source_width = max(console.width - fixed - len(_COLUMNS), 8)
+    source_width = min(max(console.width - fixed - len(_COLUMNS), 8), _SOURCE_MAX_WIDTH)
     for header, width, justify in _COLUMNS:
         table.add_column(header, width=width, justify=justify, no_wrap=True, overflow="ellipsis")
     table.add_column("Source", width=source_width, no_wrap=True, overflow="ellipsis")
