@@ -16,7 +16,7 @@ import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
@@ -30,10 +30,15 @@ from hyperplan.scenario.yamlpos import (
     read_yaml_bytes,
 )
 
+if TYPE_CHECKING:
+    from hyperplan.catalog import Catalog
+
 __all__ = ["format_problems", "load_scenario", "load_scenario_text", "problems_from_validation"]
 
 
-def load_scenario(path: str | Path, *, catalog: Any = None, check: bool = True) -> Scenario:
+def load_scenario(
+    path: str | Path, *, catalog: Catalog | None = None, check: bool = True
+) -> Scenario:
     """Read, validate and (by default) cross-check a scenario file.
 
     Args:
@@ -62,7 +67,7 @@ def load_scenario_text(
     *,
     filename: str = "<input>",
     base_dir: str | Path | None = None,
-    catalog: Any = None,
+    catalog: Catalog | None = None,
     check: bool = True,
 ) -> Scenario:
     """Validate a scenario given as YAML text; see :func:`load_scenario`.
@@ -285,8 +290,10 @@ def _pick_branch(value: Any, by_tag: dict[str, list[_Err]], members: list[Any]) 
         if best is None or not value or score(best)[0] >= len(value):
             return None
         return best
-    scalar = [t for t in tags if not t.startswith(("list[", "dict[")) and t[:1].islower()]
-    for tag in scalar:
+    for tag in tags:
+        member = _member_for_tag(members, tag)
+        if get_origin(member) is not None or _is_model(member):
+            continue
         if not any(_TYPE_ERRORS.search(e.raw["type"]) for e in by_tag[tag]):
             return tag
     return None
