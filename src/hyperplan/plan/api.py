@@ -240,9 +240,31 @@ def solve_scenario(
             "kinds": list(inputs.kind),
             "target_gw": scenario.policies.target_gw,
             "max_share": scenario.policies.max_share,
+            "period_starts": [d.isoformat() for d in inputs.tl.starts],
+            "outages": _outage_models(scenario, inputs),
+            "scenario": scenario.model_dump(mode="json"),
         },
     )
     return Solved(inputs, pm, solution, plan_obj)
+
+
+def _outage_models(scenario: Scenario, inputs: PlanInputs) -> dict[str, Any]:
+    """Outage model of every provider and region in play (scenario values or defaults)."""
+    from hyperplan.scenario.schema import OutageModel, Provider
+
+    providers = {}
+    regions = {}
+    for name in inputs.providers:
+        prov = scenario.providers.get(name, Provider())
+        providers[name] = prov.outage.model_dump()
+        for key in inputs.sites:
+            p, region = key.split(":", 1)
+            if p != name:
+                continue
+            reg = (prov.regions or {}).get(region)
+            model = reg.outage if reg is not None and reg.outage is not None else OutageModel()
+            regions[key] = model.model_dump()
+    return {"providers": providers, "regions": regions}
 
 
 def _scenario_catalog(scenario: Scenario) -> Catalog:

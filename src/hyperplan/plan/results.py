@@ -25,6 +25,7 @@ def _frame(data: dict[str, object], units: dict[str, str]) -> pd.DataFrame:
 def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
     """All result tables of a solved plan."""
     out = {
+        **inputs_tables(pm),
         "commitments": commitments(pm, sol),
         "capacity": capacity(pm, sol),
         "allocation": allocation(pm, sol),
@@ -37,6 +38,73 @@ def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
         out["entry_prices"] = entry_prices(pm, sol)
         out["policies"] = policies(pm, sol)
     return out
+
+
+def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
+    """What the plan was made for, so plan.json stands alone (simulation, reports).
+
+    ``workloads``: demand per workload and period; ``offers``: offers in play;
+    ``markets``: prices and caps per offer and period; ``perf``: demand units per instance.
+    """
+    inp = pm.inputs
+    W, T = len(inp.workload_names), inp.tl.periods
+    w = np.repeat(np.arange(W), T)
+    t = np.tile(np.arange(T), W)
+    workloads = _frame(
+        {
+            "workload": np.array(inp.workload_names)[w],
+            "kind": inp.kind[w],
+            "period": np.array(inp.tl.labels)[t],
+            "period_index": t,
+            "hours": inp.tl.hours[t],
+            "demand": inp.demand[w, t],
+            "compute_gpu_hours": inp.compute[w],
+            "in_window": inp.window[w, t],
+            "resilience": inp.resilience[w],
+            "priority": np.array([wl.priority for wl in inp.scenario.workloads])[w],
+            "preemptible": np.array([wl.preemptible for wl in inp.scenario.workloads])[w],
+            "unit": np.array([DEMAND_UNITS[k] for k in inp.kind])[w],
+        },
+        {"demand": "demand units per period (see unit)", "hours": "hours"},
+    )
+    off = inp.offers
+    offers = _frame(
+        {
+            "offer_id": off.index.to_numpy(),
+            **_offer_cols(pm, np.arange(len(off))),
+            "gpus": inp.gpus,
+            "vcpus": off["vcpus"].to_numpy(dtype=float),
+            "kw_facility": inp.kw,
+            "site": np.array(inp.sites)[inp.offer_site],
+        },
+        {"kw_facility": "kW per instance incl. PUE", "gpus": "GPUs per instance"},
+    )
+    O = len(off)
+    o = np.repeat(np.arange(O), T)
+    t2 = np.tile(np.arange(T), O)
+    markets = _frame(
+        {
+            "offer_id": off.index.to_numpy()[o],
+            "period_index": t2,
+            "ondemand_usd_per_hour": inp.price[o, ONDEMAND, t2],
+            "spot_usd_per_hour": inp.price[o, SPOT, t2],
+            "ondemand_cap": inp.market_cap[o, ONDEMAND, t2],
+            "spot_cap": inp.market_cap[o, SPOT, t2],
+        },
+        {"ondemand_usd_per_hour": "USD per instance-hour", "ondemand_cap": "instances"},
+    )
+    pw, po = np.nonzero(inp.perf > 0)
+    perf = _frame(
+        {
+            "workload": np.array(inp.workload_names)[pw],
+            "offer_id": off.index.to_numpy()[po],
+            "perf": inp.perf[pw, po],
+            "estimated": inp.perf_estimated[pw, po],
+            "unit": np.array([DEMAND_UNITS[k] for k in inp.kind])[pw],
+        },
+        {"perf": "demand units per instance"},
+    )
+    return {"workloads": workloads, "offers": offers, "markets": markets, "perf": perf}
 
 
 def _values(pm: PlanningModel, sol: Solution, family: str) -> np.ndarray:
