@@ -143,6 +143,13 @@ def _offers_in_play(scenario: Scenario, catalog: Catalog) -> tuple[pd.DataFrame,
     for match in scenario.offers.exclude:
         keep &= ~_matches(offers, match)
     offers = offers[keep]
+    unpriced = offers.index[~offers["priced"].to_numpy(dtype=bool)]
+    if len(unpriced):
+        shown = ", ".join(unpriced[:4]) + (" ..." if len(unpriced) > 4 else "")
+        warnings.append(
+            f"{len(unpriced)} offers in play have no price in the catalog and are skipped "
+            f"unless an override prices them: {shown}"
+        )
     return offers, warnings
 
 
