@@ -147,12 +147,27 @@ class LinearModel:
 
 
 def group_ids(*keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Group rows of equal key tuples: return (inverse ids, first index of each group)."""
+    """Group rows of equal key tuples: return (inverse ids, first index of each group).
+
+    Keys are non-negative integers; they are combined into one int64 key (mixed radix) and
+    grouped with a single stable sort, which is far faster than ``np.unique(axis=0)``.
+    """
     if len(keys[0]) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    stacked = np.stack([np.asarray(k, dtype=np.int64) for k in keys], axis=1)
-    _, first, inverse = np.unique(stacked, axis=0, return_index=True, return_inverse=True)
-    return inverse.ravel(), first
+    flat = np.zeros(len(keys[0]), dtype=np.int64)
+    for k in keys:
+        k = np.asarray(k, dtype=np.int64)
+        flat = flat * (int(k.max()) + 1) + k
+    order = np.argsort(flat, kind="stable")
+    sorted_keys = flat[order]
+    new_group = np.empty(len(flat), dtype=bool)
+    new_group[0] = True
+    new_group[1:] = sorted_keys[1:] != sorted_keys[:-1]
+    group_sorted = np.cumsum(new_group) - 1
+    inverse = np.empty(len(flat), dtype=np.int64)
+    inverse[order] = group_sorted
+    first = order[new_group]
+    return inverse, first
 
 
 def expand_ranges(starts: np.ndarray, counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
