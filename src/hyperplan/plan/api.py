@@ -242,10 +242,47 @@ def solve_scenario(
             "max_share": scenario.policies.max_share,
             "period_starts": [d.isoformat() for d in inputs.tl.starts],
             "outages": _outage_models(scenario, inputs),
+            "limits": _limits(inputs),
             "scenario": scenario.model_dump(mode="json"),
         },
     )
+    from hyperplan.plan.verify import verify
+
+    t2 = time.perf_counter()
+    violations = verify(plan_obj)
+    plan_obj.stats["verify_seconds"] = time.perf_counter() - t2
+    if violations:
+        shown = "\n  ".join(violations[:20])
+        raise HyperplanError(
+            f"the solver's plan fails the independent check ({len(violations)} violations); "
+            f"this is a bug or a numerical failure, not a plan:\n  {shown}"
+        )
     return Solved(inputs, pm, solution, plan_obj)
+
+
+def _limits(inputs: PlanInputs) -> dict[str, Any]:
+    """Policy limits as plain lists (None = no limit), for verification and reports."""
+
+    def clean(values: np.ndarray) -> list[float | None]:
+        return [float(v) if np.isfinite(v) else None for v in values]
+
+    return {
+        "max_share": dict(zip(inputs.providers, map(float, inputs.max_share), strict=True)),
+        "share_by": inputs.share_by,
+        "site_power_mw": {
+            site: clean(inputs.site_power_mw[g])
+            for g, site in enumerate(inputs.sites)
+            if np.isfinite(inputs.site_power_mw[g]).any()
+        },
+        "total_power_mw": clean(inputs.total_power_mw),
+        "budget_usd": {
+            str(int(y)): float(b)
+            for y, b in zip(inputs.budget_years, inputs.budget_usd, strict=True)
+        },
+        "terms_periods": dict(
+            zip(map(str, inputs.terms_years), map(int, inputs.term_periods), strict=True)
+        ),
+    }
 
 
 def _outage_models(scenario: Scenario, inputs: PlanInputs) -> dict[str, Any]:

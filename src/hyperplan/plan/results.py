@@ -90,6 +90,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
             "spot_usd_per_hour": inp.price[o, SPOT, t2],
             "ondemand_cap": inp.market_cap[o, ONDEMAND, t2],
             "spot_cap": inp.market_cap[o, SPOT, t2],
+            "existing_instances": inp.existing[o, t2],
         },
         {"ondemand_usd_per_hour": "USD per instance-hour", "ondemand_cap": "instances"},
     )
@@ -142,6 +143,7 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             **_offer_cols(pm, o),
             "term_years": years,
             "start": np.array(inp.tl.labels)[s] if len(s) else np.zeros(0, dtype=str),
+            "start_index": s,
             "start_date": starts[s] if len(s) else np.zeros(0),
             "instances": v[sel],
             "gpus": v[sel] * inp.gpus[o],

@@ -1,0 +1,191 @@
+"""Check a plan against its own inputs, independently of the solver.
+
+Everything is recomputed from the plan's tables (commitments, capacity, allocation, spend,
+unserved) and the inputs it records (workloads, markets, offers, meta["limits"]), with pandas
+group-bys rather than the model's matrix, so a modelling or extraction bug shows up as a
+violation instead of a wrong plan.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from hyperplan.plan.api import Plan
+
+REL = 1e-6  # relative tolerance
+ABS = 1e-4  # absolute tolerance (instances, demand units, USD)
+
+
+def _exceeds(value: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    return value > limit + ABS + REL * np.abs(limit)
+
+
+def verify(plan: Plan) -> list[str]:
+    """All violations found (empty when the plan keeps every constraint), in words."""
+    t = plan.tables
+    meta = plan.meta
+    problems: list[str] = []
+    labels = meta.get("periods", [])
+    T = len(labels)
+    markets = t["markets"]
+    alloc = t["allocation"]
+    cap = t["capacity"]
+    offers = t["offers"]
+    offer_key = offers["provider"] + ":" + offers["region"] + ":" + offers["instance_type"]
+    index = pd.Series(np.arange(len(offers)), index=offer_key.to_numpy())
+    O = len(offers)
+
+    def grid(df: pd.DataFrame, column: str, key: pd.Series | None = None) -> np.ndarray:
+        out = np.zeros((O, T))
+        if len(df):
+            ids = (
+                (df["provider"] + ":" + df["region"] + ":" + df["instance_type"])
+                if key is None
+                else key
+            )
+            np.add.at(
+                out,
+                (index.loc[ids.to_numpy()].to_numpy(), df["period_index"].to_numpy()),
+                df[column].to_numpy(),
+            )
+        return out
+
+    # 1. reserved capacity = existing + commitments whose term covers the period
+    existing = np.zeros((O, T))
+    np.add.at(
+        existing,
+        (index.loc[markets["offer_id"].to_numpy()].to_numpy(), markets["period_index"].to_numpy()),
+        markets["existing_instances"].to_numpy(),
+    )
+    covered = existing.copy()
+    com = t["commitments"]
+    terms = {int(k): v for k, v in meta.get("limits", {}).get("terms_periods", {}).items()}
+    for _, c in com.iterrows():  # commitments are few (hundreds): a loop over rows is fine here
+        o = index[f"{c['provider']}:{c['region']}:{c['instance_type']}"]
+        s = int(c["start_index"])
+        covered[o, s : min(T, s + terms[int(c["term_years"])])] += c["instances"]
+    reserved = grid(cap, "reserved_instances")
+    bad = np.abs(reserved - covered) > ABS + REL * np.abs(covered)
+    for o, p in zip(*np.nonzero(bad), strict=True):
+        problems.append(
+            f"reserved capacity of {offer_key.iloc[o]} in {labels[p]} is {reserved[o, p]:.6g}, but existing + commitments give {covered[o, p]:.6g}"
+        )
+
+    # 2. pools: allocations fit capacity; on-demand and spot fit their caps
+    for market, column, limit in (
+        ("reserved", None, reserved),
+        ("ondemand", "ondemand_cap", None),
+        ("spot", "spot_cap", None),
+    ):
+        used = grid(alloc[alloc["market"] == market], "instances")
+        if limit is None:
+            limit = np.full((O, T), np.inf)
+            np.minimum.at(
+                limit,
+                (
+                    index.loc[markets["offer_id"].to_numpy()].to_numpy(),
+                    markets["period_index"].to_numpy(),
+                ),
+                markets[column].to_numpy(),
+            )
+        over = _exceeds(used, limit)
+        for o, p in zip(*np.nonzero(over), strict=True):
+            problems.append(
+                f"{market} use of {offer_key.iloc[o]} in {labels[p]} is {used[o, p]:.6g} > {limit[o, p]:.6g}"
+            )
+
+    # 3. demand: served (base) + unserved >= demand; training gets its compute
+    wl = t["workloads"]
+    uns = t["unserved"]
+    base_uns = uns[uns["scenario"] == "base"] if len(uns) else uns
+    served = alloc.groupby(["workload", "period_index"])["served"].sum()
+    for _, r in wl[(wl["kind"] != "training") & (wl["demand"] > 0)].iterrows():
+        got = served.get((r["workload"], r["period_index"]), 0.0)
+        short = base_uns[
+            (base_uns["workload"] == r["workload"]) & (base_uns["period"] == r["period"])
+        ]["amount"].sum()
+        if got + short < r["demand"] * (1 - REL) - ABS:
+            problems.append(
+                f"{r['workload']} in {r['period']}: served {got:.6g} + unserved {short:.6g} < demand {r['demand']:.6g}"
+            )
+    hours = wl.groupby("period_index")["hours"].first()
+    for name, grp in wl[wl["kind"] == "training"].groupby("workload"):
+        a = alloc[alloc["workload"] == name]
+        done = float((a["served"] * hours.loc[a["period_index"]].to_numpy()).sum())
+        outside = set(a["period_index"]) - set(
+            grp.loc[grp["in_window"].astype(bool), "period_index"]
+        )
+        if outside:
+            problems.append(f"training {name} runs outside its window in periods {sorted(outside)}")
+        need = float(grp["compute_gpu_hours"].iloc[0])
+        short = base_uns[base_uns["workload"] == name]["amount"].sum()
+        if done + short < need * (1 - REL) - ABS:
+            problems.append(
+                f"training {name} gets {done:.6g} + unserved {short:.6g} < {need:.6g} GPU-hours"
+            )
+
+    # 4. provider shares
+    limits = meta.get("limits", {})
+    caps = limits.get("max_share", {})
+    if caps and any(v < 1 for v in caps.values()):
+        if limits.get("share_by") == "gpus":
+            gpus = (
+                cap.assign(total=cap["gpus"])
+                .groupby(["period_index", "provider"])["total"]
+                .sum()
+                .unstack(fill_value=0.0)
+            )
+            share = gpus.div(gpus.sum(axis=1).replace(0, np.nan), axis=0)
+        else:
+            share = plan.provider_share()
+        for provider in share.columns:
+            limit = caps.get(provider, 1.0)
+            over = share[provider] > limit + 1e-6
+            for p in share.index[over]:
+                problems.append(
+                    f"{provider} holds {share.loc[p, provider]:.4%} in {labels[p]} > max_share {limit:.4%}"
+                )
+
+    # 5. power
+    mw = cap.assign(site=cap["provider"] + ":" + cap["region"])
+    for site, values in limits.get("site_power_mw", {}).items():
+        use = mw[mw["site"] == site].groupby("period_index")["mw"].sum()
+        for p, v in use.items():
+            if values[p] is not None and v > values[p] * (1 + REL) + ABS:
+                problems.append(
+                    f"site {site} draws {v:.6g} MW in {labels[p]} > cap {values[p]:.6g}"
+                )
+    total_caps = limits.get("total_power_mw", [])
+    if any(v is not None for v in total_caps):
+        use = cap.groupby("period_index")["mw"].sum()
+        for p, v in use.items():
+            if total_caps[p] is not None and v > total_caps[p] * (1 + REL) + ABS:
+                problems.append(f"total power {v:.6g} MW in {labels[p]} > cap {total_caps[p]:.6g}")
+
+    # 6. budget and spend recomputation
+    spend = t["spend"]
+    for year, budget in limits.get("budget_usd", {}).items():
+        sp = spend[(spend["year"] == int(year)) & (spend["market"] != "shortfall")]["usd"].sum()
+        if sp > budget * (1 + REL) + 1.0:
+            problems.append(f"spend in {year} is {sp:,.0f} USD > budget {budget:,.0f}")
+    price = np.zeros((O, T, 2))
+    m_o = index.loc[markets["offer_id"].to_numpy()].to_numpy()
+    price[m_o, markets["period_index"].to_numpy(), 0] = markets["ondemand_usd_per_hour"].to_numpy()
+    price[m_o, markets["period_index"].to_numpy(), 1] = markets["spot_usd_per_hour"].to_numpy()
+    h = hours.reindex(range(T)).to_numpy()
+    for k, market in enumerate(("ondemand", "spot")):
+        used = grid(alloc[alloc["market"] == market], "instances")
+        expect = (used * price[:, :, k] * h[None, :]).sum()
+        reported = spend[spend["market"] == market]["usd"].sum()
+        if abs(expect - reported) > 1.0 + REL * abs(expect):
+            problems.append(
+                f"{market} spend reported {reported:,.2f} USD but allocations cost {expect:,.2f}"
+            )
+    expect_res = float((com["in_horizon_usd"]).sum()) if len(com) else 0.0
+    reported_res = spend[spend["market"] == "reserved"]["usd"].sum()
+    if abs(expect_res - reported_res) > 1.0 + REL * abs(expect_res):
+        problems.append(
+            f"reserved spend reported {reported_res:,.2f} USD but commitments cost {expect_res:,.2f}"
+        )
+    return problems
