@@ -391,6 +391,25 @@ def spend_entries(
     return spend, gpu_entries, existing
 
 
+def define_totals(
+    lm: LinearModel, inp: PlanInputs, entries: SpendEntries, name: str, unit: str
+) -> np.ndarray:
+    """Columns ``name[p,t]`` = Σ entries of provider p in period t (rows ``name-balance``).
+
+    Policy rows (share, budget, take-or-pay) then hold P nonzeros per period instead of every
+    spend entry, which keeps them sparse: a dense row in every period slows simplex badly.
+    Returns the (P, T) array of column ids.
+    """
+    P, T = len(inp.providers), inp.tl.periods
+    p = np.repeat(np.arange(P), T)
+    t = np.tile(np.arange(T), P)
+    cols = lm.add_cols(name, np.zeros(P * T), 0.0, np.inf, unit=unit, provider=p, period=t)
+    rows = lm.add_rows(f"{name}-balance", 0.0, 0.0, P * T, unit=unit, provider=p, period=t)
+    lm.add_coefs(rows, cols, 1.0)
+    lm.add_coefs(rows[entries.p * T + entries.t], entries.col, -entries.amount)
+    return cols.reshape(P, T)
+
+
 def define_share(
     lm: LinearModel,
     inp: PlanInputs,
@@ -403,8 +422,13 @@ def define_share(
     if not capped.size:
         return
     T = inp.tl.periods
+    P = len(inp.providers)
     by_gpus = inp.share_by == "gpus"
-    entries = gpu_entries if by_gpus else spend
+    totals = (
+        define_totals(lm, inp, gpu_entries, "gpus", "GPUs")
+        if by_gpus
+        else _spend_totals(lm, inp, spend)
+    )
     const = np.zeros_like(existing) if by_gpus else existing  # existing R already in GPU entries
     share = inp.max_share[capped]
     p_rows = np.repeat(capped, T)
@@ -419,13 +443,21 @@ def define_share(
         provider=p_rows,
         period=t_rows,
     )
-    # every entry enters every capped provider's row of its period
-    n = len(entries.col)
-    k = len(capped)
-    which = np.tile(np.arange(k), n)
-    e = np.repeat(np.arange(n), k)
-    coef = entries.amount[e] * ((entries.p[e] == capped[which]).astype(float) - share[which])
-    lm.add_coefs(rows[which * T + entries.t[e]], entries.col[e], coef)
+    # row (p, t): Σ_q (1[q = p] − share_p) · total[q, t] ≤ rhs
+    r = np.repeat(np.arange(len(p_rows)), P)
+    q = np.tile(np.arange(P), len(p_rows))
+    coef = (q == p_rows[r]).astype(float) - share.repeat(T)[r]
+    lm.add_coefs(rows[r], totals[q, t_rows[r]], coef)
+
+
+def _spend_totals(lm: LinearModel, inp: PlanInputs, spend: SpendEntries) -> np.ndarray:
+    """The ``spend[p,t]`` columns, created once and shared by share, budget and take-or-pay."""
+    fam = lm.cols.get("spend")
+    if fam is not None:
+        return np.arange(fam.start, fam.start + fam.size).reshape(
+            len(inp.providers), inp.tl.periods
+        )
+    return define_totals(lm, inp, spend, "spend", "MUSD")
 
 
 def define_power(
@@ -478,13 +510,14 @@ def define_budget(
     """``budget``: base-scenario spend in calendar year y ≤ budget_y."""
     if not len(inp.budget_years):
         return
+    totals = _spend_totals(lm, inp, spend)
     years = inp.budget_years
     year_of_t = np.searchsorted(years, inp.tl.calendar_year)
     const = np.bincount(year_of_t, weights=existing.sum(axis=0), minlength=len(years))
     rows = lm.add_rows(
         "budget", -np.inf, inp.budget_usd * MUSD - const, len(years), unit="MUSD", year=years
     )
-    lm.add_coefs(rows[year_of_t[spend.t]], spend.col, spend.amount)
+    lm.add_coefs(np.tile(rows[year_of_t], totals.shape[0]), totals.ravel(), 1.0)
 
 
 def define_take_or_pay(
@@ -494,6 +527,7 @@ def define_take_or_pay(
     live = np.flatnonzero((inp.contract_provider >= 0) & (inp.contract_committed > 0))
     if not live.size:
         return
+    totals = _spend_totals(lm, inp, spend)
     frac = inp.contract_hours[live] / inp.tl.hours[None, :]  # (C, T) share of each period in window
     p = inp.contract_provider[live]
     const = (existing[p] * frac).sum(axis=1)
@@ -508,8 +542,5 @@ def define_take_or_pay(
     end = np.maximum(inp.contract_end_period[live], 0)
     f = lm.add_cols("shortfall", inp.tl.discount[end], 0.0, np.inf, unit="MUSD", contract=live)
     lm.add_coefs(rows, f, 1.0)
-    for i, c in enumerate(live):  # contracts are few; the entries inside are vectorised
-        sel = np.flatnonzero((spend.p == inp.contract_provider[c]) & (frac[i, spend.t] > 0))
-        lm.add_coefs(
-            np.full(len(sel), rows[i]), spend.col[sel], spend.amount[sel] * frac[i, spend.t[sel]]
-        )
+    c, t = np.nonzero(frac > 0)
+    lm.add_coefs(rows[c], totals[p[c], t], frac[c, t])
