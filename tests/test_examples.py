@@ -333,13 +333,6 @@ def test_frontier_is_solvable() -> None:
     assert res[res.workload == "chat-global"]["met"].all()
 
 
-@pytest.mark.xfail(
-    reason=(
-        "hyperplan init writes only the YAML, but the frontier template's offers.catalog_csv "
-        "needs frontier-offers.csv next to it: ship it as package data and copy it in init"
-    ),
-    strict=False,
-)
 def test_frontier_template_loads_where_init_writes_it(tmp_path: Path) -> None:
     load_scenario = _load_scenario()
     try:

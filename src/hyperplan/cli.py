@@ -207,7 +207,14 @@ def init(
             raise InputError(
                 [Problem(f"{output} exists; pass --force to overwrite", path="--output")]
             )
-        text = files("hyperplan.templates").joinpath(names[template]).read_text(encoding="utf-8")
+        folder = files("hyperplan.templates")
+        text = folder.joinpath(names[template]).read_text(encoding="utf-8")
+        # files the template refers to (offers.catalog_csv) go beside it
+        companions = [] if template == "small" else ["frontier-offers.csv"]
+        for name in companions:
+            target = output.parent / name
+            if not target.exists() or force:
+                write_text_atomic(target, folder.joinpath(name).read_text(encoding="utf-8"))
         write_text_atomic(output, text)
         out.print(f"wrote {output} (template {template}); next: hyperplan validate {output}")
 
