@@ -59,6 +59,13 @@ def test_template_is_a_byte_copy_of_the_example(example: str, template: str) -> 
     )
 
 
+def test_offers_csv_template_is_a_byte_copy() -> None:
+    """``init --template frontier`` writes this CSV beside the YAML (its ``catalog_csv``)."""
+    assert (TEMPLATES / FRONTIER_CSV.name).read_bytes() == FRONTIER_CSV.read_bytes(), (
+        "cp examples/frontier-offers.csv src/hyperplan/templates/frontier-offers.csv"
+    )
+
+
 @pytest.mark.parametrize(("example", "template"), sorted(TEMPLATE_OF.items()))
 def test_template_is_reachable_as_package_data(example: str, template: str) -> None:
     from importlib.resources import files
@@ -345,4 +352,5 @@ def test_frontier_template_loads_where_init_writes_it(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["init", "--template", "frontier", "-o", str(target)])
     assert result.exit_code == 0, result.output
     assert target.read_bytes() == (EXAMPLES / "frontier-2030.yaml").read_bytes()
+    assert (tmp_path / FRONTIER_CSV.name).read_bytes() == FRONTIER_CSV.read_bytes()
     load_scenario(target)

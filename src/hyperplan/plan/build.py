@@ -186,8 +186,8 @@ def define_allocations(
     w, o = w_idx[pair], o_idx[pair]
     hours_disc = inp.tl.hours[t] * inp.tl.discount[t]
     cost = inp.weight[s] * hours_disc * inp.price[o, m, t] * MUSD
-    ub = np.where(m == RESERVED, np.inf, inp.market_cap[o, m, t])
-    ub = np.minimum(ub, inp.max_instances[w])
+    # market caps live on the pool-market rows (so their duals show), not on the columns
+    ub = np.broadcast_to(inp.max_instances[w], (len(w),)).astype(float)
     cols = lm.add_cols(
         "allocate",
         cost,
@@ -209,7 +209,8 @@ def define_pools(
     """``pool``: per offer, period and scenario, allocations fit the capacity of each market.
 
     Reserved: Σ_w z ≤ R[o,t] (only scenarios where o is up have z). On-demand and spot:
-    Σ_w z ≤ cap[o,m,t] where the cap is finite and more than one workload shares it.
+    Σ_w z ≤ cap[o,m,t] wherever the cap is finite (the cap is on the row, not on the columns,
+    so a binding cap shows as the row's dual in the policies table).
     """
     res = np.flatnonzero(z["m"] == RESERVED)
     group, first = group_ids(z["o"][res], z["t"][res], z["s"][res])
@@ -237,7 +238,10 @@ def define_pools(
 
 
 def define_demand(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) -> None:
-    """``demand``: Σ perf·z + unserved ≥ level_s·demand[w,t] for inference, agents, batch.
+    """``demand``: Σ perf·z + unserved = level_s·demand[w,t] for inference, agents, batch.
+
+    An equality: reserved allocations cost nothing at the margin, so with ≥ the solver could
+    report idle reserved capacity as "served" beyond demand.
 
     level is 1 in the base scenario and the workload's resilience in an outage scenario. The
     unserved column costs the penalty; in the base scenario weighted by its probability, in an
@@ -253,7 +257,7 @@ def define_demand(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) ->
     w, t, s = np.nonzero(need > 0)
     rhs = need[w, t, s]
     rows = lm.add_rows(
-        "demand", rhs, np.inf, len(w), unit="demand units", workload=w, period=t, scenario=s
+        "demand", rhs, rhs, len(w), unit="demand units", workload=w, period=t, scenario=s
     )
     row_of = np.full((W, T, S), -1, dtype=np.int64)
     row_of[w, t, s] = rows
@@ -269,7 +273,7 @@ def define_demand(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) ->
 
 
 def define_training(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) -> None:
-    """``training-compute``: Σ_t hours_t·Σ perf·z + unserved ≥ compute[w] (base scenario).
+    """``training-compute``: Σ_t hours_t·Σ perf·z + unserved = compute[w] (base scenario).
 
     ``training-instances``: Σ_{o,m} z[w,·,·,t] ≤ max_instances[w] where a cap is given.
     """
@@ -278,7 +282,12 @@ def define_training(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) 
         return
     W = len(inp.workload_names)
     rows = lm.add_rows(
-        "training-compute", inp.compute[train], np.inf, len(train), unit="GPU-hours", workload=train
+        "training-compute",
+        inp.compute[train],
+        inp.compute[train],
+        len(train),
+        unit="GPU-hours",
+        workload=train,
     )
     row_of = np.full(W, -1, dtype=np.int64)
     row_of[train] = rows

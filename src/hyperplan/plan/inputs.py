@@ -174,6 +174,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         column = f"reserved_{years}y_usd_per_hour"
         if column in offers.columns:
             reserved_list[:, k] = offers[column].to_numpy(dtype=float)
+    # 1-year reserved price (existing reservations default to it), whatever the terms in play
+    one_year = offers["reserved_1y_usd_per_hour"].to_numpy(dtype=float).copy()
     period_start_ord = np.array([d.toordinal() for d in tl.starts[:-1]])
     for ov in scenario.offers.overrides:
         mask = _matches(offers, ov.match)
@@ -191,6 +193,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         if ov.reserved_usd_per_hour is not None:
             for key, value in ov.reserved_usd_per_hour.items():
                 years = int(key.rstrip("yY"))
+                if years == 1:
+                    one_year[mask] = value
                 if years in terms:
                     reserved_list[mask, terms.index(years)] = value
         if ov.available_from is not None:
@@ -280,7 +284,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         existing[o] += res.instances * share
         unit = res.usd_per_hour
         if unit is None:
-            unit = reserved_list[o, 0] if np.isfinite(reserved_list[o, 0]) else od[o]
+            unit = one_year[o] if np.isfinite(one_year[o]) else od[o]
             if not np.isfinite(unit):
                 unit = 0.0
                 warnings.append(f"reservation {oid}: no price known; counted at 0 USD")

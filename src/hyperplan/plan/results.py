@@ -11,6 +11,7 @@ import pandas as pd
 
 from hyperplan.plan.build import MUSD, ONDEMAND, RESERVED, SPOT, PlanningModel
 from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS
+from hyperplan.plan.model import group_ids
 from hyperplan.plan.solve import Solution
 
 EPS = 1e-6
@@ -338,11 +339,14 @@ def unserved(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
 
 
 def shadow_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
-    """Marginal cost of one more unit of demand (base scenario), from the demand-row duals.
+    """Marginal cost of one more unit of demand, from the demand-row duals.
 
-    ``usd_per_unit_hour``: USD per hour for one more token/s, vCPU or reference GPU in that period
-    (the dual divided by the period's hours and discount factor). Inference also in USD per million
-    tokens. Training: present-value USD per extra reference GPU-hour of the run.
+    One more unit of demand D[w,t] raises the right-hand side of every scenario's demand row
+    by that scenario's level (1 in the base, the resilience level under an outage), so the
+    marginal cost is Σ_s level_s · dual(w,t,s). ``usd_per_unit_hour`` divides it by the
+    period's hours and discount factor: USD per hour for one more token/s, vCPU or reference
+    GPU. Inference also in USD per million tokens. Training: present-value USD per extra
+    reference GPU-hour of the run.
     """
     inp = pm.inputs
     out: dict[str, list] = {
@@ -350,10 +354,13 @@ def shadow_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     }
     fam = pm.lm.rows.get("demand")
     if fam is not None:
-        sel = np.flatnonzero(fam.index["scenario"] == 0)
-        w, t = fam.index["workload"][sel], fam.index["period"][sel]
-        dual = sol.row_dual[fam.start + sel] / MUSD
-        per_hour = dual / (inp.tl.hours[t] * inp.tl.discount[t])
+        w_all, t_all = fam.index["workload"], fam.index["period"]
+        level = pm.lm.arrays()["row_lo"][fam.slice] / inp.demand[w_all, t_all]
+        marginal = sol.row_dual[fam.slice] * level / MUSD
+        key, first = group_ids(w_all, t_all)
+        total = np.bincount(key, weights=marginal, minlength=len(first))
+        w, t = w_all[first], t_all[first]
+        per_hour = total / (inp.tl.hours[t] * inp.tl.discount[t])
         out["workload"] += list(np.array(inp.workload_names)[w])
         out["period"] += list(np.array(inp.tl.labels)[t])
         out["usd_per_unit_hour"] += list(per_hour)
@@ -375,37 +382,118 @@ def shadow_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     )
 
 
+def _policy_cost(
+    pm: PlanningModel, sol: Solution, family: str, skip: tuple[str, ...]
+) -> np.ndarray:
+    """Objective cost of one more unit in each column of ``family`` through the rows not in
+    ``skip``: −Σ_r A[r, col]·dual_r (HiGHS duals: c − Aᵀy = reduced cost)."""
+    fam = pm.lm.cols.get(family)
+    if fam is None:
+        return np.zeros(0)
+    y = sol.row_dual.copy()
+    for name in skip:
+        rows = pm.lm.rows.get(name)
+        if rows is not None:
+            y[rows.slice] = 0.0
+    A = pm.lm.matrix()[:, fam.slice]
+    return -(A.T @ y)
+
+
 def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     """For each (offer, term) not signed in the plan: the price at which it would enter.
 
-    From the reduced cost rc of each reservation column: all its cost scales with the price, so
-    the cut that makes it enter is ``rc / cost`` of the list price; the best start period is used.
+    A reservation's value is what one more reserved instance saves in each covered period:
+    the best demand dual it could serve (perf × dual, summed over the scenarios in which the
+    offer is up), less what it costs through power and GPU-share rows. Its cost is its
+    objective coefficient plus what its spend costs through share, budget and take-or-pay
+    rows; both cost terms scale with its price, so the break-even price is
+    ``price × value / cost``, taken at the best start period. Reading the demand duals rather
+    than the reservation's own reduced cost keeps the answer right when the unused column sits
+    in a degenerate basis at zero (the usual case).
     """
     inp = pm.inputs
-    fam = pm.lm.cols["reserve"]
+    O, T = len(inp.offers), inp.tl.periods
+    rfam = pm.lm.cols["reserve"]
     v = _values(pm, sol, "reserve")
-    rc = sol.col_dual[fam.slice]
-    cost = pm.lm.arrays()["cost"][fam.slice]
-    o, k, s = fam.index["offer"], fam.index["term"], fam.index["start"]
+    o, k, s = rfam.index["offer"], rfam.index["term"], rfam.index["start"]
+    # value of one reserved instance of o in period t (summed over scenarios)
+    value_ots = np.zeros((O, T))
+    afam = pm.lm.cols["allocate"]
+    aw, ao, am, at, as_ = (
+        afam.index[key] for key in ("workload", "offer", "market", "period", "scenario")
+    )
+    res = am == RESERVED
+    unit_value = np.zeros(afam.size)
+    dfam = pm.lm.rows.get("demand")
+    if dfam is not None:
+        S = len(inp.scenario_names)
+        row_of = np.full((len(inp.workload_names), T, S), -1, dtype=np.int64)
+        row_of[dfam.index["workload"], dfam.index["period"], dfam.index["scenario"]] = np.arange(
+            dfam.size
+        )
+        r = row_of[aw, at, as_]
+        ok = r >= 0
+        unit_value[ok] = inp.perf[aw[ok], ao[ok]] * sol.row_dual[dfam.start + r[ok]]
+    tfam = pm.lm.rows.get("training-compute")
+    if tfam is not None:
+        pos = np.full(len(inp.workload_names), -1, dtype=np.int64)
+        pos[tfam.index["workload"]] = np.arange(tfam.size)
+        r = pos[aw]
+        ok = (r >= 0) & (as_ == 0)
+        unit_value[ok] = (
+            inp.perf[aw[ok], ao[ok]] * inp.tl.hours[at[ok]] * sol.row_dual[tfam.start + r[ok]]
+        )
+    sel = np.flatnonzero(res)
+    if sel.size:
+        key, first = group_ids(ao[sel], at[sel], as_[sel])
+        best = np.full(len(first), -np.inf)
+        np.maximum.at(best, key, unit_value[sel])
+        np.add.at(value_ots, (ao[sel][first], at[sel][first]), np.clip(best, 0.0, None))
+    # power and GPU-share rows charge the capacity column R[o,t]
+    cfam = pm.lm.cols["capacity"]
+    cap_cost = _policy_cost(pm, sol, "capacity", ("reserved-balance", "pool-reserved"))
+    gpu_cost = _policy_cost(pm, sol, "gpus", ("gpus-balance",))
+    value_ot = value_ots
+    value_ot[cfam.index["offer"], cfam.index["period"]] -= cap_cost
+    if gpu_cost.size:
+        g = pm.lm.cols["gpus"]
+        per_gpu = np.zeros((len(inp.providers), T))
+        per_gpu[g.index["provider"], g.index["period"]] = gpu_cost
+        value_ot -= inp.gpus[:, None] * per_gpu[inp.offer_provider]
+    # spend of a reservation costs through share, budget and take-or-pay rows
+    spend_cost = _policy_cost(pm, sol, "spend", ("spend-balance",))
+    per_musd = np.zeros((len(inp.providers), T))
+    if spend_cost.size:
+        sfam = pm.lm.cols["spend"]
+        per_musd[sfam.index["provider"], sfam.index["period"]] = spend_cost
+    cov = pm_coverage(pm)
+    owner, t_cov = cov["owner"], cov["t"]
+    value = np.bincount(owner, weights=value_ot[o[owner], t_cov], minlength=rfam.size)
+    extra = np.bincount(
+        owner,
+        weights=cov["usd"] * MUSD * per_musd[inp.offer_provider[o[owner]], t_cov],
+        minlength=rfam.size,
+    )
+    cost = pm.lm.arrays()["cost"][rfam.slice] + extra
+    ratio = np.where(cost > 0, value / np.where(cost > 0, cost, 1.0), 0.0)
     K = len(inp.terms_years)
-    key = o * K + k
-    used = np.zeros(len(inp.offers) * K, dtype=bool)
-    used[key[v > EPS]] = True
-    cut = np.where(cost > 0, np.clip(rc, 0, None) / np.where(cost > 0, cost, 1.0), 0.0)
-    order = np.lexsort((cut, key))
-    key_sorted = key[order]
-    first = order[np.r_[True, key_sorted[1:] != key_sorted[:-1]]] if len(order) else order
-    first = first[~used[key[first]]]
+    pair = o * K + k
+    used = np.zeros(O * K, dtype=bool)
+    used[pair[v > EPS]] = True
+    order = np.lexsort((-ratio, pair))
+    pair_sorted = pair[order]
+    first = order[np.r_[True, pair_sorted[1:] != pair_sorted[:-1]]] if len(order) else order
+    first = first[~used[pair[first]]]
     oo, kk, ss = o[first], k[first], s[first]
     price = inp.reserved_price[oo, kk, ss]
-    frac = cut[first]
+    keep = np.clip(ratio[first], 0.0, 1.0)
     return _frame(
         {
             **_offer_cols(pm, oo),
             "term_years": np.array(inp.terms_years)[kk] if len(kk) else np.zeros(0, dtype=int),
             "usd_per_hour": price,
-            "entry_usd_per_hour": price * (1 - frac),
-            "cut_fraction": frac,
+            "entry_usd_per_hour": price * keep,
+            "cut_fraction": 1.0 - keep,
             "best_start": np.array(inp.tl.labels)[ss] if len(ss) else np.zeros(0, dtype=str),
         },
         {"usd_per_hour": "USD per instance-hour", "entry_usd_per_hour": "USD per instance-hour"},
