@@ -1,7 +1,8 @@
 """What each provider is worth: walk-away values by warm-started re-solves.
 
-Walking away from provider p = every ``reserve`` and ``allocate`` column of p fixed at 0, its share
-rows relaxed (see docs/formulation.md, choice 6), re-solved from the plan's optimal basis. The
+Walking away from provider p = every ``reserve`` and ``allocate`` column of p fixed at 0; the share
+caps are kept unless the remaining providers' caps add up to less than 1 (then the plan would be
+impossible by construction and they are relaxed) (see docs/formulation.md, choice 6), re-solved from the plan's optimal basis. The
 walk-away value is the increase of the objective (present value, USD). Providers are split over
 worker processes; each worker builds HiGHS once from the model arrays, loads the parent's basis,
 and re-solves its providers one after another, restoring bounds in between.
@@ -9,6 +10,7 @@ and re-solves its providers one after another, restoring bounds in between.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -93,7 +95,10 @@ def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float, float
         h.setBasis(b)
     arrays = _model_arrays(lm)
     share = _share_rows(lm)
-    return [(p, *_resolve_without(h, cols, share, arrays)) for p, cols in payload["jobs"]]
+    return [
+        (p, *_resolve_without(h, cols, share if relax else share[:0], arrays))
+        for p, cols, relax in payload["jobs"]
+    ]
 
 
 def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFrame:
@@ -106,7 +111,11 @@ def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFr
     lm = solved.model.lm
     inp = solved.inputs
     base_objective = solved.solution.objective
-    jobs = [(p, provider_columns(lm, inp.offer_provider, p)) for p in range(len(inp.providers))]
+    caps = inp.max_share
+    jobs = [
+        (p, provider_columns(lm, inp.offer_provider, p), bool(np.delete(caps, p).sum() < 1.0))
+        for p in range(len(inp.providers))
+    ]
     workers = min(workers or os.cpu_count() or 1, len(jobs)) or 1
     results: list[tuple[int, str, float, float, float]] = []
     # a small LP re-solves faster in place than a process can start
@@ -117,7 +126,10 @@ def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFr
             h = make_highs(lm, SolverOptions())
         arrays = _model_arrays(lm)
         share = _share_rows(lm)
-        results = [(p, *_resolve_without(h, cols, share, arrays)) for p, cols in jobs]
+        results = [
+            (p, *_resolve_without(h, cols, share if relax else share[:0], arrays))
+            for p, cols, relax in jobs
+        ]
     else:
         basis = None
         h = solved.solution.highs
@@ -131,14 +143,20 @@ def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFr
         payloads = [
             {"lm": lm, "options": SolverOptions(), "basis": basis, "jobs": c} for c in chunks
         ]
-        with ProcessPoolExecutor(max_workers=workers) as pool:
+        # spawn, not fork: HiGHS runs a thread pool in this process, and a forked child that
+        # inherits it can deadlock on its first solve
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             for part in pool.map(_worker, payloads):
                 results.extend(part)
     results.sort()
     arrays = _model_arrays(lm)
     pen = arrays["penalty_cols"]
     base_penalty = float(arrays["cost"][pen] @ solved.solution.col_value[pen])
-    return _frame(inp.providers, results, base_objective, base_penalty, solved.solution.seconds)
+    relaxed = {p for p, _, relax in jobs if relax}
+    return _frame(
+        inp.providers, results, base_objective, base_penalty, solved.solution.seconds, relaxed
+    )
 
 
 def _frame(
@@ -147,6 +165,7 @@ def _frame(
     base_objective: float,
     base_penalty: float,
     cold_seconds: float,
+    relaxed: set[int],
 ) -> pd.DataFrame:
     objective = np.array([r[2] for r in results])
     penalty = np.array([r[3] for r in results])
@@ -158,6 +177,7 @@ def _frame(
             "objective_without_usd": objective / MUSD,
             "walk_away_usd": ((objective - penalty) - (base_objective - base_penalty)) / MUSD,
             "penalty_usd": (penalty - base_penalty) / MUSD,
+            "share_caps_relaxed": [r[0] in relaxed for r in results],
             "seconds": seconds,
             "seconds_vs_cold_solve": seconds / cold_seconds if cold_seconds else np.nan,
         }
@@ -165,6 +185,7 @@ def _frame(
     df.attrs["units"] = {
         "objective_without_usd": "USD (present value, incl. unserved penalties)",
         "walk_away_usd": "USD (present value): extra spend of planning without the provider",
+        "share_caps_relaxed": "True when the others' caps could not cover all demand",
         "penalty_usd": "USD (present value): extra unserved-demand penalty without it",
     }
     return df.sort_values("walk_away_usd", ascending=False, ignore_index=True)
