@@ -101,12 +101,16 @@ def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float, float
     ]
 
 
-def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFrame:
+def walk_away_values(
+    solved: Solved, *, workers: int | None = None, min_columns_for_processes: int = 20_000
+) -> pd.DataFrame:
     """Walk-away value of every provider in play (USD, present value), one re-solve each.
 
     Args:
         solved: the solved plan (its HiGHS instance holds the optimal basis).
         workers: processes to use; 1 re-solves in this process on the solved HiGHS instance.
+        min_columns_for_processes: below this many columns an LP re-solves in place (starting
+            processes would cost more than the re-solves).
     """
     lm = solved.model.lm
     inp = solved.inputs
@@ -119,7 +123,7 @@ def walk_away_values(solved: Solved, *, workers: int | None = None) -> pd.DataFr
     workers = min(workers or os.cpu_count() or 1, len(jobs)) or 1
     results: list[tuple[int, str, float, float, float]] = []
     # a small LP re-solves faster in place than a process can start
-    in_process = workers <= 1 or (not lm.is_mip and lm.n_cols < 20_000)
+    in_process = workers <= 1 or (not lm.is_mip and lm.n_cols < min_columns_for_processes)
     if in_process:
         h = solved.solution.highs
         if h is None or lm.is_mip:
