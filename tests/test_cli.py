@@ -49,7 +49,9 @@ def test_version() -> None:
 def test_catalog_h100_lists_priced_rows_from_four_providers() -> None:
     result = runner.invoke(app, ["catalog", "--accelerator", "H100"])
     assert result.exit_code == 0, result.output
-    providers = {p for p in ("aws", "azure", "gcp", "oci", "lambda", "nebius") if p in result.output}
+    providers = {
+        p for p in ("aws", "azure", "gcp", "oci", "lambda", "nebius") if p in result.output
+    }
     assert len(providers) >= 4, providers
     assert "6.88" in result.output  # aws p5.48xlarge: 55.04 USD/h / 8 GPUs
 
@@ -137,7 +139,9 @@ def test_plan_failure_leaves_previous_output_intact(tmp_path: Path) -> None:
 def test_compare_prints_each_strategy(tmp_path: Path) -> None:
     scenario = tmp_path / "s.yaml"
     scenario.write_text(SMALL)
-    result = runner.invoke(app, ["compare", str(scenario), "-s", "multi", "-s", "single:aws", "-s", "greedy"])
+    result = runner.invoke(
+        app, ["compare", str(scenario), "-s", "multi", "-s", "single:aws", "-s", "greedy"]
+    )
     assert result.exit_code == 0, result.output
     for name in ("multi", "single:aws", "greedy"):
         assert name in result.output

@@ -112,7 +112,7 @@ def catalog(
     ] = None,
     skypilot: Annotated[
         list[Path] | None,
-        typer.Option("--skypilot", help="SkyPilot vms.csv to import (needs --skypilot-provider)."),
+        typer.Option("--skypilot", help="SkyPilot vms.csv to import; --provider names its cloud."),
     ] = None,
     skypilot_provider: Annotated[
         str | None, typer.Option("--skypilot-provider", help="Cloud the SkyPilot CSV describes.")
@@ -129,8 +129,9 @@ def catalog(
         from hyperplan.report.catalog_table import render_catalog
 
         sky = []
+        cloud = skypilot_provider or (provider[0] if provider and len(provider) == 1 else None)
         if skypilot:
-            if not skypilot_provider:
+            if not cloud:
                 from hyperplan.errors import Problem
 
                 raise InputError(
@@ -140,7 +141,7 @@ def catalog(
                         )
                     ]
                 )
-            sky = [(str(p), skypilot_provider) for p in skypilot]
+            sky = [(str(p), cloud) for p in skypilot]
         cat = load_catalog(user_csvs=[str(p) for p in csv or []], skypilot=sky)
         try:
             rows = cat.filter(provider=provider, accelerator=accelerator, region=region, geo=geo)

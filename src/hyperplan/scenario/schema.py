@@ -104,12 +104,20 @@ class CsvSeries(Model):
     )
 
 
+def _csv_shorthand(value: Any) -> Any:
+    """A bare ``"demand.csv"`` means ``{csv: demand.csv}`` (its last column)."""
+    if isinstance(value, str) and value.strip().lower().endswith(".csv"):
+        return {"csv": value.strip()}
+    return value
+
+
 Series = Annotated[
     NonNeg | list[NonNeg] | GrowthSeries | CsvSeries,
+    BeforeValidator(_csv_shorthand),
     Field(
         description=(
             "a time series over the horizon's periods: a constant, a list with one value per "
-            "period, {start, growth_per_year}, or {csv, column}"
+            "period, {start, growth_per_year}, {csv, column}, or a CSV path"
         )
     ),
 ]
