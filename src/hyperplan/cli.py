@@ -137,7 +137,8 @@ def catalog(
                 raise InputError(
                     [
                         Problem(
-                            "--skypilot needs --skypilot-provider NAME", path="--skypilot-provider"
+                            "--skypilot needs the cloud it describes: --provider NAME",
+                            path="--provider",
                         )
                     ]
                 )
