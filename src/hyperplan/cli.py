@@ -17,6 +17,7 @@ from rich.console import Console
 
 from hyperplan import __version__
 from hyperplan.errors import HyperplanError, InputError, Interrupted
+from hyperplan.sim.commands import register as register_simulate
 
 app = typer.Typer(
     name="hyperplan",
@@ -290,10 +291,20 @@ def compare(
     time_limit: Annotated[
         float | None, typer.Option("--time-limit", help="Per-strategy time limit, s.")
     ] = None,
+    simulate: Annotated[
+        bool, typer.Option("--simulate", help="Also simulate every strategy over the same draws.")
+    ] = False,
+    trials: Annotated[int, typer.Option("--trials", "-n", help="Trials for --simulate.")] = 200,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for --simulate.")] = 0,
+    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Processes.")] = None,
+    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
 ) -> None:
     """Plan the scenario under several strategies and compare cost, share, power and resilience.
 
-    Example: hyperplan compare examples/small.yaml -s multi -s single:aws -s greedy
+    With --simulate every strategy runs over the same random draws (common random numbers) and
+    the paired differences against the first strategy are shown with 95% confidence intervals.
+
+    Example: hyperplan compare examples/small.yaml -s multi -s single:aws -s greedy --simulate
     """
 
     def body() -> None:
@@ -305,10 +316,26 @@ def compare(
         strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
             f"single:{p}" for p in scenario.providers
         ]
-        table, _plans = run_compare(scenario, strategies, time_limit=time_limit)
+        table, plans = run_compare(scenario, strategies, time_limit=time_limit)
         print_compare(table, out)
+        paired = None
+        if simulate:
+            from hyperplan.report.terminal import print_paired
+            from hyperplan.sim.api import compare_simulated
+
+            paired = compare_simulated(plans, trials=trials, seed=seed, workers=workers)
+            print_paired(paired, out)
+        if html is not None:
+            from hyperplan.report.html import write_report
+
+            first = plans[strategies[0]]
+            write_report(first, html, compare=table)
+            out.print(f"wrote {html}")
 
     _run(body)
+
+
+register_simulate(app)
 
 
 def main() -> None:

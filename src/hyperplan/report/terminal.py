@@ -144,3 +144,38 @@ def print_compare(table: pd.DataFrame, console: Console) -> None:
             *[fmt.pct(r[c]) for c in outage_cols],
         )
     console.print(t)
+
+
+def print_paired(paired: pd.DataFrame, console: Console, *, metrics: tuple[str, ...] = ()) -> None:
+    """Simulated paired differences against the first strategy, with confidence intervals."""
+    if not len(paired):
+        return
+    keep = paired
+    if metrics:
+        keep = paired[paired["metric"].isin(metrics)]
+    else:
+        keep = paired[
+            paired["metric"].str.startswith(
+                ("served_fraction:", "cost_usd", "burst_usd", "goodput")
+            )
+        ]
+    base = str(paired["baseline"].iloc[0])
+    t = _table(
+        f"Simulated, same draws, paired against {base} (mean difference and 95% interval)",
+        [
+            ("strategy", "left"),
+            ("metric", "left"),
+            ("difference", "right"),
+            ("95% interval", "right"),
+        ],
+    )
+    for _, r in keep.iterrows():
+        money = str(r["metric"]).endswith("usd")
+        f = fmt.usd if money else (lambda v: f"{v:+.4f}")
+        t.add_row(
+            str(r["strategy"]),
+            str(r["metric"])[:40],
+            f(r["diff_mean"]),
+            f"{f(r['ci_low'])} .. {f(r['ci_high'])}",
+        )
+    console.print(t)

@@ -1,0 +1,207 @@
+"""``simulate(plan) -> SimResult``: Monte Carlo of a plan's resilience and cost risk.
+
+Also :func:`compare_simulated`: several plans (strategies) over the same draws, with paired
+differences and confidence intervals.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from hyperplan.errors import HyperplanError, InputError, Problem
+from hyperplan.fileio import write_text_atomic
+from hyperplan.sim.inputs import compile_plan
+from hyperplan.sim.metrics import paired_differences, summarize, unit_of
+from hyperplan.sim.models import SimConfig
+from hyperplan.sim.runner import Progress, run_trials
+
+SIM_SCHEMA = "hyperplan.sim/1"
+
+if TYPE_CHECKING:
+    from hyperplan.plan.api import Plan
+
+
+@dataclass
+class SimResult:
+    """Per-trial metrics of a simulation and how it was run.
+
+    ``metrics``: one row per trial, one column per metric (``served_fraction:chat``,
+    ``training_delay_hours:pretrain``, ``cost_usd``, ``goodput``, ``outage_hours:aws``, …);
+    units by :meth:`unit`. ``meta``: seed, trials, years, step hours, the config, backend,
+    seconds, pools, steps and pool-steps per second.
+    """
+
+    metrics: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.metrics[name].to_numpy()
+
+    @property
+    def trials(self) -> int:
+        return len(self.metrics)
+
+    @staticmethod
+    def unit(metric: str) -> str:
+        """Unit of a metric."""
+        return unit_of(metric)
+
+    def summary(self) -> pd.DataFrame:
+        """Distribution of each metric: mean, std, P1, P5, P50, P95, P99."""
+        return summarize(self.metrics)
+
+    # ---------------------------------------------------------------------------------- JSON
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict (schema ``hyperplan.sim/1``): summary and every trial's metrics."""
+        summary = self.summary()
+        return {
+            "schema": SIM_SCHEMA,
+            "meta": self.meta,
+            "summary": [
+                {k: _num(v) for k, v in row.items()} for row in summary.to_dict(orient="records")
+            ],
+            "trials": {
+                name: [_num(float(v)) for v in self.metrics[name].to_numpy()]
+                for name in self.metrics.columns
+            },
+        }
+
+    def to_json(self, path: str | Path) -> None:
+        """Write sim.json atomically (a reader never sees half a file)."""
+        write_text_atomic(path, json.dumps(self.to_dict(), indent=1))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SimResult:
+        if data.get("schema") != SIM_SCHEMA:
+            raise HyperplanError(f"not a {SIM_SCHEMA} file (schema: {data.get('schema')!r})")
+        metrics = pd.DataFrame(
+            {
+                k: np.array([_unnum(v) for v in vals], dtype=float)
+                for k, vals in data["trials"].items()
+            }
+        )
+        return cls(metrics=metrics, meta=dict(data.get("meta", {})))
+
+    @classmethod
+    def from_json(cls, path: str | Path) -> SimResult:
+        try:
+            data = json.loads(Path(path).read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise HyperplanError(f"{path}: cannot read simulation JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+
+def _num(v: Any) -> Any:
+    if isinstance(v, float | np.floating):
+        v = float(v)
+        return v if math.isfinite(v) else str(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    return v
+
+
+def _unnum(v: Any) -> float:
+    return float(v) if v is not None else math.nan
+
+
+def simulate(
+    plan: Plan,
+    trials: int = 1000,
+    seed: int = 0,
+    years: float = 1.0,
+    step_hours: float = 1.0,
+    workers: int | None = None,
+    ray: str | bool | None = None,
+    progress: Progress | None = None,
+    config: SimConfig | None = None,
+) -> SimResult:
+    """Simulate the first ``years`` of ``plan`` hour by hour (``step_hours``), ``trials`` times.
+
+    Args:
+        plan: a solved plan (``hyperplan.plan.plan(...)`` or ``Plan.from_json``).
+        trials: Monte Carlo trials.
+        seed: the same seed gives the same draws for every plan, worker count and backend.
+        years: simulated window from the horizon start (clipped to the horizon).
+        step_hours: resolution; events (outages, reclaims) are rounded to whole steps.
+        workers: processes (default: all cores; 1 runs in this process).
+        ray: ``"auto"`` (a running cluster, else a local one), a cluster address, or ``None``.
+        progress: called with (trials done, trials) as chunks finish.
+        config: failure, demand and execution parameters (:class:`SimConfig`).
+    """
+    cfg = config or SimConfig()
+    if int(trials) < 1:
+        raise InputError([Problem(f"trials must be ≥ 1; found {trials}", path="--trials")])
+    if workers is not None and int(workers) < 1:
+        raise InputError([Problem(f"workers must be ≥ 1; found {workers}", path="--workers")])
+    t0 = time.perf_counter()
+    inp = compile_plan(plan, years=years, step_hours=step_hours, config=cfg)
+    t1 = time.perf_counter()
+    metrics, backend = run_trials(
+        inp, cfg, int(seed), int(trials), workers=workers, ray=ray, progress=progress
+    )
+    seconds = time.perf_counter() - t1
+    pool_steps = float(inp.n_pools) * inp.steps * int(trials)
+    meta = {
+        "scenario": inp.name,
+        "seed": int(seed),
+        "trials": int(trials),
+        "years": inp.hours / 8760.0,
+        "step_hours": inp.step_hours,
+        "steps": inp.steps,
+        "pools": inp.n_pools,
+        "periods": inp.period_labels,
+        "compile_seconds": t1 - t0,
+        "seconds": seconds,
+        "pool_steps": pool_steps,
+        "pool_steps_per_second": pool_steps / seconds if seconds > 0 else math.nan,
+        **backend,
+        "config": cfg.model_dump(mode="json"),
+        "warnings": list(inp.warnings),
+    }
+    return SimResult(metrics=pd.DataFrame(metrics), meta=meta)
+
+
+def compare_simulated(
+    plans: dict[str, Plan],
+    trials: int = 1000,
+    seed: int = 0,
+    *,
+    years: float = 1.0,
+    step_hours: float = 1.0,
+    workers: int | None = None,
+    ray: str | bool | None = None,
+    config: SimConfig | None = None,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Simulate each plan over the same draws; paired differences against the first plan.
+
+    Columns: metric, unit, strategy, baseline, baseline_mean, strategy_mean, diff_mean
+    (strategy − baseline, mean over trials), ci_low, ci_high (paired t-interval at
+    ``confidence``), stderr, trials. The per-strategy results are in ``df.attrs["results"]``.
+    """
+    if not plans:
+        raise InputError([Problem("compare_simulated needs at least one plan")])
+    results = {
+        name: simulate(
+            p,
+            trials=trials,
+            seed=seed,
+            years=years,
+            step_hours=step_hours,
+            workers=workers,
+            ray=ray,
+            config=config,
+        )
+        for name, p in plans.items()
+    }
+    df = paired_differences({k: r.metrics for k, r in results.items()}, confidence=confidence)
+    df.attrs["results"] = results
+    return df

@@ -1,0 +1,266 @@
+"""The ``hyperplan simulate`` command (registered on the main app by :func:`register`).
+
+    hyperplan simulate FILE|plan.json --trials 1000 --seed 7 [--years 1] [--step 1h]
+                       [--workers N] [--ray auto|ADDRESS] [-o sim.json]
+
+A FILE ending in .yaml/.yml is planned first. Input errors print located messages and exit 2;
+Ctrl-C exits 130 and leaves nothing half-written (sim.json is written atomically at the end).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import signal
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from hyperplan.errors import HyperplanError, InputError, Interrupted, Problem
+
+if TYPE_CHECKING:
+    from hyperplan.plan.api import Plan
+    from hyperplan.sim.api import SimResult
+
+T = TypeVar("T")
+
+_STEP_UNITS = {
+    "s": 1 / 3600,
+    "sec": 1 / 3600,
+    "m": 1 / 60,
+    "min": 1 / 60,
+    "h": 1.0,
+    "hr": 1.0,
+    "hour": 1.0,
+    "hours": 1.0,
+    "d": 24.0,
+    "day": 24.0,
+    "days": 24.0,
+}
+
+
+def parse_step(text: str) -> float:
+    """``"1h"``, ``"30min"``, ``"15m"``, ``"1d"`` or a number of hours → hours."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*", text or "")
+    if not m or (m[2] and m[2].lower() not in _STEP_UNITS):
+        raise InputError(
+            [Problem(f"expected a duration like 1h, 30min or 1d; found {text!r}", path="--step")]
+        )
+    hours = float(m[1]) * _STEP_UNITS.get(m[2].lower(), 1.0)
+    if not (hours > 0 and math.isfinite(hours)):
+        raise InputError([Problem(f"the step must be positive; found {text!r}", path="--step")])
+    return hours
+
+
+def load_plan(file: Path, *, console: Console | None = None) -> Plan:
+    """A plan from plan.json, or planned from a scenario YAML."""
+    from hyperplan.plan.api import Plan
+
+    if not file.exists():
+        raise InputError([Problem(f"no such file: {file}", file=str(file))])
+    suffix = file.suffix.lower()
+    if suffix in (".yaml", ".yml"):
+        from hyperplan.plan import plan as make_plan
+        from hyperplan.scenario.load import load_scenario
+
+        scenario = load_scenario(file)
+        if console is not None:
+            console.print(f"planning {file} ...", markup=False, highlight=False)
+        return make_plan(scenario)
+    if suffix == ".json":
+        try:
+            return Plan.from_json(file)
+        except HyperplanError as exc:
+            raise InputError([Problem(str(exc), file=str(file))]) from None
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                [
+                    Problem(
+                        f"not a hyperplan plan.json ({type(exc).__name__}: {exc})", file=str(file)
+                    )
+                ]
+            ) from None
+    raise InputError(
+        [Problem("expected a scenario (.yaml, .yml) or a plan (.json)", file=str(file))]
+    )
+
+
+def _guard(action: Callable[[], T], err: Console) -> T:
+    """Run a command body the way the main CLI does: exit 2 on input errors, 130 on Ctrl-C."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        raise Interrupted("terminated")
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        return action()
+    except InputError as exc:
+        from hyperplan.scenario.load import format_problems
+
+        err.print(format_problems(exc.problems), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except (KeyboardInterrupt, Interrupted):
+        err.print("interrupted: nothing was written", markup=False)
+        raise typer.Exit(130) from None
+    except HyperplanError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _fmt(value: float, unit: str) -> str:
+    from hyperplan.report import fmt
+
+    if value is None or not math.isfinite(value):
+        return "–" if value is None or math.isnan(value) else str(value)
+    if unit == "share":
+        return fmt.pct(value, 2)
+    return fmt.compact(value)
+
+
+def print_result(result: SimResult, console: Console) -> None:
+    """Header line and the distribution of every metric."""
+    from hyperplan.sim.metrics import SHORT_UNITS
+
+    meta = result.meta
+    console.print(
+        f"[bold]{meta.get('scenario')}[/]: {meta.get('trials')} trials, seed {meta.get('seed')}, "
+        f"{meta.get('years', 0):.3g} year(s) at {meta.get('step_hours')} h steps, "
+        f"{meta.get('pools')} pools; {meta.get('backend')} "
+        f"({meta.get('workers', meta.get('address', ''))}), {meta.get('seconds', 0):.1f} s, "
+        f"{fmt_rate(meta.get('pool_steps_per_second', float('nan')))} pool-steps/s"
+    )
+    table = Table(title="Simulated distributions", title_justify="left", title_style="bold")
+    for name, justify in (
+        ("metric", "left"),
+        ("mean", "right"),
+        ("P50", "right"),
+        ("P95", "right"),
+        ("P99", "right"),
+        ("unit", "left"),
+    ):
+        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+    for _, row in result.summary().iterrows():
+        name = str(row["metric"])
+        if name.startswith("control_plane_hours:") and not row["mean"]:
+            continue  # no control-plane-only outages modelled for this domain
+        unit = SHORT_UNITS.get(name.split(":", 1)[0], "")
+        table.add_row(
+            name[:46],
+            _fmt(row["mean"], unit),
+            _fmt(row["p50"], unit),
+            _fmt(row["p95"], unit),
+            _fmt(row["p99"], unit),
+            unit,
+        )
+    console.print(table)
+    for w in meta.get("warnings", []):
+        console.print(f"warning: {w}", markup=False, highlight=False)
+
+
+def fmt_rate(v: float) -> str:
+    from hyperplan.report import fmt
+
+    return fmt.compact(v) if v is not None and math.isfinite(v) else "–"
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``simulate`` command to ``app``."""
+
+    @app.command("simulate")
+    def simulate_command(
+        file: Annotated[Path, typer.Argument(help="Scenario YAML (planned first) or plan.json.")],
+        trials: Annotated[int, typer.Option("--trials", "-n", help="Monte Carlo trials.")] = 1000,
+        seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same draws).")] = 0,
+        years: Annotated[float, typer.Option("--years", help="Years simulated.")] = 1.0,
+        step: Annotated[str, typer.Option("--step", help="Step: 1h, 30min, 1d.")] = "1h",
+        workers: Annotated[
+            int | None, typer.Option("--workers", "-w", help="Processes (default: all cores).")
+        ] = None,
+        ray: Annotated[
+            str | None, typer.Option("--ray", help="Run on Ray: auto or a cluster ADDRESS.")
+        ] = None,
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write sim.json here.")
+        ] = None,
+    ) -> None:
+        """Monte Carlo of a plan: outages, GPU failures, spot reclaims, late deliveries, demand.
+
+        Example: hyperplan simulate examples/small.yaml --trials 1000 --seed 7 -o sim.json
+        """
+        out = Console(width=100)
+        err = Console(stderr=True, width=100)
+
+        def body() -> None:
+            from hyperplan.sim.api import simulate
+
+            step_hours = parse_step(step)
+            problems = []
+            if trials < 1:
+                problems.append(Problem(f"must be ≥ 1; found {trials}", path="--trials"))
+            if not (years > 0 and math.isfinite(years)):
+                problems.append(Problem(f"must be > 0; found {years}", path="--years"))
+            if workers is not None and workers < 1:
+                problems.append(Problem(f"must be ≥ 1; found {workers}", path="--workers"))
+            if problems:
+                raise InputError(problems)
+            plan = load_plan(file, console=err)
+            with _progress(err, trials) as tick:
+                result = simulate(
+                    plan,
+                    trials=trials,
+                    seed=seed,
+                    years=years,
+                    step_hours=step_hours,
+                    workers=workers,
+                    ray=ray,
+                    progress=tick,
+                )
+            print_result(result, out)
+            if output is not None:
+                result.to_json(output)
+                out.print(f"wrote {output}", markup=False, highlight=False)
+
+        _guard(body, err)
+
+
+class _progress:
+    """A rich progress bar on stderr for runs of more than a few hundred trials."""
+
+    def __init__(self, console: Console, trials: int) -> None:
+        self.console, self.trials = console, trials
+        self.bar: Any = None
+
+    def __enter__(self) -> Callable[[int, int], None] | None:
+        if self.trials < 200:
+            return None
+        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.bar = Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} trials"),
+            TimeRemainingColumn(),
+            console=self.console,
+            transient=True,
+        )
+        self.bar.start()
+        task = self.bar.add_task("sim", total=self.trials)
+
+        def tick(done: int, total: int) -> None:
+            self.bar.update(task, completed=done)
+
+        return tick
+
+    def __exit__(self, *exc: object) -> None:
+        if self.bar is not None:
+            self.bar.stop()
