@@ -17,6 +17,7 @@ from rich.console import Console
 
 from hyperplan import __version__
 from hyperplan.errors import HyperplanError, InputError, Interrupted
+from hyperplan.report.commands import register as register_report
 from hyperplan.sim.commands import register as register_simulate
 
 app = typer.Typer(
@@ -336,6 +337,7 @@ def compare(
 
 
 register_simulate(app)
+register_report(app)
 
 
 def main() -> None:

@@ -84,7 +84,11 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
     # every workload asks for all of its demand under an outage: we measure what can be served
     probe = full.model_copy(
         update={
-            "policies": full.policies.model_copy(update={"outages": "providers"}),
+            # resilience of fixed commitments, not policy compliance: a single-provider plan
+            # breaks the share cap by design and must still be evaluated
+            "policies": full.policies.model_copy(
+                update={"outages": "providers", "max_share": None, "budget_usd_per_year": None}
+            ),
             "workloads": [
                 w if w.kind == "training" else w.model_copy(update={"resilience": 1.0})
                 for w in full.workloads

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from hyperplan.plan.api import Plan
+from hyperplan.report import fmt
 
 
 @dataclass
@@ -24,6 +25,47 @@ class Summary:
     resilience_matrix: pd.DataFrame  # index workload, columns scenarios, served fraction
     warnings: list[str]
 
+    @property
+    def spend_per_year(self) -> pd.Series:
+        """Nominal spend per calendar year, USD (index: year)."""
+        if not len(self.spend_year_provider):
+            return pd.Series(dtype=float, name="usd")
+        return self.spend_year_provider.sum(axis=1).rename("usd")
+
+    @property
+    def npv_per_year(self) -> pd.Series:
+        """Present value of each calendar year's spend, USD (index: year)."""
+        spend = self.plan.tables["spend"]
+        if not len(spend):
+            return pd.Series(dtype=float, name="usd_discounted")
+        return spend.groupby("year")["usd_discounted"].sum()
+
+    @property
+    def target_reached(self) -> float | None:
+        """Peak power as a fraction of the target (None without a target)."""
+        return self.peak_mw / self.target_mw if self.target_mw else None
+
+    def outage_served(self) -> pd.DataFrame:
+        """Per outage scenario: the worst-served workload (furthest below its required level,
+        then least served), its served and required fractions.
+
+        Columns: scenario, workload, served_fraction, required_fraction, met (one row per
+        scenario other than base, in the plan's scenario order).
+        """
+        res = self.plan.tables["resilience"]
+        cols = ["scenario", "workload", "served_fraction", "required_fraction", "met"]
+        out = res[res["scenario"] != "base"] if len(res) else res
+        if not len(out):
+            return pd.DataFrame(columns=cols)
+        # the workload furthest below its requirement; among equals, the least served
+        out = out.assign(_gap=out["served_fraction"] - out["required_fraction"])
+        out = out.sort_values(["_gap", "served_fraction"], kind="stable")
+        worst = out.groupby("scenario", sort=False).head(1)
+        order = [s for s in self.plan.meta.get("scenarios", []) if s in set(worst["scenario"])]
+        if order:
+            worst = worst.set_index("scenario").loc[order].reset_index()
+        return worst[cols].reset_index(drop=True)
+
     def top_commitments(self, n: int) -> pd.DataFrame:
         """The ``n`` largest commitments by contract value."""
         com = self.plan.tables["commitments"]
@@ -36,8 +78,14 @@ class Summary:
             return pd.DataFrame(columns=["policy", "subject", "period", "marginal_usd", "per"])
         return pol.nlargest(n, "marginal_usd")
 
-    def risks(self) -> list[str]:
-        """The three biggest risks in plain words."""
+    def risks(self, n: int = 3) -> list[str]:
+        """The ``n`` biggest risks in plain words, most serious first.
+
+        In order of weight: demand unmet in the base plan; a workload below its required level
+        under an outage; unused take-or-pay commitments (shortfall paid); a provider above half
+        of spend; peak power short of the target; commitments running far past the horizon;
+        the worst single outage; the costliest binding limit.
+        """
         out: list[tuple[float, str]] = []
         res = self.plan.tables["resilience"]
         short = res[~res["met"].astype(bool)] if len(res) else res
@@ -55,6 +103,18 @@ class Summary:
             out.append(
                 (20, f"{w}: demand cannot be met in the base plan ({len(grp)} period(s) short)")
             )
+        spend = self.plan.tables["spend"]
+        if len(spend) and self.total_usd > 0:
+            unused = spend[spend["market"] == "shortfall"].groupby("provider")["usd"].sum()
+            for provider, amount in unused.items():
+                if amount > 0.01 * self.total_usd:
+                    out.append(
+                        (
+                            6 + amount / self.total_usd,
+                            f"{fmt.usd(amount)} committed to {provider} goes unused "
+                            "(take-or-pay shortfall paid)",
+                        )
+                    )
         if self.max_share > 0.5 + 1e-6:
             out.append(
                 (
@@ -69,9 +129,24 @@ class Summary:
                     f"peak power {self.peak_mw / 1000:.1f} GW falls short of the {self.target_mw / 1000:.0f} GW target",
                 )
             )
+        com = self.plan.tables["commitments"]
+        if len(com) and self.total_usd > 0:
+            beyond = float((com["contract_value_usd"] - com["in_horizon_usd"]).clip(lower=0).sum())
+            if beyond > 0.25 * self.total_usd:
+                periods = self.plan.meta.get("periods") or []
+                end = f" (after {periods[-1]})" if periods else ""
+                out.append(
+                    (
+                        3.5,
+                        f"{fmt.usd(beyond)} of new commitments fall due after the horizon{end}: "
+                        "demand beyond it must use them",
+                    )
+                )
         outage = res[res["scenario"] != "base"] if len(res) else res
-        if len(outage):
-            worst = outage.loc[outage["served_fraction"].idxmin()]
+        # the worst outage, unless it is already told as a shortfall above
+        told = set(zip(short["workload"], short["scenario"], strict=True)) if len(short) else set()
+        worst = outage.loc[outage["served_fraction"].idxmin()] if len(outage) else None
+        if worst is not None and (worst["workload"], worst["scenario"]) not in told:
             out.append(
                 (
                     3,
@@ -88,7 +163,7 @@ class Summary:
                 )
             )
         out.sort(key=lambda x: -x[0])
-        return [text for _, text in out[:3]]
+        return [text for _, text in out[:n]]
 
 
 def summarize(plan: Plan) -> Summary:

@@ -1,0 +1,206 @@
+"""CLI commands of the reports: ``hyperplan report`` and ``hyperplan demo``.
+
+``cli.py`` adds them with :func:`register`::
+
+    from hyperplan.report.commands import register as register_report
+    register_report(app)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+import webbrowser
+from collections.abc import Callable, Iterator
+from importlib.resources import as_file, files
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import typer
+from rich.console import Console
+
+T = TypeVar("T")
+
+DEMO_TEMPLATE = "frontier.yaml"
+DEMO_TRIALS = 100
+
+
+def _consoles() -> tuple[Console, Console]:
+    return Console(width=100), Console(stderr=True, width=100)
+
+
+def _guard(action: Callable[[], T]) -> T:
+    """Run a command body with the CLI's error handling (located errors exit 2, …)."""
+    from hyperplan.cli import _run
+
+    return _run(action)
+
+
+def load_sim(path: Path) -> dict[str, Any]:
+    """A sim.json file as a dict (any shape :func:`~hyperplan.report.sections.sim_view` reads)."""
+    from hyperplan.report.sections import load_sim as read
+
+    return read(path)
+
+
+@contextlib.contextmanager
+def demo_scenario_path() -> Iterator[Path]:
+    """The bundled frontier-2030 scenario as a file path (its ``catalog_csv``,
+    ``frontier-offers.csv``, sits beside it in the templates package)."""
+    template = files("hyperplan.templates").joinpath(DEMO_TEMPLATE)
+    with as_file(template) as path:
+        yield Path(path)
+
+
+def run_demo(
+    output: Path,
+    *,
+    trials: int = DEMO_TRIALS,
+    seed: int = 0,
+    console: Console | None = None,
+    log: Console | None = None,
+) -> dict[str, Any]:
+    """Plan the bundled frontier-2030 scenario, simulate ``trials`` trials (when the simulator
+    is installed and ``trials`` > 0), write the HTML report, print the summary.
+
+    Returns timings and the objects made: ``plan``, ``sim`` (or None), ``seconds`` per step.
+    """
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.plan.api import _scenario_catalog
+    from hyperplan.report.html import write_report
+    from hyperplan.report.terminal import print_plan
+    from hyperplan.scenario.load import load_scenario
+
+    out, err = _consoles()
+    console = console or out
+    log = log or err
+    seconds: dict[str, float] = {}
+    t0 = time.perf_counter()
+    with demo_scenario_path() as path:
+        scenario = load_scenario(path)
+        catalog = _scenario_catalog(scenario)
+    log.print(
+        f"planning {scenario.name}: {scenario.horizon.periods} {scenario.horizon.period}s, "
+        f"{len(scenario.providers)} providers, {len(scenario.workloads)} workloads …",
+        markup=False,
+        highlight=False,
+    )
+    result = make_plan(scenario, catalog=catalog)
+    seconds["plan"] = time.perf_counter() - t0
+    sim = None
+    if trials > 0:
+        try:
+            from hyperplan.sim import simulate
+        except ImportError:  # the simulator is optional
+            simulate = None  # type: ignore[assignment]
+        if simulate is not None:
+            log.print(f"simulating {trials} trials …", markup=False, highlight=False)
+            t1 = time.perf_counter()
+            sim = simulate(result, trials=trials, seed=seed, workers=1 if trials <= 200 else None)
+            seconds["simulate"] = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    write_report(result, output, sim=sim, catalog=catalog)
+    seconds["report"] = time.perf_counter() - t2
+    seconds["total"] = time.perf_counter() - t0
+    print_plan(result, console)
+    if sim is not None:
+        _print_sim_line(sim, console)
+    console.print(
+        f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB, self-contained; "
+        f"open {output.resolve().as_uri()})",
+        markup=False,
+        highlight=False,
+    )
+    log.print(
+        "took "
+        + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items() if k != "total")
+        + f"; total {seconds['total']:.1f} s",
+        markup=False,
+        highlight=False,
+    )
+    return {"plan": result, "sim": sim, "seconds": seconds}
+
+
+def _print_sim_line(sim: Any, console: Console) -> None:
+    """One line of simulated headline figures (P50 / P95 of cost, worst served P5)."""
+    from hyperplan.report import fmt
+    from hyperplan.report.sections import sim_view
+
+    view = sim_view(sim)
+    if view is None:
+        return
+    parts = [f"simulated {view.info.get('trials', '?')} trials"]
+    cost = view.metrics("cost_usd")
+    if len(cost) and {"p50", "p95"} <= set(cost.columns):
+        r = cost.iloc[0]
+        parts.append(f"cost P50 {fmt.usd(r['p50'])}, P95 {fmt.usd(r['p95'])}")
+    served = view.metrics("served_fraction")
+    if len(served) and "p05" in served.columns:
+        r = served.loc[served["p05"].astype(float).idxmin()]
+        parts.append(
+            f"lowest P5 served fraction {fmt.pct(r['p05'])} ({r['metric'].split(':')[-1]})"
+        )
+    console.print("; ".join(parts), markup=False, highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``report`` and ``demo`` to the typer ``app``."""
+
+    @app.command("report")
+    def report_command(
+        plan_file: Annotated[
+            Path, typer.Argument(help="plan.json written by `hyperplan plan -o`.")
+        ],
+        sim: Annotated[
+            Path | None, typer.Option("--sim", help="sim.json written by `hyperplan simulate -o`.")
+        ] = None,
+        output: Annotated[
+            Path, typer.Option("--output", "-o", help="The HTML report to write.")
+        ] = Path("report.html"),
+    ) -> None:
+        """Write a self-contained HTML report of a plan (works offline, prints well).
+
+        Example: hyperplan report plan.json --sim sim.json -o report.html
+        """
+        out, _ = _consoles()
+
+        def body() -> None:
+            from hyperplan.plan.api import Plan
+            from hyperplan.report.html import write_report
+
+            plan = Plan.from_json(plan_file)
+            sim_data = load_sim(sim) if sim is not None else None
+            write_report(plan, output, sim=sim_data)
+            out.print(f"wrote {output}", markup=False, highlight=False)
+
+        _guard(body)
+
+    @app.command("demo")
+    def demo_command(
+        trials: Annotated[
+            int, typer.Option("--trials", "-n", help="Monte Carlo trials (0: no simulation).")
+        ] = DEMO_TRIALS,
+        output: Annotated[
+            Path, typer.Option("--output", "-o", help="The HTML report to write.")
+        ] = Path("report.html"),
+        seed: Annotated[int, typer.Option("--seed", help="Simulation seed.")] = 0,
+        no_browser: Annotated[
+            bool, typer.Option("--no-browser", help="Do not open the report in a browser.")
+        ] = False,
+    ) -> None:
+        """Plan the bundled frontier-2030 scenario, simulate it, write report.html.
+
+        Example: hyperplan demo --trials 100 -o report.html
+        """
+
+        def body() -> None:
+            from hyperplan.errors import InputError, Problem
+
+            if trials < 0:
+                raise InputError([Problem(f"must be ≥ 0; found {trials}", path="--trials")])
+            run_demo(output, trials=trials, seed=seed)
+            if not no_browser:
+                with contextlib.suppress(Exception):
+                    webbrowser.open(output.resolve().as_uri())
+
+        _guard(body)
