@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from hyperplan import __version__
+from hyperplan.docs_commands import register as register_docs
 from hyperplan.errors import HyperplanError, InputError, Interrupted
 from hyperplan.report.commands import register as register_report
 from hyperplan.sim.commands import register as register_simulate
@@ -219,6 +220,12 @@ def init(
             target = output.parent / name
             if not target.exists() or force:
                 write_text_atomic(target, folder.joinpath(name).read_text(encoding="utf-8"))
+        from hyperplan.scenario.jsonschema import SCHEMA_FILE, schema_text
+
+        # the template's first line points editors at the schema beside it
+        schema = output.parent / SCHEMA_FILE
+        if not schema.exists() or force:
+            write_text_atomic(schema, schema_text())
         write_text_atomic(output, text)
         out.print(f"wrote {output} (template {template}); next: hyperplan validate {output}")
 
@@ -338,6 +345,7 @@ def compare(
 
 register_simulate(app)
 register_report(app)
+register_docs(app)
 
 
 def main() -> None:
