@@ -40,15 +40,26 @@ app = typer.Typer(
 out = Console(width=100)
 err = Console(stderr=True, width=100)
 T = TypeVar("T")
+EXIT_SIGINT = 130
+"""Exit status after Ctrl-C (SIGINT)."""
+EXIT_SIGTERM = 143
+"""Exit status after SIGTERM."""
+
+
+def _on_term(signum: int, frame: Any) -> None:
+    """SIGTERM: unwind like Ctrl-C (temporary files removed, previous outputs kept), exit 143."""
+    exc = Interrupted("terminated")
+    exc.exit_code = EXIT_SIGTERM
+    raise exc
 
 
 def _run(action: Callable[[], T]) -> T:
-    """Run a command body: located input errors exit 2, other known errors their own status."""
+    """Run a command body: located input errors exit 2, other known errors their own status.
 
-    def on_term(signum: int, frame: Any) -> None:
-        raise Interrupted("terminated")
-
-    previous = signal.signal(signal.SIGTERM, on_term)
+    Ctrl-C (SIGINT) exits 130 and SIGTERM 143 (128 + the signal number, as a shell reports a
+    process killed by it); either way nothing half-written is left and earlier outputs stay.
+    """
+    previous = signal.signal(signal.SIGTERM, _on_term)
     try:
         return action()
     except InputError as exc:
@@ -56,9 +67,11 @@ def _run(action: Callable[[], T]) -> T:
 
         err.print(format_problems(exc.problems), markup=False, highlight=False)
         raise typer.Exit(2) from None
-    except (KeyboardInterrupt, Interrupted):
-        err.print("interrupted: nothing was written", markup=False)
-        raise typer.Exit(130) from None
+    except (KeyboardInterrupt, Interrupted) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
+        how = " (SIGTERM)" if code == EXIT_SIGTERM else ""
+        err.print(f"interrupted{how}: nothing was written", markup=False)
+        raise typer.Exit(code) from None
     except HyperplanError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(exc.exit_code) from None
@@ -350,11 +363,15 @@ register_docs(app)
 
 def main() -> None:
     """Console-script entry point."""
+    signal.signal(signal.SIGTERM, _on_term)  # also while typer parses the arguments
     try:
         app()
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
-        sys.exit(130)
+        sys.exit(EXIT_SIGINT)
+    except Interrupted as exc:
+        err.print("interrupted (SIGTERM)", markup=False)
+        sys.exit(exc.exit_code)
 
 
 if __name__ == "__main__":

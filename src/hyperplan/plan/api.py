@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 
 from hyperplan.catalog import Catalog, load_catalog
-from hyperplan.errors import HyperplanError
+from hyperplan.errors import HyperplanError, SolverError
 from hyperplan.fileio import write_text_atomic
-from hyperplan.plan.build import PlanningModel, build
-from hyperplan.plan.inputs import PlanInputs, resolve
+from hyperplan.plan.build import PlanningModel, build, idle_start
+from hyperplan.plan.estimate import check_memory, estimate
+from hyperplan.plan.inputs import PlanInputs, provider_settings, region_settings, resolve
+from hyperplan.plan.model import LinearModel
 from hyperplan.plan.results import tables
 from hyperplan.plan.solve import Solution, SolverOptions, solve
 from hyperplan.scenario.schema import Scenario
@@ -193,20 +195,37 @@ def solve_scenario(
     integer: bool | None = None,
     outages: bool = True,
     options: SolverOptions | None = None,
+    memory_limit: int | None = None,
 ) -> Solved:
-    """Resolve, build and solve; return the plan with the model behind it."""
+    """Resolve, estimate, build and solve; return the plan with the model behind it.
+
+    Args:
+        scenario: a validated scenario.
+        catalog: offers to use (default: the bundled catalog plus the scenario's own CSVs).
+        integer: whole instances (MILP); default the scenario's ``integer``.
+        outages: plan the outage scenarios.
+        options: solver options (time limit, gap, method).
+        memory_limit: bytes the model may take; default ``$HYPERPLAN_MEMORY_LIMIT_BYTES`` or
+            the machine's available memory (see :mod:`hyperplan.plan.estimate`).
+
+    Raises:
+        InputError: contradictory policies; :class:`~hyperplan.plan.estimate.ModelTooLarge`
+            when the model would not fit in memory (nothing is built).
+        SolverError: the solver stopped (time limit) before it found a feasible plan.
+        HyperplanError: no plan, or a plan that fails the independent check.
+    """
     catalog = catalog if catalog is not None else _scenario_catalog(scenario)
+    integer = scenario.integer if integer is None else integer
     t0 = time.perf_counter()
     inputs = resolve(scenario, catalog)
-    pm = build(inputs, integer=scenario.integer if integer is None else integer, outages=outages)
+    size = estimate(inputs, integer=integer, outages=outages)
+    check_memory(size, inputs, available=memory_limit, outages=outages)
+    pm = build(inputs, integer=integer, outages=outages)
     build_seconds = time.perf_counter() - t0
-    solution = solve(pm.lm, options)
+    start = idle_start(pm.lm) if pm.lm.is_mip else None
+    solution = solve(pm.lm, options, start=start)
     if not solution.usable:
-        raise HyperplanError(
-            f"the solver found no plan (status: {solution.status}). Unserved demand is always "
-            "allowed at a penalty, so this points at contradictory hard limits "
-            "(e.g. existing reservations above a ceiling); run `hyperplan validate` first"
-        )
+        raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
     result_tables = tables(pm, solution)
     stats = {
@@ -218,20 +237,24 @@ def solve_scenario(
         "results_seconds": time.perf_counter() - t1,
         "rows": pm.lm.n_rows,
         "columns": pm.lm.n_cols,
-        "nonzeros": int(pm.lm.matrix().nnz),
+        "nonzeros": solution.nonzeros,
+        "estimated_bytes": size.bytes,
         "integer": pm.lm.is_mip,
         "simplex_iterations": solution.simplex_iterations,
     }
-    status = solution.status
-    if status == "time limit" and pm.lm.is_mip and solution.mip_gap is not None:
-        status = f"time limit, gap {solution.mip_gap:.1%}"
+    status, stop_warning = _honest_status(solution, pm, options)
+    warnings = list(inputs.warnings)
+    if stop_warning:
+        warnings.insert(0, stop_warning)
+    warnings += numerics_warnings(pm.lm)
+    warnings += unserved_warnings(pm, result_tables)
     plan_obj = Plan(
         scenario_name=scenario.name,
         status=status,
         objective_usd=solution.objective / 1e-6,
         tables=result_tables,
         stats=stats,
-        warnings=list(inputs.warnings),
+        warnings=warnings,
         meta={
             "periods": list(inputs.tl.labels),
             "providers": inputs.providers,
@@ -258,6 +281,219 @@ def solve_scenario(
             f"this is a bug or a numerical failure, not a plan:\n  {shown}"
         )
     return Solved(inputs, pm, solution, plan_obj)
+
+
+def _no_plan(solution: Solution, pm: PlanningModel, options: SolverOptions | None) -> Exception:
+    """The error for a solve that yields no usable plan, saying what to change."""
+    size = f"{pm.lm.n_rows:,} rows × {pm.lm.n_cols:,} columns"
+    if solution.stopped_early:
+        limit = options.time_limit if options is not None else None
+        what = (
+            f"the time limit ({limit:g} s)"
+            if solution.status == "time limit" and limit is not None
+            else f"its {solution.status}"
+        )
+        found = (
+            "an LP stopped early has no feasible point to show"
+            if not pm.lm.is_mip
+            else "branch and bound had not found a feasible plan yet"
+        )
+        return SolverError(
+            f"the solver reached {what} after {solution.seconds:.1f} s before it found a "
+            f"feasible plan ({found}); no plan is presented. Raise --time-limit, or shrink the "
+            f"model ({size}): fewer periods, outage scenarios (--no-outages), workloads or offers"
+        )
+    culprits = _conflicting_limits(pm, options) if solution.status == "infeasible" else []
+    if culprits:
+        named = " together with ".join(culprits)
+        why = (
+            f"the hard limits cannot all hold: relaxing {named} makes a plan possible "
+            "(reservations already held count against max_share, budgets and power caps and "
+            "cannot be undone); raise or remove " + ("it" if len(culprits) == 1 else "one of them")
+        )
+    else:
+        why = (
+            "unserved demand is always allowed at a penalty, so this points at contradictory "
+            "hard limits: reservations already held that a max_share, budget or power cap "
+            "cannot accommodate (held capacity cannot be undone); relax those limits"
+        )
+    return HyperplanError(f"the solver found no plan (status: {solution.status}): {why}")
+
+
+#: Row families of each hard limit a user can relax, as the scenario names it.
+HARD_LIMITS = {
+    "policies.max_share": ("share",),
+    "policies.budget_usd_per_year": ("budget",),
+    "the power caps (power_total_mw, regions' power_mw)": ("power-site", "power-total"),
+    "training max_instances": ("training-instances",),
+    "offers' supply": ("supply",),
+    "offers' ondemand_cap/spot_cap": ("pool-market",),
+}
+
+
+def _conflicting_limits(pm: PlanningModel, options: SolverOptions | None) -> list[str]:
+    """The smallest set (one or two) of hard-limit families whose removal makes the model
+    feasible: a few re-solves of the infeasible model, on the failure path only."""
+    import itertools
+
+    from hyperplan.plan.solve import make_highs, run
+
+    present = {
+        name: [pm.lm.rows[f] for f in families if f in pm.lm.rows]
+        for name, families in HARD_LIMITS.items()
+    }
+    present = {k: v for k, v in present.items() if v}
+    base = SolverOptions(time_limit=10.0, method=options.method if options else "simplex")
+    for size in (1, 2):
+        for group in itertools.combinations(present, size):
+            h = make_highs(pm.lm, base)
+            for name in group:
+                for fam in present[name]:
+                    rows = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
+                    n = len(rows)
+                    h.changeRowsBounds(n, rows, np.full(n, -np.inf), np.full(n, np.inf))
+            if run(h, is_mip=pm.lm.is_mip).status == "optimal":
+                return list(group)
+    return []
+
+
+def _honest_status(
+    solution: Solution, pm: PlanningModel, options: SolverOptions | None
+) -> tuple[str, str | None]:
+    """The plan's status, and a warning when the solver stopped before proving optimality."""
+    if not solution.stopped_early:
+        return solution.status, None
+    gap = solution.mip_gap
+    if pm.lm.is_mip and gap is not None and math.isfinite(gap):
+        status = f"{solution.status}, gap {gap:.1%}"
+        detail = f"gap {gap:.1%}: no plan can cost less than {1 - gap:.1%} of this one"
+    else:
+        status = f"{solution.status}, not proven optimal"
+        detail = "how far it is from the optimum is unknown"
+    warning = (
+        f"the solver stopped at its {solution.status} after {solution.seconds:.1f} s: this is the "
+        f"best feasible plan found, not a proven optimum ({detail}); raise --time-limit for a "
+        "better one"
+    )
+    return status, warning
+
+
+#: Spread (max / min of nonzero magnitudes) beyond which the numbers are called badly scaled.
+NUMERIC_SPREAD_WARN = 1e10
+
+
+def numerics_warnings(lm: LinearModel) -> list[str]:
+    """A warning when the model's coefficients or costs span more than 10 orders of magnitude.
+
+    HiGHS scales the model itself, and every plan is checked independently of the solver
+    (:func:`~hyperplan.plan.verify.verify`), so the warning only says where precision may
+    suffer and which families hold the extremes. One pass over the coefficient blocks, no copy.
+    """
+    starts = np.array([f.start for f in lm.cols.values()])
+    names = list(lm.cols)
+
+    def family(col: int) -> str:
+        return names[int(np.searchsorted(starts, col, side="right") - 1)]
+
+    out = []
+    blocks = (
+        ("matrix coefficients", zip(lm._aj, lm._av, strict=True)),
+        (
+            "costs",
+            (
+                (np.arange(f.start, f.start + f.size), c)
+                for f, c in zip(lm.cols.values(), lm._cost, strict=True)
+            ),
+        ),
+    )
+    for what, parts in blocks:
+        lo, hi = (np.inf, -1), (0.0, -1)
+        for cols, values in parts:
+            mag = np.abs(values)
+            nonzero = np.flatnonzero(mag > 0)
+            if not nonzero.size:
+                continue
+            a, b = nonzero[np.argmin(mag[nonzero])], nonzero[np.argmax(mag[nonzero])]
+            if mag[a] < lo[0]:
+                lo = (float(mag[a]), int(cols[a]))
+            if mag[b] > hi[0]:
+                hi = (float(mag[b]), int(cols[b]))
+        if lo[1] < 0 or hi[0] <= lo[0] * NUMERIC_SPREAD_WARN:
+            continue
+        out.append(
+            f"the model's {what} span {math.log10(hi[0] / lo[0]):.0f} orders of magnitude "
+            f"({lo[0]:.2g} in {family(lo[1])} to {hi[0]:.2g} in {family(hi[1])}); HiGHS scales "
+            "the model and the plan was checked against every constraint, but the smallest "
+            "quantities may be imprecise: check the units of the tiniest and largest demands "
+            "and prices"
+        )
+    return out
+
+
+def unserved_warnings(pm: PlanningModel, result: dict[str, pd.DataFrame]) -> list[str]:
+    """One warning per workload with unserved base demand: how much, and why (what to change)."""
+    inp = pm.inputs
+    uns = result["unserved"]
+    if not len(uns):
+        return []
+    base = uns[uns["scenario"] == "base"]
+    found: list[tuple[str, str, str]] = []
+    binding = result.get("policies")
+    limits = (
+        sorted(set(binding["policy"]) - {"supply"}) if binding is not None and len(binding) else []
+    )
+    has_cols = np.zeros(len(inp.workload_names), dtype=bool)
+    fam = pm.lm.cols.get("allocate")
+    if fam is not None:
+        has_cols[np.unique(fam.index["workload"][fam.index["scenario"] == 0])] = True
+    index = {n: i for i, n in enumerate(inp.workload_names)}
+    for name, grp in base.groupby("workload", sort=False):
+        w = index[str(name)]
+        if not (inp.perf[w] > 0).any():
+            continue  # resolve() already warned: no offer in play can serve it
+        if inp.kind[w] == "training":
+            need = float(inp.compute[w])
+        else:
+            need = float((inp.demand[w] * inp.window[w]).sum())
+        share = float(grp["amount"].sum()) / need if need > 0 else 1.0
+        if share < 1e-6:
+            continue
+        if not has_cols[w]:
+            why = (
+                "no capacity can serve it: every offer it may use has no on-demand or spot "
+                "capacity (ondemand_cap/spot_cap 0, or no price), no reservation term (terms, "
+                "reserved prices, supply) and no existing reservation; raise the caps, add terms "
+                "or widen its providers, regions and accelerators"
+            )
+        elif limits:
+            why = (
+                f"the binding limits ({', '.join(limits)}) leave too little capacity; their "
+                "marginal values are in the policies table"
+            )
+        else:
+            why = (
+                "serving it would cost more than its unserved penalty (or the capacity it may "
+                "use is capped); see the unserved and policies tables"
+            )
+        amount = "all" if share > 1 - 1e-6 else f"{share:.1%}"
+        found.append((str(name), amount, why))
+    if len(found) <= 5:
+        return [
+            f"workload {n}: {a} of its base-scenario demand is unserved: {why}"
+            for n, a, why in found
+        ]
+    by_reason: dict[str, list[str]] = {}
+    for n, a, why in found:
+        by_reason.setdefault(why, []).append(f"{n} ({a})")
+    return [
+        f"{len(names)} workloads have unserved base-scenario demand ({_some(names)}): {why}"
+        for why, names in by_reason.items()
+    ]
+
+
+def _some(names: list[str], most: int = 5) -> str:
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown}, +{len(names) - most} more"
 
 
 def _limits(inputs: PlanInputs) -> dict[str, Any]:
@@ -291,14 +527,15 @@ def _outage_models(scenario: Scenario, inputs: PlanInputs) -> dict[str, Any]:
 
     providers = {}
     regions = {}
+    settings = provider_settings(scenario)
     for name in inputs.providers:
-        prov = scenario.providers.get(name, Provider())
+        prov = settings.get(name.lower(), Provider())
         providers[name] = prov.outage.model_dump()
         for key in inputs.sites:
             p, region = key.split(":", 1)
             if p != name:
                 continue
-            reg = (prov.regions or {}).get(region)
+            reg = region_settings(prov).get(region.lower())
             model = reg.outage if reg is not None and reg.outage is not None else OutageModel()
             regions[key] = model.model_dump()
     return {"providers": providers, "regions": regions}

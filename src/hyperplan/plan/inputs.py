@@ -8,6 +8,7 @@ Money is USD, time hours, capacity instances.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +21,15 @@ from hyperplan.catalog import (
     normalize_accelerator,
     training_equivalents,
 )
+from hyperplan.errors import InputError, Problem
+from hyperplan.scenario.check import share_caps_message
 from hyperplan.scenario.schema import (
     Agents,
     Batch,
     Inference,
     OfferMatch,
+    Provider,
+    Region,
     Scenario,
     Training,
 )
@@ -123,23 +128,44 @@ def _matches(offers: pd.DataFrame, match: OfferMatch) -> np.ndarray:
     return mask
 
 
+def provider_settings(scenario: Scenario) -> dict[str, Provider]:
+    """The scenario's ``providers`` keyed by lower-case name (names match case-insensitively,
+    as the checks in :mod:`hyperplan.scenario.check` do)."""
+    return {name.lower(): prov for name, prov in scenario.providers.items()}
+
+
+def region_settings(provider: Provider | None) -> dict[str, Region]:
+    """A provider's ``regions`` keyed by lower-case region code."""
+    if provider is None or provider.regions is None:
+        return {}
+    return {name.lower(): region for name, region in provider.regions.items()}
+
+
+def _lower(values: Iterable[str]) -> list[str]:
+    return [str(v).lower() for v in values]
+
+
 def _offers_in_play(scenario: Scenario, catalog: Catalog) -> tuple[pd.DataFrame, list[str]]:
     """Filter the catalog to the scenario's providers, regions, accelerators and exclusions."""
     offers = catalog.offers.copy()
     warnings: list[str] = []
     keep = np.ones(len(offers), dtype=bool)
+    provider_key = offers["provider"].str.lower().to_numpy()
+    region_key = offers["region"].str.lower().to_numpy()
     if scenario.providers:
-        keep &= offers["provider"].isin(list(scenario.providers)).to_numpy()
-        for name, prov in scenario.providers.items():
+        settings = provider_settings(scenario)
+        keep &= np.isin(provider_key, list(settings))
+        for name, prov in settings.items():
             if prov.regions is not None:
-                own = offers["provider"].to_numpy() == name
-                keep &= ~own | offers["region"].isin(list(prov.regions)).to_numpy()
+                own = provider_key == name
+                keep &= ~own | np.isin(region_key, _lower(prov.regions))
     if scenario.offers.accelerators is not None:
         wanted = {normalize_accelerator(a) for a in scenario.offers.accelerators}
         acc = offers["accelerator"].to_numpy()
         keep &= (acc == "") | np.isin(acc, list(wanted))
     if scenario.offers.instance_types is not None:
-        keep &= offers["instance_type"].isin(scenario.offers.instance_types).to_numpy()
+        wanted_types = _lower(scenario.offers.instance_types)
+        keep &= np.isin(offers["instance_type"].str.lower().to_numpy(), wanted_types)
     for match in scenario.offers.exclude:
         keep &= ~_matches(offers, match)
     offers = offers[keep]
@@ -216,13 +242,14 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     offer_site = np.searchsorted(sites, site_keys)
     pue_site = np.full(len(sites), 1.2)
     site_power = np.full((len(sites), T), np.inf)
+    settings = provider_settings(scenario)
     for g, key in enumerate(sites):
         prov_name, region_name = key.split(":", 1)
-        prov = scenario.providers.get(prov_name)
+        prov = settings.get(prov_name.lower())
         if prov is None:
             continue
         pue_site[g] = prov.pue
-        region = (prov.regions or {}).get(region_name)
+        region = region_settings(prov).get(region_name.lower())
         if region is not None:
             if region.pue is not None:
                 pue_site[g] = region.pue
@@ -233,6 +260,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
 
     # --- prices with contract discounts ----------------------------------------------------------
     contracts = scenario.contracts
+    provider_index = {name.lower(): p for p, name in enumerate(providers)}
     C = len(contracts)
     P = len(providers)
     contract_hours = np.zeros((C, T))
@@ -249,8 +277,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         contract_committed[c] = con.committed_usd * hours.sum() / total_hours
         inside = np.flatnonzero(hours > 0)
         contract_end[c] = inside[-1] if inside.size else -1
-        if con.provider in providers:
-            p = providers.index(con.provider)
+        if con.provider.lower() in provider_index:
+            p = provider_index[con.provider.lower()]
             contract_provider[c] = p
             discount_pt[p] += con.discount * hours / tl.hours
         else:
@@ -273,9 +301,10 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     existing = np.zeros((O, T))
     existing_cost = np.zeros((O, T))
     offer_ids = offers.index.to_numpy()
+    offer_keys = np.char.lower(offer_ids.astype(str)) if O else np.zeros(0, dtype=str)
     for res in scenario.reservations:
         oid = f"{res.provider}:{res.region}:{res.instance_type}"
-        hit = np.flatnonzero(offer_ids == oid)
+        hit = np.flatnonzero(offer_keys == oid.lower())
         if not hit.size:
             warnings.append(f"reservation {oid}: offer not in play; its capacity is ignored")
             continue
@@ -307,50 +336,34 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     gpus = offers["accelerators"].to_numpy(dtype=float)
     vcpus = offers["vcpus"].to_numpy(dtype=float)
     geo = offers["geo"].to_numpy()
+    provider_key = offers["provider"].str.lower().to_numpy()
+    region_key = offers["region"].str.lower().to_numpy()
     unique_acc = [a for a in pd.unique(acc) if a]
+    period_lo = np.array([d.toordinal() for d in tl.starts[:-1]])
+    period_hi = np.array([d.toordinal() for d in tl.starts[1:]])
+    # Workloads that share their filters and perf figures share their row of ``perf``: it is
+    # computed once per distinct signature (10,000 workloads usually have a handful).
+    rows: dict[tuple, tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = {}
+    no_figure: dict[str, list[str]] = {}  # accelerator -> workloads skipping its offers
+    cache: dict[tuple, tuple[float | None, bool]] = {}
     for i, wl in enumerate(scenario.workloads):
-        allowed = np.ones(O, dtype=bool)
-        if wl.providers is not None:
-            allowed &= np.isin(offers["provider"].to_numpy(), wl.providers)
-        if wl.regions is not None:
-            allowed &= np.isin(offers["region"].to_numpy(), wl.regions)
-        if wl.geo is not None:
-            allowed &= np.isin(geo, wl.geo)
         preempt = wl.preemptible
         markets = wl.markets or (
             ["reserved", "ondemand", "spot"] if preempt else ["reserved", "ondemand"]
         )
         market_ok[i] = [m in markets for m in MARKETS]
+        key = _perf_signature(wl)
+        if key not in rows:
+            rows[key] = _perf_row(
+                wl, acc, gpus, vcpus, geo, provider_key, region_key, unique_acc, cache
+            )
+        perf[i], perf_est[i], missing = rows[key]
+        for a in missing:
+            no_figure.setdefault(a, []).append(wl.name)
         if isinstance(wl, Agents):
-            allowed &= (acc == "") & np.isfinite(vcpus)
-            perf[i] = np.where(allowed, np.nan_to_num(vcpus), 0.0)
             demand[i] = expand_series(wl.demand_vcpus, tl, base_dir)
             resilience[i] = wl.resilience
-            continue
-        wanted = (
-            {normalize_accelerator(a) for a in wl.accelerators}
-            if wl.accelerators
-            else set(unique_acc)
-        )
-        allowed &= np.isin(acc, list(wanted)) & (gpus > 0)
-        per_device = np.zeros(O)
-        estimated = np.zeros(O, dtype=bool)
-        for a in wanted:
-            sel = allowed & (acc == a)
-            if not sel.any():
-                continue
-            value, is_est = _device_perf(wl, a)
-            if value is None:
-                allowed &= ~sel
-                warnings.append(
-                    f"workload {wl.name}: no performance figure for {a}; offers skipped"
-                )
-                continue
-            per_device[sel] = value
-            estimated[sel] = is_est
-        perf[i] = np.where(allowed, per_device * gpus, 0.0)
-        perf_est[i] = estimated & allowed
-        if isinstance(wl, Inference):
+        elif isinstance(wl, Inference):
             demand[i] = expand_series(wl.demand_tokens_per_s, tl, base_dir)
             resilience[i] = wl.resilience
         elif isinstance(wl, Batch):
@@ -358,10 +371,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             resilience[i] = wl.resilience
         elif isinstance(wl, Training):
             compute[i] = wl.compute_gpu_hours
-            lo = np.array([d.toordinal() for d in tl.starts[:-1]])
-            hi = np.array([d.toordinal() for d in tl.starts[1:]])
             # a period is usable when it lies entirely inside [start, deadline)
-            window[i] = (lo >= wl.start.toordinal()) & (hi <= wl.deadline.toordinal())
+            window[i] = (period_lo >= wl.start.toordinal()) & (period_hi <= wl.deadline.toordinal())
             if not window[i].any():
                 warnings.append(
                     f"training {wl.name}: no whole period lies inside [{wl.start}, {wl.deadline})"
@@ -369,9 +380,20 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             single[i] = wl.single_site
             if wl.max_instances is not None:
                 max_inst[i] = wl.max_instances
+    for a, who in no_figure.items():
+        subject = f"workload {who[0]}" if len(who) == 1 else f"workloads {_some(who)}"
+        warnings.append(f"{subject}: no performance figure for {a}; offers skipped")
     if np.any(perf_est):
         flagged = sorted({names[w] for w in np.flatnonzero(perf_est.any(axis=1))})
-        warnings.append("estimated perf figures in use for: " + ", ".join(flagged))
+        warnings.append("estimated perf figures in use for: " + _some(flagged, 20))
+    for w in np.flatnonzero(~(perf > 0).any(axis=1)):
+        if not (compute[w] > 0 if kind[w] == "training" else (demand[w] > 0).any()):
+            continue
+        warnings.append(
+            f"workload {names[w]}: no offer in play can serve it (its providers, regions, geo "
+            "and accelerators leave no priced offer with a performance figure); all of its "
+            "demand is unserved"
+        )
 
     # --- penalty: factor × the dearest way to serve one unit for one hour ------------------------
     dearest_price = np.maximum(
@@ -392,7 +414,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         for p, name in enumerate(providers):
             scenario_names.append(f"{name} down")
             up_rows.append(offer_provider != p)
-            model = scenario.providers.get(name)
+            model = settings.get(name.lower())
             outage = model.outage if model is not None else None
             rate, hours = (outage.rate_per_year, outage.mean_hours) if outage else (1.0, 8.0)
             weights.append(rate * hours / HOURS_PER_YEAR)
@@ -401,8 +423,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             prov_name, region_name = key.split(":", 1)
             scenario_names.append(f"{key} down")
             up_rows.append(offer_site != g)
-            prov = scenario.providers.get(prov_name)
-            region = (prov.regions or {}).get(region_name) if prov else None
+            prov = settings.get(prov_name.lower())
+            region = region_settings(prov).get(region_name.lower())
             outage = region.outage if region and region.outage else None
             rate, hours = (outage.rate_per_year, outage.mean_hours) if outage else (1.0, 8.0)
             weights.append(rate * hours / HOURS_PER_YEAR)
@@ -416,8 +438,13 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         max_share[:] = float(pol.max_share)
     elif isinstance(pol.max_share, dict):
         for name, value in pol.max_share.items():
-            if name in providers:
-                max_share[providers.index(name)] = value
+            if name.lower() in provider_index:
+                max_share[provider_index[name.lower()]] = value
+    # checked here as well as in scenario.check: filters may leave fewer providers with offers
+    message = share_caps_message(pol.max_share, providers)
+    if message is not None:
+        source = getattr(scenario, "_source", None) or "<input>"
+        raise InputError([Problem(message, file=source, path="policies.max_share")])
     total_power = expand_series(pol.power_total_mw, tl, base_dir)
     years = np.unique(tl.calendar_year)
     if pol.budget_usd_per_year is not None:
@@ -430,7 +457,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         budget_usd = np.zeros(0)
         budget_years = np.zeros(0, dtype=int)
 
-    return PlanInputs(
+    inputs = PlanInputs(
         scenario=scenario,
         tl=tl,
         offers=offers,
@@ -479,28 +506,236 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         contract_end_period=contract_end,
         warnings=warnings,
     )
+    problems = hard_limit_problems(inputs)
+    if problems:
+        raise InputError(problems)
+    return inputs
 
 
-def _device_perf(wl: Inference | Training | Batch, accelerator: str) -> tuple[float | None, bool]:
-    """Perf per accelerator device for a workload: (value, is_estimate). ``None`` if unknown."""
-    given = {
-        normalize_accelerator(k): v
-        for k, v in (getattr(wl, "perf_tokens_per_s", None) or {}).items()
-    }
+def hard_limit_problems(inp: PlanInputs) -> list[Problem]:
+    """Hard limits that the reservations already held break on their own (no plan can keep them).
+
+    The budget counts the held reservations' spend and the power caps their draw, and neither
+    can be undone by the plan; the model would be infeasible. Each problem says which limit,
+    when, by how much, and what to change.
+    """
+    source = getattr(inp.scenario, "_source", None) or "<input>"
+    tl = inp.tl
+    problems: list[Problem] = []
+    if len(inp.budget_years) and inp.existing_cost.any():
+        spend = (inp.existing_cost * tl.hours[None, :]).sum(axis=0)  # (T,) USD
+        year_of_t = np.searchsorted(inp.budget_years, tl.calendar_year)
+        held = np.bincount(year_of_t, weights=spend, minlength=len(inp.budget_years))
+        for y, (year, budget) in enumerate(zip(inp.budget_years, inp.budget_usd, strict=True)):
+            if held[y] > budget * (1 + 1e-9) + 1.0:
+                problems.append(
+                    Problem(
+                        f"the reservations already held cost {held[y]:,.0f} USD in {year}, above "
+                        f"that year's budget of {budget:,.0f} USD: no plan can keep it; raise "
+                        "the budget or check the reservations",
+                        file=source,
+                        path="policies.budget_usd_per_year",
+                    )
+                )
+    if inp.existing.any():
+        held_mw = inp.existing * inp.kw[:, None] / 1000.0  # (O, T)
+        site_mw = np.zeros_like(inp.site_power_mw)
+        np.add.at(site_mw, inp.offer_site, held_mw)
+        for g, t in zip(*np.nonzero(site_mw > inp.site_power_mw * (1 + 1e-9) + 1e-6), strict=True):
+            provider, region = inp.sites[g].split(":", 1)
+            problems.append(
+                Problem(
+                    f"the reservations already held at {inp.sites[g]} draw {site_mw[g, t]:,.3g} "
+                    f"MW in {tl.labels[t]}, above its power cap of {inp.site_power_mw[g, t]:,.3g} "
+                    "MW: no plan can keep it; raise the cap or check the reservations",
+                    file=source,
+                    path=f"providers.{provider}.regions.{region}.power_mw",
+                )
+            )
+        total = held_mw.sum(axis=0)
+        for t in np.flatnonzero(total > inp.total_power_mw * (1 + 1e-9) + 1e-6):
+            problems.append(
+                Problem(
+                    f"the reservations already held draw {total[t]:,.3g} MW in {tl.labels[t]}, "
+                    f"above the total power cap of {inp.total_power_mw[t]:,.3g} MW: no plan can "
+                    "keep it; raise policies.power_total_mw or check the reservations",
+                    file=source,
+                    path="policies.power_total_mw",
+                )
+            )
+    problems += _share_problems(inp, source)
+    return problems[:20]
+
+
+def window_any(ok: np.ndarray, length: int) -> np.ndarray:
+    """``out[..., t]`` = any ``ok[..., s]`` for ``t - length < s ≤ t`` (last axis)."""
+    cs = np.cumsum(ok, axis=-1, dtype=np.int64)
+    lagged = np.zeros_like(cs)
+    if length < cs.shape[-1]:
+        lagged[..., length:] = cs[..., :-length]
+    return (cs - lagged) > 0
+
+
+def _share_problems(inp: PlanInputs, source: str) -> list[Problem]:
+    """Share caps that held reservations break in a period where no other provider can be bought.
+
+    A provider's share can be brought under its cap by buying from the others (even capacity
+    left idle); when none of them has anything to buy in that period, nothing can.
+    """
+    capped = np.flatnonzero(inp.max_share < 1.0)
+    if not capped.size or not inp.existing.any():
+        return []
+    T, P = inp.tl.periods, len(inp.providers)
+    if inp.share_by == "gpus":
+        held_o = inp.existing * inp.gpus[:, None]
+    else:
+        held_o = inp.existing_cost * inp.tl.hours[None, :]
+    held = np.zeros((P, T))
+    np.add.at(held, inp.offer_provider, held_o)
+    perf_pos = inp.perf > 0
+    useful = perf_pos.any(axis=0)
+    ok = (
+        np.isfinite(inp.reserved_price)
+        & inp.available[:, None, :]
+        & (inp.supply[:, None, :] > 0)
+        & useful[:, None, None]
+        & (inp.max_reserved > 0)[:, None, None]
+    )
+    buyable_o = np.zeros((len(inp.offers), T), dtype=bool)
+    for k, length in enumerate(inp.term_periods):
+        buyable_o |= window_any(ok[:, k, :], int(length))
+    training = inp.kind == "training"
+    active = (inp.window & (training[:, None] | (inp.demand > 0))).astype(float)
+    for m in (1, 2):
+        who = (perf_pos & inp.market_ok[:, m][:, None]).T.astype(float)  # (O, W)
+        buyable_o |= ((who @ active) > 0) & (inp.market_cap[:, m, :] > 0)
+    buyable = np.zeros((P, T), dtype=bool)
+    np.logical_or.at(buyable, inp.offer_provider, buyable_o)
+    out = []
+    unit = "GPUs" if inp.share_by == "gpus" else "spend"
+    for p in capped:
+        others = np.delete(np.arange(P), p)
+        stuck = (
+            held[p] > inp.max_share[p] * held.sum(axis=0) + 1e-6 * held.sum(axis=0) + 1e-3
+        ) & ~buyable[others].any(axis=0)
+        for t in np.flatnonzero(stuck)[:3]:
+            share = held[p, t] / held[:, t].sum()
+            out.append(
+                Problem(
+                    f"the reservations already held with {inp.providers[p]} are {share:.0%} of "
+                    f"{unit} in {inp.tl.labels[t]}, above max_share {inp.max_share[p]:g}, and no "
+                    "other provider has anything a workload can use then: no plan can keep the "
+                    "cap; raise max_share, or let workloads use other providers in that period",
+                    file=source,
+                    path="policies.max_share",
+                )
+            )
+    return out
+
+
+def _some(names: list[str], most: int = 5) -> str:
+    """``a, b, c`` or ``a, b, c (+12 more)``."""
+    shown = ", ".join(names[:most])
+    return shown if len(names) <= most else f"{shown} (+{len(names) - most} more)"
+
+
+def _perf_signature(wl: Inference | Training | Agents | Batch) -> tuple:
+    """What a workload's row of ``perf`` depends on (workloads with equal signatures share it)."""
+
+    def tup(values: list[str] | None) -> tuple[str, ...] | None:
+        return None if values is None else tuple(values)
+
+    figures = getattr(wl, "perf_tokens_per_s", None) or getattr(wl, "perf", None) or {}
+    return (
+        wl.kind,
+        tup(wl.providers),
+        tup(wl.regions),
+        tup(wl.geo),
+        tup(getattr(wl, "accelerators", None)),
+        tuple(sorted(figures.items())),
+        getattr(wl, "model_params_b", None),
+        getattr(wl, "reference_accelerator", None),
+    )
+
+
+def _perf_row(
+    wl: Inference | Training | Agents | Batch,
+    acc: np.ndarray,
+    gpus: np.ndarray,
+    vcpus: np.ndarray,
+    geo: np.ndarray,
+    provider_key: np.ndarray,
+    region_key: np.ndarray,
+    unique_acc: list[str],
+    cache: dict[tuple, tuple[float | None, bool]],
+) -> tuple[np.ndarray, np.ndarray, tuple[str, ...]]:
+    """One workload's demand units per instance of each offer (0 = not allowed), whether each
+    figure is an estimate, and the accelerators skipped for want of a figure."""
+    O = len(acc)
+    allowed = np.ones(O, dtype=bool)
+    if wl.providers is not None:
+        allowed &= np.isin(provider_key, _lower(wl.providers))
+    if wl.regions is not None:
+        allowed &= np.isin(region_key, _lower(wl.regions))
+    if wl.geo is not None:
+        allowed &= np.isin(geo, wl.geo)
+    if isinstance(wl, Agents):
+        allowed &= (acc == "") & np.isfinite(vcpus)
+        return np.where(allowed, np.nan_to_num(vcpus), 0.0), np.zeros(O, dtype=bool), ()
+    wanted = (
+        {normalize_accelerator(a) for a in wl.accelerators} if wl.accelerators else set(unique_acc)
+    )
+    allowed &= np.isin(acc, list(wanted)) & (gpus > 0)
+    per_device = np.zeros(O)
+    estimated = np.zeros(O, dtype=bool)
+    missing: list[str] = []
+    for a in sorted(wanted):
+        sel = allowed & (acc == a)
+        if not sel.any():
+            continue
+        value, is_est = _device_perf(wl, a, cache)
+        if value is None:
+            allowed &= ~sel
+            missing.append(a)
+            continue
+        per_device[sel] = value
+        estimated[sel] = is_est
+    return np.where(allowed, per_device * gpus, 0.0), estimated & allowed, tuple(missing)
+
+
+def _device_perf(
+    wl: Inference | Training | Batch,
+    accelerator: str,
+    cache: dict[tuple, tuple[float | None, bool]] | None = None,
+) -> tuple[float | None, bool]:
+    """Perf per accelerator device for a workload: (value, is_estimate). ``None`` if unknown.
+
+    Catalog look-ups (estimates and TFLOPS ratios) are memoised in ``cache`` when given.
+    """
     if isinstance(wl, Inference):
+        given = {normalize_accelerator(k): v for k, v in (wl.perf_tokens_per_s or {}).items()}
         if accelerator in given:
             return given[accelerator], False
+        key: tuple = ("inference", accelerator, wl.model_params_b)
+        if cache is not None and key in cache:
+            return cache[key]
         try:
             value, _basis = estimate_inference_tokens_per_s(accelerator, wl.model_params_b)
+            result: tuple[float | None, bool] = (value, True)
         except KeyError:
-            return None, False
-        return value, True
-    given = {normalize_accelerator(k): v for k, v in (wl.perf or {}).items()}
-    if accelerator in given:
-        return given[accelerator], False
-    try:
-        return training_equivalents(
-            accelerator, normalize_accelerator(wl.reference_accelerator)
-        ), False
-    except KeyError:
-        return None, False
+            result = (None, False)
+    else:
+        given = {normalize_accelerator(k): v for k, v in (wl.perf or {}).items()}
+        if accelerator in given:
+            return given[accelerator], False
+        key = ("training", accelerator, wl.reference_accelerator)
+        if cache is not None and key in cache:
+            return cache[key]
+        try:
+            ref = normalize_accelerator(wl.reference_accelerator)
+            result = (training_equivalents(accelerator, ref), False)
+        except KeyError:
+            result = (None, False)
+    if cache is not None:
+        cache[key] = result
+    return result

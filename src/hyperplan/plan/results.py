@@ -178,7 +178,10 @@ def _base_market_use(pm: PlanningModel, sol: Solution) -> dict[str, np.ndarray]:
     fam = pm.lm.cols["allocate"]
     v = _values(pm, sol, "allocate")
     idx = fam.index
-    sel = np.flatnonzero((idx["scenario"] == 0) & (v > EPS))
+    # keep an allocation that serves demand even when it is a sliver of an instance (a demand
+    # of 0.001 tokens/s needs 1e-8 instances): dropping it would leave that demand unaccounted
+    served = v * pm.inputs.perf[idx["workload"], idx["offer"]]
+    sel = np.flatnonzero((idx["scenario"] == 0) & ((v > EPS) | (served > EPS)))
     return {key: idx[key][sel] for key in ("workload", "offer", "market", "period")} | {
         "value": v[sel]
     }

@@ -10,6 +10,7 @@ and re-solves its providers one after another, restoring bounds in between.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import os
 import time
@@ -22,7 +23,7 @@ import pandas as pd
 
 from hyperplan.plan.build import MUSD
 from hyperplan.plan.model import LinearModel
-from hyperplan.plan.solve import SolverOptions, make_highs
+from hyperplan.plan.solve import SolverOptions, make_highs, run_interruptible
 
 if TYPE_CHECKING:
     from hyperplan.plan.api import Solved
@@ -63,7 +64,7 @@ def _resolve_without(
         k = len(share_rows)
         h.changeRowsBounds(k, share_rows, arrays["row_lo"][share_rows], np.full(k, np.inf))
     started = time.perf_counter()
-    h.run()
+    run_interruptible(h)
     seconds = time.perf_counter() - started
     status = h.modelStatusToString(h.getModelStatus()).lower()
     objective = float(h.getInfo().objective_function_value)
@@ -150,9 +151,18 @@ def walk_away_values(
         # spawn, not fork: HiGHS runs a thread pool in this process, and a forked child that
         # inherits it can deadlock on its first solve
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        try:
             for part in pool.map(_worker, payloads):
                 results.extend(part)
+        except BaseException:  # Ctrl-C or SIGTERM: stop our workers now, not after their solves
+            processes = dict(getattr(pool, "_processes", None) or {})
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in processes.values():
+                with contextlib.suppress(Exception):
+                    proc.terminate()
+            raise
+        pool.shutdown(wait=True)
     results.sort()
     arrays = _model_arrays(lm)
     pen = arrays["penalty_cols"]

@@ -2,20 +2,26 @@
 
 For a MILP, duals come from the LP with every integer column fixed at its solution value (the
 usual way to price a MILP plan); the status and gap reported are the MILP's.
+
+HiGHS runs in a worker thread while the main thread waits in short, interruptible steps: Ctrl-C
+(``KeyboardInterrupt``) or SIGTERM (the CLI's handler raises ``Interrupted``) reach Python at
+once, cancel the solve through HiGHS' interrupt callback, and propagate when HiGHS has returned
+(within one simplex iteration or branch-and-bound node).
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import highspy
 import numpy as np
 
-from hyperplan.errors import SolverError
+from hyperplan.errors import Interrupted, SolverError
 from hyperplan.plan.model import LinearModel
 
 
@@ -31,6 +37,8 @@ class SolverOptions:
         threads: threads for HiGHS (None: HiGHS default).
         time_limit: seconds; the best plan found so far is returned with an honest status.
         mip_gap: relative MIP gap at which branch and bound stops.
+        highs_options: further HiGHS options by name, set last (e.g.
+            ``{"simplex_iteration_limit": 1000}``); for experiments and tests.
     """
 
     method: Literal["simplex", "ipm", "choose"] = "simplex"
@@ -38,6 +46,7 @@ class SolverOptions:
     threads: int | None = None
     time_limit: float | None = None
     mip_gap: float = 1e-4
+    highs_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -55,13 +64,22 @@ class Solution:
     seconds: float
     simplex_iterations: int = 0
     highs: highspy.Highs | None = field(default=None, repr=False)
+    primal_feasible: bool = False  # HiGHS says the primal values are feasible
+    nonzeros: int = 0  # coefficient-matrix entries handed to HiGHS
 
     @property
     def usable(self) -> bool:
-        """True when ``col_value`` is a feasible plan (optimal, or a limit with a solution)."""
-        return (
-            self.status in {"optimal", "time limit", "iteration limit"} and len(self.col_value) > 0
-        )
+        """True when ``col_value`` is a feasible plan: optimal, or stopped at a limit with a
+        feasible point (a MILP's incumbent; an LP stopped by dual simplex has none)."""
+        return self.primal_feasible and (self.status == "optimal" or self.status in LIMITS)
+
+    @property
+    def stopped_early(self) -> bool:
+        """The solver stopped at a limit: the values are not proven optimal."""
+        return self.status in LIMITS
+
+
+LIMITS = frozenset({"time limit", "iteration limit"})
 
 
 _STATUS = {
@@ -110,6 +128,9 @@ def make_highs(lm: LinearModel, options: SolverOptions) -> highspy.Highs:
         h.setOptionValue("threads", int(options.threads))
     if options.time_limit is not None:
         h.setOptionValue("time_limit", float(options.time_limit))
+    for name, value in options.highs_options.items():
+        if h.setOptionValue(name, value) == highspy.HighsStatus.kError:
+            raise SolverError(f"HiGHS rejected the option {name}={value!r}")
     lp = highspy.HighsLp()
     lp.num_col_ = lm.n_cols
     lp.num_row_ = lm.n_rows
@@ -128,15 +149,50 @@ def make_highs(lm: LinearModel, options: SolverOptions) -> highspy.Highs:
     status = h.passModel(lp)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel returned an error)")
+    h._hyperplan_nonzeros = int(A.nnz)  # type: ignore[attr-defined]
     return h
+
+
+def run_interruptible(h: highspy.Highs) -> None:
+    """``h.run()`` in a worker thread; Ctrl-C or SIGTERM in the main thread cancel it promptly.
+
+    The main thread waits in 50 ms steps, so a signal handler runs within 50 ms. The exception it
+    raises switches on HiGHS' interrupt callbacks (off until then: a Python call per simplex
+    iteration would cost ~3% of the solve) with the cancel flag set, so HiGHS stops at its next
+    iteration or branch-and-bound node; then the exception propagates. Off the main thread (no
+    signals arrive there) HiGHS simply runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        h.run()
+        return
+    worker = h.startSolve()
+    try:
+        while worker.is_alive():
+            worker.join(0.05)
+    except BaseException:
+        h.cancelSolve()
+        h.HandleUserInterrupt = True
+        try:
+            while worker.is_alive():  # HiGHS returns at its next interrupt check
+                try:
+                    worker.join(0.05)
+                except BaseException:  # a second Ctrl-C while stopping: keep stopping
+                    h.cancelSolve()
+        finally:
+            h.HandleUserInterrupt = False
+        raise
 
 
 def run(h: highspy.Highs, *, is_mip: bool) -> Solution:
     """Run HiGHS on a prepared instance and collect the solution."""
     started = time.perf_counter()
-    h.run()
+    run_interruptible(h)
     seconds = time.perf_counter() - started
     model_status = h.getModelStatus()
+    if model_status == highspy.HighsModelStatus.kInterrupt:
+        raise Interrupted("the solve was interrupted")
+    if model_status == highspy.HighsModelStatus.kModelEmpty:  # no column: nothing to decide
+        return _empty_solution(h, is_mip, time.perf_counter() - started)
     status = _STATUS.get(model_status, h.modelStatusToString(model_status).lower())
     info = h.getInfo()
     sol = h.getSolution()
@@ -156,13 +212,48 @@ def run(h: highspy.Highs, *, is_mip: bool) -> Solution:
         seconds=seconds,
         simplex_iterations=int(info.simplex_iteration_count),
         highs=h,
+        primal_feasible=has_primal and int(info.primal_solution_status) == 2,
+        nonzeros=int(getattr(h, "_hyperplan_nonzeros", 0)),
     )
 
 
-def solve(lm: LinearModel, options: SolverOptions | None = None) -> Solution:
-    """Solve the model. A MILP's duals come from the LP with integers fixed."""
+def _empty_solution(h: highspy.Highs, is_mip: bool, seconds: float) -> Solution:
+    """The solution of a model without columns (every row holds 0 or HiGHS says infeasible)."""
+    rows = int(h.getNumRow())
+    lp = h.getLp()
+    lo, hi = np.asarray(lp.row_lower_), np.asarray(lp.row_upper_)
+    feasible = bool(np.all((lo <= 1e-9) & (hi >= -1e-9)))
+    return Solution(
+        status="optimal" if feasible else "infeasible",
+        objective=float(lp.offset_),
+        col_value=np.zeros(0),
+        row_value=np.zeros(rows),
+        row_dual=np.zeros(rows),
+        col_dual=np.zeros(0),
+        has_duals=not is_mip,
+        mip_gap=0.0 if is_mip else None,
+        seconds=seconds,
+        highs=h,
+        primal_feasible=feasible,
+    )
+
+
+def solve(
+    lm: LinearModel, options: SolverOptions | None = None, start: np.ndarray | None = None
+) -> Solution:
+    """Solve the model. A MILP's duals come from the LP with integers fixed.
+
+    Args:
+        lm: the model.
+        options: HiGHS settings.
+        start: column values of a feasible plan for branch and bound to start from (MILP only;
+            see :func:`hyperplan.plan.build.idle_start`). HiGHS ignores an infeasible one.
+    """
     options = options or SolverOptions()
     h = make_highs(lm, options)
+    if start is not None and lm.is_mip:
+        index = np.arange(lm.n_cols, dtype=np.int32)
+        h.setSolution(lm.n_cols, index, np.asarray(start, dtype=float))
     solution = run(h, is_mip=lm.is_mip)
     if lm.is_mip and solution.usable:
         fixed = _fixed_lp_duals(lm, options, solution.col_value)
@@ -182,7 +273,7 @@ def _fixed_lp_duals(
     h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
     h.changeColsBounds(len(ints), ints, rounded, rounded)
     h.setOptionValue("time_limit", float("inf"))
-    h.run()
+    run_interruptible(h)
     sol = h.getSolution()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.dual_valid:
         return None

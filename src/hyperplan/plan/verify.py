@@ -125,26 +125,34 @@ def verify(plan: Plan) -> list[str]:
                 f"training {name} gets {done:.6g} + unserved {short:.6g} < {need:.6g} GPU-hours"
             )
 
-    # 4. provider shares
+    # 4. provider shares: spend (or GPUs) above the cap by more than the tolerance, in the
+    # amount's own unit (a share of a few dollars may exceed the cap by 1e-5 at no cost)
     limits = meta.get("limits", {})
     caps = limits.get("max_share", {})
     if caps and any(v < 1 for v in caps.values()):
-        if limits.get("share_by") == "gpus":
-            gpus = (
+        by_gpus = limits.get("share_by") == "gpus"
+        if by_gpus:
+            amounts = (
                 cap.assign(total=cap["gpus"])
                 .groupby(["period_index", "provider"])["total"]
                 .sum()
                 .unstack(fill_value=0.0)
             )
-            share = gpus.div(gpus.sum(axis=1).replace(0, np.nan), axis=0)
+            slack = ABS
         else:
-            share = plan.provider_share()
-        for provider in share.columns:
+            sp = t["spend"]
+            sp = sp[sp["market"] != "shortfall"]
+            amounts = sp.groupby(["period_index", "provider"])["usd"].sum().unstack(fill_value=0.0)
+            slack = 1.0  # USD, as for the budget
+        totals = amounts.sum(axis=1)
+        for provider in amounts.columns:
             limit = caps.get(provider, 1.0)
-            over = share[provider] > limit + 1e-6
-            for p in share.index[over]:
+            excess = amounts[provider] - limit * totals
+            over = excess > slack + REL * totals
+            for p in amounts.index[over]:
+                share = amounts.loc[p, provider] / totals.loc[p]
                 problems.append(
-                    f"{provider} holds {share.loc[p, provider]:.4%} in {labels[p]} > max_share {limit:.4%}"
+                    f"{provider} holds {share:.4%} in {labels[p]} > max_share {limit:.4%}"
                 )
 
     # 5. power

@@ -662,7 +662,98 @@ class _Report:
                 numeric=(2, 3, 4, 5),
             )
         )
-        return self.section("allocation", "Allocation", inner)
+        return self.section("allocation", "Allocation", inner + self.routes_block())
+
+    def routes_block(self) -> str:
+        """Rent, build or managed: shares per route, break-evens, capex of owned builds."""
+        plan = self.plan
+        summary = sec.route_summary(plan)
+        if summary is None or not len(summary):
+            return ""
+        rows = [
+            [
+                r["workload"],
+                r["route"],
+                fmt.pct(r["share"]) if r["share"] == r["share"] else "–",
+                fmt.usd(r["usd"]),
+                fmt.usd_rate(r["usd_per_gpu_hour"]),
+                fmt.usd_rate(r["usd_per_million_tokens"]),
+            ]
+            for _, r in summary.iterrows()
+        ]
+        parts = [
+            "<h3>Rent, build or managed</h3>",
+            _p(
+                "Each workload's served demand over the horizon by route: rented cloud capacity, "
+                "owned sites, managed model platforms; owned and reserved capacity is charged at "
+                "its average cost per instance-hour, and capacity nobody uses shows as (idle)."
+            ),
+            table(
+                ["workload", "route", "share", "USD", "USD/GPU-h", "USD/M tokens"],
+                rows,
+                numeric=(2, 3, 4, 5),
+            ),
+        ]
+        be = plan.tables.get("break_even")
+        if be is not None and len(be):
+            be_rows = []
+            for _, r in be.iterrows():
+                owned = r["route"] == "owned"
+                be_rows.append(
+                    [
+                        r["offer_id"],
+                        r["workload"],
+                        fmt.usd_rate(
+                            r["usd_per_gpu_hour"] if owned else r["usd_per_million_tokens"]
+                        )
+                        + (" /GPU-h" if owned else " /M tokens"),
+                        r["alternative_offer_id"] or "–",
+                        fmt.pct(r["break_even_utilisation"])
+                        if owned
+                        else fmt.usd_rate(r["break_even_usd_per_hour"]) + " /h",
+                        fmt.usd_rate(r["entry_usd_per_hour"]) if owned else "–",
+                    ]
+                )
+            parts.append(
+                details(
+                    f"Break-even of owned sites and managed platforms ({len(be_rows)} rows)",
+                    _p(
+                        "Owned: the server wins over renting its alternative when busy more than "
+                        "the break-even share of hours; an unbuilt site shows the price per "
+                        "server-hour at which the plan would build. Managed: the platform wins "
+                        "when the alternative costs more per hour than the break-even."
+                    )
+                    + table(
+                        ["offer", "workload", "cost", "alternative", "break-even", "entry"],
+                        be_rows,
+                        numeric=(2, 4, 5),
+                    ),
+                    open_=True,
+                )
+            )
+        capex = plan.tables.get("owned_capex")
+        if capex is not None and len(capex):
+            parts.append(
+                details(
+                    "Capex of owned builds by year",
+                    table(
+                        ["site", "year", "facility", "hardware", "total"],
+                        [
+                            [
+                                r["site"],
+                                str(r["year"]),
+                                fmt.usd(r["facility_usd"]),
+                                fmt.usd(r["hardware_usd"]),
+                                fmt.usd(r["capex_usd"]),
+                            ]
+                            for _, r in capex.iterrows()
+                        ],
+                        numeric=(2, 3, 4),
+                    ),
+                    open_=True,
+                )
+            )
+        return "".join(parts)
 
     def section_resilience(self) -> str:
         served, required = sec.resilience_matrices(self.plan)

@@ -288,6 +288,51 @@ def allocation_summary(plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=cols)
 
 
+# ------------------------------------------------------------------------------ routes
+ROUTE_ORDER = ("rented", "owned", "managed")
+
+
+def route_summary(plan: Plan) -> pd.DataFrame | None:
+    """Per workload and route (rented, owned, managed) over the horizon, from ``routes``.
+
+    Columns: workload, route, share (of the workload's served demand-hours), usd (incl. the
+    idle capacity of that route under workload ``(idle)``), usd_per_gpu_hour,
+    usd_per_million_tokens. ``None`` when the plan has no route table (no owned site and no
+    managed platform in the scenario).
+    """
+    rt = _table(plan, "routes")
+    if rt is None:
+        return None
+    cols = ["workload", "route", "share", "usd", "usd_per_gpu_hour", "usd_per_million_tokens"]
+    if not len(rt):
+        return pd.DataFrame(columns=cols)
+    hours = _period_hours(plan)
+    h = rt["period_index"].map(hours).fillna(1.0).to_numpy(dtype=float)
+    df = rt.assign(
+        served_hours=rt["served"] * h,
+        gpu_hours=rt["gpus"] * h,
+        mtok=np.where(rt["kind"] == "inference", rt["served"] * h * 3600 / 1e6, 0.0),
+    )
+    out = df.groupby(["workload", "route"], as_index=False, sort=False)[
+        ["served_hours", "gpu_hours", "mtok", "usd"]
+    ].sum()
+    total = out.groupby("workload")["served_hours"].transform("sum")
+    out["share"] = np.where(total > 0, out["served_hours"] / total.where(total > 0, 1.0), np.nan)
+    out.loc[out["workload"] == "(idle)", "share"] = np.nan
+    out["usd_per_gpu_hour"] = np.where(
+        out["gpu_hours"] > 0, out["usd"] / out["gpu_hours"].where(out["gpu_hours"] > 0, 1), np.nan
+    )
+    out["usd_per_million_tokens"] = np.where(
+        out["mtok"] > 0, out["usd"] / out["mtok"].where(out["mtok"] > 0, 1), np.nan
+    )
+    w_rank = {w: i for i, w in enumerate(plan.meta.get("workloads") or [])}
+    out = out.assign(
+        _w=out["workload"].map(w_rank).fillna(len(w_rank)),
+        _r=out["route"].map({r: i for i, r in enumerate(ROUTE_ORDER)}),
+    ).sort_values(["_w", "_r"], ignore_index=True)
+    return out[cols]
+
+
 # ------------------------------------------------------------------------------ resilience
 def resilience_matrices(plan: Plan) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(served, required): workload × scenario fractions (worst period), base column first."""

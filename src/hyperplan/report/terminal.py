@@ -59,7 +59,9 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
                 r["region"],
                 r["instance_type"][:26],
                 fmt.count(r["gpus"]),
-                f"{r['term_years']}y",
+                r["commitment"]  # builds and provisioned throughput have no year term
+                if r.get("commitment", "reserved") != "reserved"
+                else f"{r['term_years']}y",
                 r["start"],
                 fmt.usd(r["contract_value_usd"]),
             )
@@ -73,6 +75,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         for w, row in res.iterrows():
             table.add_row(str(w), *[fmt.pct(v) for v in row])
         console.print(table)
+    print_routes(plan, console)
     pol = s.binding_policies(top)
     if len(pol):
         table = _table(
@@ -118,6 +121,48 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         f"{int(st.get('nonzeros', 0)):,} nonzeros; build {st.get('build_seconds', 0):.2f} s, "
         f"solve {st.get('solve_seconds', 0):.2f} s[/]"
     )
+
+
+def print_routes(plan: Plan, console: Console) -> None:
+    """Build, rent or managed: each workload's share per route, and the break-evens."""
+    from hyperplan.report.sections import ROUTE_ORDER, route_summary
+
+    summary = route_summary(plan)
+    if summary is None or not len(summary):
+        return
+    served = summary[summary["workload"] != "(idle)"]
+    table = _table(
+        "Rent, build or managed (share of served demand; USD per million tokens)",
+        [("workload", "left")]
+        + [(r, "right") for r in ROUTE_ORDER]
+        + [(f"{r} $/Mtok", "right") for r in ROUTE_ORDER],
+    )
+    for w, grp in served.groupby("workload", sort=False):
+        by = grp.set_index("route")
+        table.add_row(
+            str(w)[:24],
+            *[fmt.pct(by["share"].get(r, 0.0)) for r in ROUTE_ORDER],
+            *[fmt.usd_rate(by["usd_per_million_tokens"].get(r, float("nan"))) for r in ROUTE_ORDER],
+        )
+    console.print(table)
+    be = plan.tables.get("break_even")
+    if be is None or not len(be):
+        return
+    table = _table(
+        "Break-even of each owned site and managed platform",
+        [("offer", "left"), ("workload", "left"), ("cost", "right"), ("wins when", "left")],
+    )
+    for _, r in be.iterrows():
+        if r["route"] == "owned":
+            cost = f"{fmt.usd_rate(r['usd_per_gpu_hour'])} $/GPU-h"
+            u = r["break_even_utilisation"]
+            when = f"busy > {fmt.pct(u)} of hours" if u == u else "no rented peer"
+        else:
+            cost = f"{fmt.usd_rate(r['usd_per_million_tokens'])} $/Mtok"
+            alt = r["alternative_usd_per_million_tokens"]
+            when = f"GPUs cost > {fmt.usd_rate(alt)} $/Mtok" if alt == alt else "no GPU peer"
+        table.add_row(str(r["offer_id"])[:34], str(r["workload"])[:16], cost, when)
+    console.print(table)
 
 
 def print_compare(table: pd.DataFrame, console: Console) -> None:

@@ -10,6 +10,7 @@ at least one catalog offer. Every problem is located at the offending field.
 from __future__ import annotations
 
 import functools
+import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -70,6 +71,38 @@ def check_scenario(
         Every problem found, located (empty when all is well).
     """
     return _Checker(scenario, catalog, positions).run()
+
+
+def share_caps_message(
+    max_share: float | dict[str, float] | None, providers: list[str]
+) -> str | None:
+    """Why ``max_share`` admits no plan over ``providers`` (caps adding up to < 1), or ``None``.
+
+    Each provider may hold at most its cap of the total; when the caps of all providers in play
+    add up to less than 1, only a plan that buys nothing keeps them.
+    """
+    n = len(providers)
+    if max_share is None or n == 0:
+        return None
+    if isinstance(max_share, dict):
+        caps = {k.lower(): float(v) for k, v in max_share.items()}
+        values = [caps.get(p.lower(), 1.0) for p in providers]
+        if sum(values) >= 1.0 - 1e-9:
+            return None
+        listed = ", ".join(f"{p} {v:g}" for p, v in zip(providers, values, strict=True))
+        return (
+            f"max_share caps add up to {sum(values):g} < 1 over the {n} provider"
+            f"{'s' if n != 1 else ''} in play ({listed}): no plan can buy anything; raise them "
+            "to add up to at least 1 or add providers"
+        )
+    cap = float(max_share)
+    if cap * n >= 1.0 - 1e-9:
+        return None
+    least = math.ceil(100.0 / n) / 100.0
+    return (
+        f"max_share {cap:g} × {n} provider{'s' if n != 1 else ''} < 1: no plan can buy anything; "
+        f"raise max_share to ≥ {least:g} or add providers"
+    )
 
 
 def _is_series(annotation: Any) -> bool:
@@ -285,6 +318,11 @@ class _Checker:
         if isinstance(s.policies.max_share, dict):
             for name in s.policies.max_share:
                 self._provider(("policies", "max_share", name), name, in_play=True, key=True)
+        message = share_caps_message(s.policies.max_share, sorted(self.in_play))
+        if message is not None and not any(
+            p.path.startswith("policies.max_share") for p in self.problems
+        ):
+            self.add(("policies", "max_share"), message)
 
     def _region(
         self, path: PathKey, region: str, providers: set[str], *, key: bool = False
@@ -442,32 +480,50 @@ class _Checker:
         if any(p.path.startswith(("offers", "providers")) for p in self.problems):
             return
         base = self._in_play_offers()
+        empty: dict[tuple, bool] = {}  # workloads with the same filters share the answer
         for i, w in enumerate(self.s.workloads):
             if i in self.bad_workloads:
                 continue
-            df = base
-            filters = []
-            if w.kind == "agents":
-                df = df[df["accelerator"] == ""]
-                filters.append("CPU-only offers")
-            else:
-                df = df[df["accelerator"] != ""]
-            if w.providers:
-                df = df[df["provider"].isin({p.lower() for p in w.providers})]
-                filters.append(f"providers [{', '.join(w.providers)}]")
-            if w.regions:
-                df = df[df["region_key"].isin({r.lower() for r in w.regions})]
-                filters.append(f"regions [{', '.join(w.regions)}]")
-            if w.geo:
-                tags = set(w.geo)
-                df = df[[bool(g & tags) for g in df["geos"]]]
-                filters.append(f"geo [{', '.join(w.geo)}]")
             accs = getattr(w, "accelerators", None)
-            if accs:
-                df = df[df["accelerator"].isin({normalize_accelerator(a) for a in accs})]
-                filters.append(f"accelerators [{', '.join(accs)}]")
-            if df.empty:
-                detail = "; ".join(filters) if filters else "the scenario's offer filters"
+            key = (
+                w.kind == "agents",
+                tuple(w.providers or ()),
+                tuple(w.regions or ()),
+                tuple(w.geo or ()),
+                tuple(accs or ()),
+            )
+            if key not in empty:
+                df = base
+                if w.kind == "agents":
+                    df = df[df["accelerator"] == ""]
+                else:
+                    df = df[df["accelerator"] != ""]
+                if w.providers:
+                    df = df[df["provider"].isin({p.lower() for p in w.providers})]
+                if w.regions:
+                    df = df[df["region_key"].isin({r.lower() for r in w.regions})]
+                if w.geo:
+                    tags = set(w.geo)
+                    df = df[[bool(g & tags) for g in df["geos"]]]
+                if accs:
+                    df = df[df["accelerator"].isin({normalize_accelerator(a) for a in accs})]
+                empty[key] = df.empty
+            if empty[key]:
+                filters = ["CPU-only offers"] if w.kind == "agents" else []
+                if w.providers:
+                    filters.append(f"providers [{', '.join(w.providers)}]")
+                if w.regions:
+                    filters.append(f"regions [{', '.join(w.regions)}]")
+                if w.geo:
+                    filters.append(f"geo [{', '.join(w.geo)}]")
+                if accs:
+                    filters.append(f"accelerators [{', '.join(accs)}]")
+                detail = (
+                    "; ".join(filters)
+                    if filters
+                    else "the scenario's offer filters: providers, offers.accelerators, "
+                    "offers.instance_types and offers.exclude leave no GPU offer"
+                )
                 self.add(
                     ("workloads", i),
                     f"no catalog offer is left for workload {w.name!r} after its filters "

@@ -185,6 +185,7 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
     "WorkloadBase.geo": {"examples": [["eu"], ["us", "ca"]]},
     "WorkloadBase.markets": {"examples": [["reserved", "ondemand"]]},
     "WorkloadBase.priority": {"unit": "rank", "examples": [10]},
+    "WorkloadBase.routes": {"examples": [["rented", "owned"], ["managed"]]},
     "Inference.kind": {"description": "inference: token serving", "examples": ["inference"]},
     "Inference.demand_tokens_per_s": {
         "unit": "output tokens/s",
@@ -197,6 +198,11 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
     },
     "Inference.accelerators": {"examples": [["H100", "H200"]]},
     "Inference.resilience": {"unit": "fraction", "examples": [0.8]},
+    "Inference.model": {"examples": ["Llama 3.3 70B Instruct"]},
+    "Inference.input_tokens_per_output": {
+        "unit": "input tokens per output token",
+        "examples": [1.0, 4.0],
+    },
     "Inference.preemptible": {
         "description": "may use spot capacity and be preempted (requests retried elsewhere)",
         "examples": [False],
@@ -275,6 +281,60 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
     "Policies.outages": {"examples": ["providers"]},
     "Policies.target_gw": {"unit": "GW", "examples": [30]},
     "Policies.unserved_penalty_factor": {"unit": "multiplier", "examples": [10]},
+    # owned sites and managed platforms
+    "OwnedSite.name": {
+        "description": "the site's name (letters, digits, _ . -); its provider is owned:<name>",
+        "examples": ["dc1"],
+    },
+    "OwnedSite.region": {"examples": ["us-va", "onprem"]},
+    "OwnedSite.geo": {"examples": ["us", "eu"]},
+    "OwnedSite.accelerator": {"examples": ["H100", "B200"]},
+    "OwnedSite.gpus_per_server": {"unit": "accelerators per server", "examples": [8]},
+    "OwnedSite.kw_per_server": {"unit": "kW (IT)", "examples": [10.2]},
+    "OwnedSite.mw_per_period": {"unit": "MW per period", "examples": [20, [0, 20, 40, 40]]},
+    "OwnedSite.max_mw": {"unit": "MW", "examples": [100]},
+    "OwnedSite.lead_time_periods": {"unit": "periods", "examples": [6, 8]},
+    "OwnedSite.facility_usd_per_mw": {"unit": "USD per MW of IT load", "examples": [11_700_000]},
+    "OwnedSite.hardware_usd_per_accelerator": {
+        "unit": "USD per accelerator",
+        "examples": [31_904.63],
+    },
+    "OwnedSite.facility_lifetime_years": {"unit": "years", "examples": [20]},
+    "OwnedSite.hardware_lifetime_years": {"unit": "years", "examples": [5, 6]},
+    "OwnedSite.electricity_usd_per_mwh": {"unit": "USD per MWh", "examples": [89.2, 66.0]},
+    "OwnedSite.pue": {"unit": "ratio", "examples": [1.1, 1.3]},
+    "OwnedSite.fixed_om_share_per_year": {"unit": "fraction of capex per year", "examples": [0.03]},
+    "OwnedSite.outage": {"examples": [{"rate_per_year": 0.5, "mean_hours": 24}]},
+    "ProvisionedThroughput.usd_per_unit_hour": {"unit": "USD per unit-hour", "examples": [63.0]},
+    "ProvisionedThroughput.tokens_per_s_per_unit": {
+        "unit": "output tokens/s per unit",
+        "examples": [1000],
+    },
+    "ProvisionedThroughput.term_months": {"unit": "months", "examples": [1, 6]},
+    "ProvisionedThroughput.max_units": {"unit": "units", "examples": [100]},
+    "ManagedPlatform.name": {
+        "description": "the platform's name (letters, digits, _ . -), shown in reports",
+        "examples": ["bedrock-llama"],
+    },
+    "ManagedPlatform.provider": {"examples": ["aws"]},
+    "ManagedPlatform.region": {"examples": ["us-east-1"]},
+    "ManagedPlatform.geo": {"examples": ["us"]},
+    "ManagedPlatform.model": {"examples": ["Llama 3.3 70B Instruct"]},
+    "ManagedPlatform.platform": {"examples": ["Amazon Bedrock"]},
+    "ManagedPlatform.mode": {"examples": ["on-demand"]},
+    "ManagedPlatform.input_usd_per_million_tokens": {
+        "unit": "USD per million input tokens",
+        "examples": [0.72],
+    },
+    "ManagedPlatform.output_usd_per_million_tokens": {
+        "unit": "USD per million output tokens",
+        "examples": [0.72],
+    },
+    "ManagedPlatform.max_tokens_per_s": {"unit": "output tokens/s", "examples": [50_000]},
+    "ManagedPlatform.provisioned": {
+        "examples": [{"usd_per_unit_hour": 63.0, "tokens_per_s_per_unit": 1000, "term_months": 1}]
+    },
+    "ManagedPlatform.workloads": {"examples": [["chat"], ["Llama 3.3 70B Instruct"]]},
     # scenario
     "Scenario.name": {
         "description": "the scenario's name (letters, digits, _ . -), shown in reports",
@@ -341,6 +401,35 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
         "examples": [{"max_share": 0.7, "outages": "providers"}],
     },
     "Scenario.integer": {"examples": [False]},
+    "Scenario.owned_sites": {
+        "examples": [
+            [
+                {
+                    "name": "dc1",
+                    "region": "us-va",
+                    "accelerator": "H100",
+                    "max_mw": 100,
+                    "mw_per_period": 20,
+                    "lead_time_periods": 6,
+                    "facility_lifetime_years": 20,
+                    "fixed_om_share_per_year": 0.03,
+                }
+            ]
+        ]
+    },
+    "Scenario.managed_platforms": {
+        "examples": [
+            [
+                {
+                    "name": "bedrock",
+                    "provider": "aws",
+                    "region": "us-east-1",
+                    "model": "Llama 3.3 70B Instruct",
+                    "max_tokens_per_s": 50_000,
+                }
+            ]
+        ]
+    },
 }
 
 WHEN_DEF: dict[str, Any] = {

@@ -158,8 +158,39 @@ def problems_from_validation(
     the value is reported (a number: the number branch; a mapping: the model it most resembles);
     when none fits, one message lists what the union accepts.
     """
-    errs = [_split(err) for err in exc.errors()]
-    return sort_problems(_problem(e, positions) for e in _select(errs, data))
+    raw = exc.errors()
+    kept, dropped = _first_entries(raw, MAX_ENTRIES)
+    errs = [_split(err) for err in kept]
+    problems = [_problem(e, positions) for e in _select(errs, data)]
+    if dropped:
+        problems.append(
+            positions.problem(
+                dropped[0],
+                f"and {len(dropped)} more entries with problems (the first {MAX_ENTRIES} "
+                "are reported); fix these and run again",
+            )
+        )
+    return sort_problems(problems)
+
+
+MAX_ENTRIES = 200
+"""Entries (a workload, a contract, a top-level field) whose schema problems are reported; the
+rest are counted. Translating tens of thousands of errors would take seconds and help no one."""
+
+
+def _first_entries(errors: list[Any], most: int) -> tuple[list[Any], list[tuple[str | int, ...]]]:
+    """The errors of the first ``most`` entries (by ``loc[:2]``) and the other entries' paths."""
+    seen: dict[tuple, None] = {}
+    kept = []
+    dropped: dict[tuple, None] = {}
+    for err in errors:
+        entry = tuple(item for item in err["loc"][:2])
+        if entry in seen or len(seen) < most:
+            seen[entry] = None
+            kept.append(err)
+        else:
+            dropped[entry] = None
+    return kept, list(dropped)
 
 
 def _resolve(tp: Any) -> Any:

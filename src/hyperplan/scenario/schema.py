@@ -335,6 +335,7 @@ class Reservation(Model):
 # ----------------------------------------------------------------------------------------------
 
 Market = Literal["reserved", "ondemand", "spot"]
+Route = Literal["rented", "owned", "managed"]
 
 
 class WorkloadBase(Model):
@@ -351,6 +352,13 @@ class WorkloadBase(Model):
         description="markets allowed; default reserved+ondemand (+spot if preemptible)",
     )
     priority: int = Field(default=0, ge=0, le=100, description="dispatch priority (higher first)")
+    routes: list[Route] | None = Field(
+        default=None,
+        description=(
+            "how the workload may be served: rented (cloud offers), owned (owned_sites), "
+            "managed (managed_platforms, inference only); default all"
+        ),
+    )
 
 
 class Inference(WorkloadBase):
@@ -370,6 +378,20 @@ class Inference(WorkloadBase):
         default=0.8, description="share of demand that must be served when any one domain is down"
     )
     preemptible: bool = False
+    model: str | None = Field(
+        default=None,
+        description=(
+            "name of the served model; a managed platform serving the same model may serve it "
+            "(see managed_platforms.workloads)"
+        ),
+    )
+    input_tokens_per_output: NonNeg = Field(
+        default=1.0,
+        description=(
+            "prompt (input) tokens per generated (output) token, for managed platforms' "
+            "per-token prices; 1.0 = as many prompt tokens as output tokens"
+        ),
+    )
 
 
 class Training(WorkloadBase):
@@ -459,6 +481,151 @@ class Policies(Model):
 
 
 # ----------------------------------------------------------------------------------------------
+# Owned sites and managed platforms (build, rent or buy managed)
+# ----------------------------------------------------------------------------------------------
+
+
+class OwnedSite(Model):
+    """A data centre the team builds and owns: servers of one accelerator behind a grid connection.
+
+    Planned as an offer of provider ``owned:<name>``: a build decided in period s powers up
+    ``lead_time_periods`` later and serves until the hardware's lifetime ends (or the horizon
+    does). Its price per server-hour is the annualised capex (capital recovery factor at the
+    horizon's discount rate over each lifetime) plus fixed O&M plus electricity, servers running
+    flat out. Fields left out take the sourced defaults of ``owned_capacity_costs.csv`` (see
+    docs/routes.md); the facility lifetime, fixed O&M and lead time have no public source and
+    must be given.
+    """
+
+    name: Name
+    region: str = Field(
+        default="onprem",
+        min_length=1,
+        description="region label of the site (workloads' regions filters, reports)",
+    )
+    geo: str | None = Field(
+        default=None,
+        description="geo tag for data residency (us, eu, ...); default: from the region label",
+    )
+    accelerator: str = Field(min_length=1, description="accelerator in the servers")
+    gpus_per_server: int = Field(default=8, ge=1, le=1024, description="accelerators per server")
+    kw_per_server: Positive | None = Field(
+        default=None,
+        description="IT power per server, kW; default: the catalog's TDP rule for the accelerator",
+    )
+    mw_per_period: Series | None = Field(
+        default=None,
+        description="grid connection buildable per period (facility MW, IT × PUE); none = no ramp",
+    )
+    max_mw: Positive | None = Field(
+        default=None, description="ceiling on the site's facility power (IT × PUE), MW"
+    )
+    lead_time_periods: int = Field(
+        ge=0, le=600, description="periods from the build decision to first power"
+    )
+    facility_usd_per_mw: NonNeg | None = Field(
+        default=None,
+        description="facility capex per MW of IT (critical) load; default: sourced US average",
+    )
+    hardware_usd_per_accelerator: NonNeg | None = Field(
+        default=None,
+        description="server hardware capex per accelerator (server included); default: sourced",
+    )
+    facility_lifetime_years: Positive = Field(
+        le=100, description="economic life of the facility (capex annualised over it)"
+    )
+    hardware_lifetime_years: Positive | None = Field(
+        default=None,
+        le=30,
+        description="economic life of the servers; a build serves this long; default: sourced",
+    )
+    electricity_usd_per_mwh: NonNeg | None = Field(
+        default=None, description="electricity price; default: sourced US industrial price"
+    )
+    pue: float | None = Field(
+        default=None, ge=1.0, le=3.0, description="power usage effectiveness; default: sourced"
+    )
+    fixed_om_share_per_year: Fraction = Field(
+        description="fixed operations and maintenance per year, as a share of capex"
+    )
+    outage: OutageModel = Field(
+        default_factory=OutageModel, description="outages of the whole site (its own domain)"
+    )
+
+
+class ProvisionedThroughput(Model):
+    """Provisioned throughput of a managed platform: units paid per hour for a whole term."""
+
+    usd_per_unit_hour: NonNeg = Field(description="price of one unit for one hour")
+    tokens_per_s_per_unit: Positive = Field(
+        description="output tokens/s one unit sustains for this traffic"
+    )
+    term_months: int = Field(ge=1, le=120, description="commitment term of a unit")
+    max_units: NonNeg | None = Field(default=None, description="cap on units active at once")
+
+
+class ManagedPlatform(Model):
+    """A managed model platform (Bedrock, Vertex AI, Azure AI Foundry, ...) serving inference.
+
+    Planned as an offer of ``provider`` (its outages take the platform down and its spend counts
+    in that provider's share): one instance is one output token/s, priced per hour at
+    ``3600 / 1e6 × (output + input_tokens_per_output × input)`` USD per million tokens. Prices
+    come from ``managed_model_prices.csv`` when only ``model`` is given.
+    """
+
+    name: Name
+    provider: Name = Field(description="provider whose outages take the platform down")
+    region: str | None = Field(
+        default=None,
+        description="region it serves from (shares that region's outages); default: its name",
+    )
+    geo: str | None = Field(
+        default=None, description="geo tag for data residency; default: from the region"
+    )
+    model: str | None = Field(
+        default=None,
+        description="model served; also the row of managed_model_prices.csv when no price given",
+    )
+    platform: str | None = Field(
+        default=None,
+        description="platform in managed_model_prices.csv; default: the provider's own",
+    )
+    mode: Literal["on-demand", "batch"] = Field(
+        default="on-demand", description="price row to take from managed_model_prices.csv"
+    )
+    input_usd_per_million_tokens: NonNeg | None = Field(
+        default=None, description="price of prompt tokens; default: the catalog row's"
+    )
+    output_usd_per_million_tokens: NonNeg | None = Field(
+        default=None, description="price of generated tokens; default: the catalog row's"
+    )
+    max_tokens_per_s: Series | None = Field(
+        default=None, description="throughput cap on pay-per-token use, output tokens/s"
+    )
+    provisioned: ProvisionedThroughput | None = Field(
+        default=None, description="provisioned throughput units, if the platform sells them"
+    )
+    workloads: list[str] | None = Field(
+        default=None,
+        description=(
+            "inference workloads (names or model names) it may serve; default: those whose "
+            "model is unset or equals the platform's"
+        ),
+    )
+
+    @model_validator(mode="after")
+    def _priced(self) -> ManagedPlatform:
+        given = (self.input_usd_per_million_tokens, self.output_usd_per_million_tokens)
+        if self.model is None and None in given:
+            raise FieldValueError(
+                "give model (to take its prices from managed_model_prices.csv) or both "
+                "input_usd_per_million_tokens and output_usd_per_million_tokens",
+                "model",
+            )
+        return self
+
+
+# ----------------------------------------------------------------------------------------------
 # Scenario
 # ----------------------------------------------------------------------------------------------
 
@@ -481,6 +648,12 @@ class Scenario(Model):
     workloads: list[Workload] = Field(min_length=1)
     policies: Policies = Field(default_factory=Policies)
     integer: bool = Field(default=False, description="whole instances (MILP)")
+    owned_sites: list[OwnedSite] = Field(
+        default_factory=list, description="data centres the plan may build (provider owned:<name>)"
+    )
+    managed_platforms: list[ManagedPlatform] = Field(
+        default_factory=list, description="managed model platforms inference may buy tokens from"
+    )
 
     _base_dir: Path | None = PrivateAttr(default=None)  # scenario file's directory (CSV series)
     _source: str | None = PrivateAttr(default=None)  # scenario file path, for messages
@@ -497,6 +670,17 @@ class Scenario(Model):
                     "name",
                 )
             seen.add(w.name)
+        for group in ("owned_sites", "managed_platforms"):
+            names: set[str] = set()
+            for i, item in enumerate(getattr(self, group)):
+                if item.name.lower() in names:
+                    raise FieldValueError(
+                        f"two {group} are named {item.name!r}; names must be unique",
+                        group,
+                        i,
+                        "name",
+                    )
+                names.add(item.name.lower())
         return self
 
 

@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import yaml
-from yaml.composer import ComposerError
+from yaml.composer import Composer, ComposerError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from yaml.resolver import Resolver
 
 from hyperplan.errors import InputError, Problem
 
@@ -105,13 +106,12 @@ class _Refused(Exception):
         self.mark = mark
 
 
-class _CountingLoader(yaml.SafeLoader):
-    """SafeLoader that counts alias and other nodes while composing, and stops at the limits."""
+class _Counting:
+    """Composer mix-in that counts alias and other nodes and the depth, and stops at the limits."""
 
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.aliases = 0
-        self.nodes = 0
+    aliases = 0
+    nodes = 0
+    depth = 0
 
     def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         event = self.peek_event()
@@ -128,7 +128,46 @@ class _CountingLoader(yaml.SafeLoader):
                 raise _Refused(
                     f"more than {MAX_NODES} values; refusing the document", event.start_mark
                 )
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        # the composer recurses per level: stop at the limit, located, before Python's
+        # recursion limit (a RecursionError has no position and unwinds slowly)
+        self.depth += 1
+        try:
+            if self.depth > MAX_DEPTH + 1:
+                raise _Refused(f"nesting deeper than {MAX_DEPTH} levels", event.start_mark)
+            return super().compose_node(parent, index)  # type: ignore[misc,no-any-return]
+        finally:
+            self.depth -= 1
+
+
+class _CountingLoader(_Counting, yaml.SafeLoader):
+    """PyYAML's pure-Python safe loader with the limits of :class:`_Counting`."""
+
+
+FAST_CHARACTERS = 64 * 1024
+"""Documents longer than this are scanned and parsed by libyaml (when PyYAML has it), 5-10×
+faster; composing stays in Python (depth-limited: libyaml's own composer recurses in C and
+crashes on deep nesting). Error messages then use libyaml's wording."""
+
+try:
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    _CParser = None
+
+if _CParser is not None:
+
+    class _FastCountingLoader(  # type: ignore[misc]
+        _Counting, Composer, _CParser, SafeConstructor, Resolver
+    ):
+        """libyaml's scanner and parser, PyYAML's composer (with the limits) and resolver."""
+
+        def __init__(self, stream: str) -> None:
+            _CParser.__init__(self, stream)
+            Composer.__init__(self)
+            SafeConstructor.__init__(self)
+            Resolver.__init__(self)
+
+        def dispose(self) -> None:
+            """Nothing to release (libyaml's state goes with the object)."""
 
 
 def _mark(mark: yaml.Mark | None) -> tuple[int | None, int | None]:
@@ -201,19 +240,25 @@ def parse_yaml(text: str, filename: str = "<input>") -> tuple[Any, Positions]:
     """
     if len(text) > MAX_BYTES:
         raise InputError([_too_big(filename, len(text.encode("utf-8", "replace")))])
-    loader: _CountingLoader | None = None
+    loader: Any = None
+    fast = _CParser is not None and len(text) > FAST_CHARACTERS
     try:
-        loader = _CountingLoader(text)
+        loader = _FastCountingLoader(text) if fast else _CountingLoader(text)
         root = loader.get_single_node()
     except _Refused as exc:
         line, column = _mark(exc.mark)
         raise InputError([Problem(str(exc), file=filename, line=line, column=column)]) from None
     except ComposerError as exc:
-        raise InputError([_yaml_problem(exc, filename)]) from None
+        raise InputError([_yaml_problem(exc, filename, text)]) from None
     except yaml.MarkedYAMLError as exc:
-        raise InputError([_yaml_problem(exc, filename)]) from None
+        raise InputError([_yaml_problem(exc, filename, text)]) from None
     except yaml.reader.ReaderError as exc:
-        line, column = _line_col(text, exc.position)
+        position = exc.position
+        if fast:  # libyaml counts UTF-8 bytes
+            position = len(
+                text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore")
+            )
+        line, column = _line_col(text, position)
         message = f"the file is not YAML text: character 0x{exc.character:02x} is not allowed"
         problem = Problem(message, file=filename, line=line, column=column)
         raise InputError([problem]) from None
@@ -229,16 +274,18 @@ def parse_yaml(text: str, filename: str = "<input>") -> tuple[Any, Positions]:
     return _Builder(filename).build(root)
 
 
-def _yaml_problem(exc: yaml.MarkedYAMLError, filename: str) -> Problem:
+def _yaml_problem(exc: yaml.MarkedYAMLError, filename: str, text: str = "") -> Problem:
     """A YAML syntax or composition error as a Problem at its mark."""
+    mark = exc.problem_mark or exc.context_mark
     if isinstance(exc, ComposerError) and "single document" in str(exc.context):
         message = "found a second YAML document (---); a scenario file holds exactly one"
     else:
         parts = [p for p in (exc.context, exc.problem) if p]
         message = "YAML syntax error: " + "; ".join(parts)
-        if "\t" in message or "'\\t'" in message:
+        at_tab = mark is not None and text[mark.index : mark.index + 1] == "\t"
+        if "\t" in message or "'\\t'" in message or at_tab:
             message += " (tabs are not allowed for indentation; use spaces)"
-    line, column = _mark(exc.problem_mark or exc.context_mark)
+    line, column = _mark(mark)
     return Problem(message, file=filename, line=line, column=column)
 
 

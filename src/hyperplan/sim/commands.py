@@ -93,7 +93,9 @@ def _guard(action: Callable[[], T], err: Console) -> T:
     """Run a command body the way the main CLI does: exit 2 on input errors, 130 on Ctrl-C."""
 
     def on_term(signum: int, frame: Any) -> None:
-        raise Interrupted("terminated")
+        exc = Interrupted("terminated")
+        exc.exit_code = 143  # 128 + SIGTERM, as the main CLI (hyperplan.cli.EXIT_SIGTERM)
+        raise exc
 
     try:
         previous = signal.signal(signal.SIGTERM, on_term)
@@ -106,9 +108,11 @@ def _guard(action: Callable[[], T], err: Console) -> T:
 
         err.print(format_problems(exc.problems), markup=False, highlight=False)
         raise typer.Exit(2) from None
-    except (KeyboardInterrupt, Interrupted):
-        err.print("interrupted: nothing was written", markup=False)
-        raise typer.Exit(130) from None
+    except (KeyboardInterrupt, Interrupted) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        how = " (SIGTERM)" if code == 143 else ""
+        err.print(f"interrupted{how}: nothing was written", markup=False)
+        raise typer.Exit(code) from None
     except HyperplanError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(exc.exit_code) from None

@@ -356,8 +356,10 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
         if s in region_set and s in reg_models:
             add(s, "region", reg_models[s])
     site_domains = np.full((len(sites), 2), -1, dtype=int)
+    # a site's provider from its pools (an owned site's provider, owned:<name>, has a colon)
+    provider_of_site = dict(zip(site_names.tolist(), pool_provider, strict=True))
     for g, s in enumerate(sites):
-        site_domains[g, 0] = dom_index[f"provider:{s.split(':', 1)[0]}"]
+        site_domains[g, 0] = dom_index[f"provider:{provider_of_site[s]}"]
         site_domains[g, 1] = dom_index.get(f"region:{s}", -1)
 
     # --- blocks: never across a period; bounded size so arrays stay in cache -------------------
