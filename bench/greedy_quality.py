@@ -7,14 +7,16 @@ written. ``compare()`` plans both and evaluates each one's fixed commitments und
 outage (second stage re-optimised, every inference workload asking for all of its demand), so the
 served fractions are comparable although greedy did not plan for outages.
 
-Cases: examples/frontier-2030.yaml and three synthetic scenarios, each synthetic one twice:
+Cases: examples/frontier-2030.yaml and four synthetic scenarios (three with the generator's
+inference/training/agents mix, one with inference only), each synthetic one twice:
 
 - ``open``: as generated, on-demand and spot capacity unlimited (any outage is absorbed by buying
   more elsewhere, so served fractions are 1 for both strategies: only cost and concentration
   differ);
-- ``tight``: a finite on-demand and spot cap per offer and period, the tightest of
-  :data:`CAPS` at which greedy still serves all base demand (a market where on-demand capacity
-  exists for normal operation but not for an outage's worth of failover, as in frontier-2030).
+- ``tight``: a finite on-demand and spot cap per GPU offer and period (CPU offers uncapped), the
+  smallest (within 5%) at which greedy still serves all base demand: a market where on-demand capacity exists for normal
+  operation but not for an outage's worth of failover, as in frontier-2030 (whose caps are its
+  own: 2,000 on-demand and 1,000 spot instances per offer and quarter).
 
 Then both plans are simulated over the same draws (hyperplan.sim.compare_simulated, first year,
 hourly) at the default outage rates and with outage rates × ``--stress``: served fraction of each
@@ -42,13 +44,31 @@ SYNTHETIC = {
     "syn-a": ((3, 2, 4, 6, 12), 1),
     "syn-b": ((4, 3, 4, 9, 24), 2),
     "syn-c": ((6, 2, 4, 12, 24), 3),
+    # inference only (3 workloads = 3 inference): no training run to pause and free capacity
+    "syn-inf": ((4, 2, 4, 3, 12), 4),
 }
 CAPS = [25, 50, 100, 200, 400, 800, 1600, 3200, 6400, 12800]
 STRATEGIES = ["multi", "greedy"]
 
 
+GPUS = ("H100", "H200", "B200", "GB200")  # the synthetic catalog's accelerators
+
+
 def _capped(scenario: Any, cap: float) -> Any:
-    offers = scenario.offers.model_copy(update={"ondemand_cap": cap, "spot_cap": cap})
+    """The scenario with on-demand and spot capped at ``cap`` per GPU offer and period.
+
+    CPU offers stay uncapped: the question is the inference fleet (capping CPUs too would make
+    the agents' vCPU demand set the cap and leave GPU pools with ample headroom).
+    """
+    from hyperplan.scenario.schema import OfferOverride
+
+    extra = [
+        OfferOverride.model_validate(
+            {"match": {"accelerator": acc}, "ondemand_cap": cap, "spot_cap": cap}
+        )
+        for acc in GPUS
+    ]
+    offers = scenario.offers.model_copy(update={"overrides": [*scenario.offers.overrides, *extra]})
     return scenario.model_copy(update={"offers": offers})
 
 
@@ -65,17 +85,34 @@ def base_unserved(plan: Any) -> float:
     return float(un.loc[un["scenario"] == "base", "amount"].sum()) if len(un) else 0.0
 
 
-def tightest_cap(scenario: Any, catalog: Any) -> float:
-    """The smallest cap in CAPS at which greedy serves all base demand."""
+def tightest_cap(scenario: Any, catalog: Any, rel: float = 0.05) -> float:
+    """The smallest cap (within ``rel``) at which greedy still serves all base demand.
+
+    Doubling through :data:`CAPS`, then bisection between the last cap that falls short and the
+    first that suffices.
+    """
     from hyperplan.plan.api import solve_scenario
     from hyperplan.plan.compare import strategy_scenario
 
-    for cap in CAPS:
+    def enough(cap: float) -> bool:
         greedy = strategy_scenario(_capped(scenario, cap), "greedy")
-        plan = solve_scenario(greedy, catalog=catalog).plan
-        if base_unserved(plan) <= 1e-6:
-            return float(cap)
-    return float("inf")
+        return base_unserved(solve_scenario(greedy, catalog=catalog).plan) <= 1e-6
+
+    lo = 0.0
+    for cap in CAPS:
+        if enough(cap):
+            hi = float(cap)
+            break
+        lo = float(cap)
+    else:
+        return float("inf")
+    while hi - lo > max(1.0, rel * hi):
+        mid = float(round((lo + hi) / 2.0))
+        if enough(mid):
+            hi = float(mid)
+        else:
+            lo = float(mid)
+    return hi
 
 
 def outage_means(scenario: Any, catalog: Any, inference: set[str]) -> dict[str, dict[str, float]]:

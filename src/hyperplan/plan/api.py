@@ -15,7 +15,7 @@ import pandas as pd
 from hyperplan.catalog import Catalog, load_catalog
 from hyperplan.errors import HyperplanError, SolverError
 from hyperplan.fileio import write_text_atomic
-from hyperplan.plan.build import PlanningModel, build, idle_start
+from hyperplan.plan.build import PlanningModel, build
 from hyperplan.plan.estimate import check_memory, estimate
 from hyperplan.plan.inputs import PlanInputs, provider_settings, region_settings, resolve
 from hyperplan.plan.model import LinearModel
@@ -222,8 +222,7 @@ def solve_scenario(
     check_memory(size, inputs, available=memory_limit, outages=outages)
     pm = build(inputs, integer=integer, outages=outages)
     build_seconds = time.perf_counter() - t0
-    start = idle_start(pm.lm) if pm.lm.is_mip else None
-    solution = solve(pm.lm, options, start=start)
+    solution = solve(pm.lm, options)
     if not solution.usable:
         raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
@@ -303,13 +302,16 @@ def _no_plan(solution: Solution, pm: PlanningModel, options: SolverOptions | Non
             f"feasible plan ({found}); no plan is presented. Raise --time-limit, or shrink the "
             f"model ({size}): fewer periods, outage scenarios (--no-outages), workloads or offers"
         )
-    culprits = _conflicting_limits(pm, options) if solution.status == "infeasible" else []
+    culprits, together = (
+        _conflicting_limits(pm, options) if solution.status == "infeasible" else ([], False)
+    )
     if culprits:
-        named = " together with ".join(culprits)
+        named = (" together with " if together else " or ").join(culprits)
         why = (
             f"the hard limits cannot all hold: relaxing {named} makes a plan possible "
             "(reservations already held count against max_share, budgets and power caps and "
-            "cannot be undone); raise or remove " + ("it" if len(culprits) == 1 else "one of them")
+            "cannot be undone); raise or remove "
+            + ("it" if len(culprits) == 1 else "one of them" if not together else "them")
         )
     else:
         why = (
@@ -331,9 +333,10 @@ HARD_LIMITS = {
 }
 
 
-def _conflicting_limits(pm: PlanningModel, options: SolverOptions | None) -> list[str]:
-    """The smallest set (one or two) of hard-limit families whose removal makes the model
-    feasible: a few re-solves of the infeasible model, on the failure path only."""
+def _conflicting_limits(pm: PlanningModel, options: SolverOptions | None) -> tuple[list[str], bool]:
+    """Which hard limits make the model infeasible: every family whose removal alone makes it
+    feasible (``together=False``), else the first pair that does (``together=True``). A few
+    re-solves of the infeasible model, on the failure path only."""
     import itertools
 
     from hyperplan.plan.solve import make_highs, run
@@ -344,17 +347,23 @@ def _conflicting_limits(pm: PlanningModel, options: SolverOptions | None) -> lis
     }
     present = {k: v for k, v in present.items() if v}
     base = SolverOptions(time_limit=10.0, method=options.method if options else "simplex")
-    for size in (1, 2):
-        for group in itertools.combinations(present, size):
-            h = make_highs(pm.lm, base)
-            for name in group:
-                for fam in present[name]:
-                    rows = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
-                    n = len(rows)
-                    h.changeRowsBounds(n, rows, np.full(n, -np.inf), np.full(n, np.inf))
-            if run(h, is_mip=pm.lm.is_mip).status == "optimal":
-                return list(group)
-    return []
+
+    def feasible_without(group: tuple[str, ...]) -> bool:
+        h = make_highs(pm.lm, base)
+        for name in group:
+            for fam in present[name]:
+                rows = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
+                n = len(rows)
+                h.changeRowsBounds(n, rows, np.full(n, -np.inf), np.full(n, np.inf))
+        return run(h, is_mip=pm.lm.is_mip).status == "optimal"
+
+    singles = [name for name in present if feasible_without((name,))]
+    if singles:
+        return singles, False
+    for pair in itertools.combinations(present, 2):
+        if feasible_without(pair):
+            return list(pair), True
+    return [], False
 
 
 def _honest_status(

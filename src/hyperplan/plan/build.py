@@ -556,36 +556,3 @@ def define_take_or_pay(
     lm.add_coefs(rows, f, 1.0)
     c, t = np.nonzero(frac > 0)
     lm.add_coefs(rows[c], totals[p[c], t], frac[c, t])
-
-
-def idle_start(lm: LinearModel) -> np.ndarray:
-    """Column values of the plan that buys nothing: a starting point for branch and bound.
-
-    Every demand and training run is unserved, reserved capacity is what is already reserved,
-    each single-site run sits at its first candidate site, and the spend totals and take-or-pay
-    shortfalls follow from their rows. It is feasible unless existing reservations alone break a
-    hard limit (then HiGHS ignores it). Started from it, a MILP stopped by its time limit always
-    has a plan to show, with an honest gap, instead of "no feasible plan yet".
-    """
-    x = np.zeros(lm.n_cols)
-    arrays = lm.arrays()
-    for name in ("unserved", "unserved-training"):
-        fam = lm.cols.get(name)
-        if fam is not None:
-            x[fam.slice] = arrays["ub"][fam.slice]
-    cap, balance = lm.cols.get("capacity"), lm.rows.get("reserved-balance")
-    if cap is not None and balance is not None:  # created together, in the same (o, t) order
-        x[cap.slice] = arrays["row_lo"][balance.slice]
-    site = lm.cols.get("site")
-    if site is not None and site.size:
-        _, first = np.unique(site.index["workload"], return_index=True)
-        x[site.start + first] = 1.0
-    A = lm.matrix().tocsr()
-    for name in ("spend", "gpus"):  # total[p,t] − Σ amount·column = 0
-        fam, rows = lm.cols.get(name), lm.rows.get(f"{name}-balance")
-        if fam is not None and rows is not None:
-            x[fam.slice] = -(A[rows.slice] @ x)
-    fam, rows = lm.cols.get("shortfall"), lm.rows.get("take-or-pay")
-    if fam is not None and rows is not None:  # Σ spend + f ≥ committed
-        x[fam.slice] = np.maximum(0.0, arrays["row_lo"][rows.slice] - A[rows.slice] @ x)
-    return x

@@ -199,14 +199,24 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
     nnz += _n(z_finite)
 
     # --- demand rows and unserved columns -------------------------------------------------------
-    has_demand = (inp.demand > 0) & inp.window & ~training[:, None]  # (W, T)
-    n_u = int(has_demand.sum()) + int(
-        (has_demand.sum(axis=1) * (in_outage & (S > 1)) * (S - 1)).sum()
+    # computed as the builder does (level × demand: a denormal demand times a resilience can
+    # underflow to 0, and then that outage row does not exist)
+    has_demand = (inp.demand * inp.window > 0) & ~training[:, None]  # (W, T)
+    has_outage_demand = (inp.resilience[:, None] * inp.demand * inp.window > 0) & (
+        ~training[:, None]
     )
+    n_u = int(has_demand.sum()) + int(has_outage_demand.sum()) * (S - 1)
     fam["unserved"] = n_u
     rows_of["demand"] = n_u
-    n_z_nontrain = _n(z_all[~training].sum())
-    nnz += n_u + n_z_nontrain
+    # allocation entries in demand rows: every base column of a non-training workload, and the
+    # outage columns whose outage demand row exists
+    nnz += n_u + _n(z_base[~training].sum())
+    if S > 1:
+        rows_on = has_outage_demand.astype(np.float64)
+        for m in range(3):
+            periods = rows_on @ market_has[:, m, :].T.astype(np.float64)  # (W, O)
+            periods *= perf_pos & inp.market_ok[:, m][:, None] & in_outage[:, None]
+            nnz += _n((periods * n_up_outage[None, :]).sum())
 
     # --- training -------------------------------------------------------------------------------
     train = np.flatnonzero(training)
@@ -388,10 +398,12 @@ def check_memory(
     source = f"${MEMORY_ENV}" if os.environ.get(MEMORY_ENV, "").strip() else "MemAvailable"
     d = est.drivers
     advice = [
+        f"workload-offer pairs ({_count(d['workload-offer pairs'])} for {d['workloads']} "
+        "workloads: give workloads providers, regions or accelerators, or merge workloads that "
+        "share them)",
         f"periods ({d['periods']}: a coarser horizon.period or fewer horizon.periods)",
         f"offers in play ({d['offers']}: offers.accelerators, offers.instance_types, "
         "offers.exclude, fewer providers or regions)",
-        f"workloads ({d['workloads']}: merge workloads that share the same filters)",
     ]
     if outages and d["scenarios"] > 1:
         advice.append(
@@ -401,9 +413,9 @@ def check_memory(
     share = est.families.get("allocate", 0) / max(1, est.columns)
     message = (
         f"the planning model would need about {_gib(est.bytes)} of memory "
-        f"({est.describe()}; {share:.0%} of the columns are allocations), more than the "
-        f"{_gib(limit)} available ({source}); nothing was built. "
-        f"Reduce: {'; '.join(advice)}"
+        f"({_count(est.columns)} columns × {_count(est.rows)} rows, {_count(est.nonzeros)} "
+        f"nonzeros; {share:.0%} of the columns are allocations), more than the {_gib(limit)} "
+        f"available ({source}); nothing was built. Reduce: {'; '.join(advice)}"
     )
     file = getattr(inp.scenario, "_source", None) or "<input>"
     raise ModelTooLarge([Problem(message, file=file)], est, limit)

@@ -153,6 +153,21 @@ def make_highs(lm: LinearModel, options: SolverOptions) -> highspy.Highs:
     return h
 
 
+SOLVER_THREAD = "hyperplan-solve"
+"""Name of the thread HiGHS runs in (also its OS name on Linux: ``top -H``, /proc/PID/task)."""
+
+
+def _name_os_thread(name: str) -> None:
+    """Give the calling thread an OS-level name (Linux prctl; elsewhere nothing)."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None).prctl(15, name.encode()[:15], 0, 0, 0)  # PR_SET_NAME
+        except (OSError, AttributeError):  # pragma: no cover - no libc prctl
+            pass
+
+
 def run_interruptible(h: highspy.Highs) -> None:
     """``h.run()`` in a worker thread; Ctrl-C or SIGTERM in the main thread cancel it promptly.
 
@@ -165,22 +180,43 @@ def run_interruptible(h: highspy.Highs) -> None:
     if threading.current_thread() is not threading.main_thread():
         h.run()
         return
-    worker = h.startSolve()
+    failure: list[BaseException] = []
+    done = threading.Event()
+
+    def target() -> None:
+        _name_os_thread(SOLVER_THREAD)
+        try:
+            h.run()  # releases the GIL while HiGHS works
+        except BaseException as exc:  # pragma: no cover - HiGHS reports through statuses
+            failure.append(exc)
+        finally:
+            done.set()
+
+    # Waiting on an Event, not Thread.join: in CPython 3.11 a KeyboardInterrupt inside
+    # join(timeout) can release the running thread's state lock and mark it stopped, after which
+    # is_alive() is False while HiGHS still runs.
+    worker = threading.Thread(target=target, name=SOLVER_THREAD, daemon=True)
+    worker.start()
     try:
-        while worker.is_alive():
-            worker.join(0.05)
+        while not done.wait(0.05):
+            pass
     except BaseException:
         h.cancelSolve()
         h.HandleUserInterrupt = True
+        # presolve and the crash basis poll no interrupt callback, but they do poll the time
+        # limit: lowering it stops them too (the status no longer matters, the exception wins)
+        h.setOptionValue("time_limit", 0.0)
         try:
-            while worker.is_alive():  # HiGHS returns at its next interrupt check
+            while not done.is_set():  # HiGHS returns at its next interrupt check
                 try:
-                    worker.join(0.05)
+                    done.wait(0.05)
                 except BaseException:  # a second Ctrl-C while stopping: keep stopping
                     h.cancelSolve()
         finally:
             h.HandleUserInterrupt = False
         raise
+    if failure:  # pragma: no cover
+        raise failure[0]
 
 
 def run(h: highspy.Highs, *, is_mip: bool) -> Solution:
@@ -238,22 +274,14 @@ def _empty_solution(h: highspy.Highs, is_mip: bool, seconds: float) -> Solution:
     )
 
 
-def solve(
-    lm: LinearModel, options: SolverOptions | None = None, start: np.ndarray | None = None
-) -> Solution:
+def solve(lm: LinearModel, options: SolverOptions | None = None) -> Solution:
     """Solve the model. A MILP's duals come from the LP with integers fixed.
 
-    Args:
-        lm: the model.
-        options: HiGHS settings.
-        start: column values of a feasible plan for branch and bound to start from (MILP only;
-            see :func:`hyperplan.plan.build.idle_start`). HiGHS ignores an infeasible one.
+    (No MIP start is passed: with presolve on, HiGHS 1.16 returned the start's values with
+    another solution's objective when given one, and called it optimal.)
     """
     options = options or SolverOptions()
     h = make_highs(lm, options)
-    if start is not None and lm.is_mip:
-        index = np.arange(lm.n_cols, dtype=np.int32)
-        h.setSolution(lm.n_cols, index, np.asarray(start, dtype=float))
     solution = run(h, is_mip=lm.is_mip)
     if lm.is_mip and solution.usable:
         fixed = _fixed_lp_duals(lm, options, solution.col_value)

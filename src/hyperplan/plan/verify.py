@@ -61,10 +61,15 @@ def verify(plan: Plan) -> list[str]:
     covered = existing.copy()
     com = t["commitments"]
     terms = {int(k): v for k, v in meta.get("limits", {}).get("terms_periods", {}).items()}
-    for _, c in com.iterrows():  # commitments are few (hundreds): a loop over rows is fine here
-        o = index[f"{c['provider']}:{c['region']}:{c['instance_type']}"]
-        s = int(c["start_index"])
-        covered[o, s : min(T, s + terms[int(c["term_years"])])] += c["instances"]
+    if len(com):  # each commitment covers its term's periods inside the horizon
+        keys = com["provider"] + ":" + com["region"] + ":" + com["instance_type"]
+        o = index.loc[keys.to_numpy()].to_numpy()
+        s = com["start_index"].to_numpy(dtype=np.int64)
+        length = np.array([terms[int(k)] for k in com["term_years"]], dtype=np.int64)
+        count = np.clip(np.minimum(length, T - s), 0, None)
+        owner = np.repeat(np.arange(len(com)), count)
+        period = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + s[owner]
+        np.add.at(covered, (o[owner], period), com["instances"].to_numpy()[owner])
     reserved = grid(cap, "reserved_instances")
     bad = np.abs(reserved - covered) > ABS + REL * np.abs(covered)
     for o, p in zip(*np.nonzero(bad), strict=True):
@@ -100,30 +105,51 @@ def verify(plan: Plan) -> list[str]:
     uns = t["unserved"]
     base_uns = uns[uns["scenario"] == "base"] if len(uns) else uns
     served = alloc.groupby(["workload", "period_index"])["served"].sum()
-    for _, r in wl[(wl["kind"] != "training") & (wl["demand"] > 0)].iterrows():
-        got = served.get((r["workload"], r["period_index"]), 0.0)
-        short = base_uns[
-            (base_uns["workload"] == r["workload"]) & (base_uns["period"] == r["period"])
-        ]["amount"].sum()
-        if got + short < r["demand"] * (1 - REL) - ABS:
-            problems.append(
-                f"{r['workload']} in {r['period']}: served {got:.6g} + unserved {short:.6g} < demand {r['demand']:.6g}"
-            )
-    hours = wl.groupby("period_index")["hours"].first()
-    for name, grp in wl[wl["kind"] == "training"].groupby("workload"):
-        a = alloc[alloc["workload"] == name]
-        done = float((a["served"] * hours.loc[a["period_index"]].to_numpy()).sum())
-        outside = set(a["period_index"]) - set(
-            grp.loc[grp["in_window"].astype(bool), "period_index"]
+    short_by = base_uns.groupby(["workload", "period"])["amount"].sum() if len(base_uns) else None
+    need = wl[(wl["kind"] != "training") & (wl["demand"] > 0)]
+    keys = pd.MultiIndex.from_arrays([need["workload"], need["period_index"]])
+    got = served.reindex(keys, fill_value=0.0).to_numpy()
+    if short_by is not None:
+        keys = pd.MultiIndex.from_arrays([need["workload"], need["period"]])
+        short = short_by.reindex(keys, fill_value=0.0).to_numpy()
+    else:
+        short = np.zeros(len(need))
+    demand = need["demand"].to_numpy()
+    for i in np.flatnonzero(got + short < demand * (1 - REL) - ABS)[:50]:
+        r = need.iloc[i]
+        problems.append(
+            f"{r['workload']} in {r['period']}: served {got[i]:.6g} + unserved {short[i]:.6g} < demand {demand[i]:.6g}"
         )
-        if outside:
-            problems.append(f"training {name} runs outside its window in periods {sorted(outside)}")
-        need = float(grp["compute_gpu_hours"].iloc[0])
-        short = base_uns[base_uns["workload"] == name]["amount"].sum()
-        if done + short < need * (1 - REL) - ABS:
-            problems.append(
-                f"training {name} gets {done:.6g} + unserved {short:.6g} < {need:.6g} GPU-hours"
+    hours = wl.groupby("period_index")["hours"].first()
+    runs = wl[wl["kind"] == "training"]
+    if len(runs):
+        a = alloc[alloc["workload"].isin(set(runs["workload"]))]
+        done = (
+            (a["served"] * hours.loc[a["period_index"]].to_numpy())
+            .groupby(a["workload"].to_numpy())
+            .sum()
+        )
+        window = set(
+            zip(
+                runs.loc[runs["in_window"].astype(bool), "workload"],
+                runs.loc[runs["in_window"].astype(bool), "period_index"],
+                strict=True,
             )
+        )
+        outside: dict[str, set[int]] = {}
+        for name, period in zip(a["workload"], a["period_index"], strict=True):
+            if (name, period) not in window:
+                outside.setdefault(name, set()).add(int(period))
+        for name, periods in outside.items():
+            problems.append(f"training {name} runs outside its window in periods {sorted(periods)}")
+        short_of = base_uns.groupby("workload")["amount"].sum() if len(base_uns) else {}
+        for name, need in runs.groupby("workload")["compute_gpu_hours"].first().items():
+            got = float(done.get(name, 0.0))
+            short = float(short_of.get(name, 0.0)) if len(short_of) else 0.0
+            if got + short < need * (1 - REL) - ABS:
+                problems.append(
+                    f"training {name} gets {got:.6g} + unserved {short:.6g} < {need:.6g} GPU-hours"
+                )
 
     # 4. provider shares: spend (or GPUs) above the cap by more than the tolerance, in the
     # amount's own unit (a share of a few dollars may exceed the cap by 1e-5 at no cost)

@@ -67,7 +67,8 @@ def _context() -> mp.context.BaseContext:
         return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
-        ctx.set_forkserver_preload(["hyperplan.sim.runner"])
+        # _forkserver silences the start-up traceback of a worker orphaned by a Ctrl-C
+        ctx.set_forkserver_preload(["hyperplan.sim._forkserver", "hyperplan.sim.runner"])
         return ctx
     return mp.get_context("spawn")
 
@@ -88,13 +89,14 @@ def _run_pool(
                 tick(len(next(iter(out.values()))) if out else 0, 0)
                 yield start, out
     except BaseException:
-        for fut in pending:
-            fut.cancel()
+        # Stop our workers, then let the pool find them gone: it fails the pending futures
+        # itself. (Cancelling them first made CPython 3.11's pool thread raise InvalidStateError
+        # and print its traceback after the user's Ctrl-C.)
         processes = dict(getattr(pool, "_processes", None) or {})
-        pool.shutdown(wait=False, cancel_futures=True)
         for proc in processes.values():  # our own workers only
             with contextlib.suppress(Exception):
                 proc.terminate()
+        pool.shutdown(wait=False)
         raise
     pool.shutdown(wait=True)
 
