@@ -285,6 +285,11 @@ def settings_table(rows: list[dict[str, Any]]) -> str:
     return common.table(flat, SETTINGS_COLUMNS)
 
 
+def _given(values: list[str] | None, default: list[str]) -> list[str]:
+    """A list option: the default when not given, empty when given without values."""
+    return default if values is None else values
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one tiny case, one repeat (smoke)")
@@ -303,8 +308,8 @@ def main() -> None:
         settings_worker(mps, int(threads), args.repeats, args.time_limit)
         return
     repeats = 1 if args.quick else args.repeats
-    over_cases = ["xs"] if args.quick else (args.cases or OVERHEAD_CASES)
-    set_cases = ["xs"] if args.quick else (args.settings_cases or SETTINGS_CASES)
+    over_cases = ["xs"] if args.quick else _given(args.cases, OVERHEAD_CASES)
+    set_cases = ["xs"] if args.quick else _given(args.settings_cases, SETTINGS_CASES)
     with tempfile.TemporaryDirectory() as tmp:
         over = []
         mps_of: dict[str, str] = {}

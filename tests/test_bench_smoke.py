@@ -54,7 +54,9 @@ def test_model_build_hyperplan(model_build: dict[str, Any]) -> None:
 @pytest.mark.parametrize("tool", ANCHORS)
 def test_model_build_anchor(model_build: dict[str, Any], tool: str) -> None:
     if not _have(tool):
-        pytest.skip(f"{tool} is not installed (a bench dependency, not a test one: pip install {tool})")
+        pytest.skip(
+            f"{tool} is not installed (a bench dependency, not a test one: pip install {tool})"
+        )
     res = model_build["rows"][0][tool]
     assert "error" not in res, res
     assert res["same_model"], res.get("fingerprint_diffs")

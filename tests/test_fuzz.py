@@ -506,10 +506,33 @@ def test_generated_scenarios_are_valid(data: dict[str, Any], folder: Path) -> No
     assert isinstance(result, Scenario), format_problems(result.problems)
 
 
-@FUZZ
+@settings(FUZZ, max_examples=150)
 @given(text=mutated_texts())
 def test_mutated_scenarios_load_or_fail_located(text: str, folder: Path) -> None:
     outcome(text, folder)
+
+
+@settings(FUZZ, max_examples=20)
+@given(data=valid_scenarios())
+def test_valid_scenarios_plan_or_fail_with_a_message(data: dict[str, Any], folder: Path) -> None:
+    """Planning random valid scenarios found five bugs (names matched case-sensitively, a
+    single-site run without columns made the model infeasible, a model without columns was
+    "no plan", a share check without a money tolerance, slivers of instances dropped from the
+    tables); every plan passes the independent check, every refusal is a HyperplanError."""
+    from hyperplan.plan import plan
+
+    scenario = outcome(render(data), folder)
+    assert isinstance(scenario, Scenario)
+    try:
+        result = plan(scenario, time_limit=30)
+    except HyperplanError as exc:  # an InputError for contradictions, located by path
+        assert str(exc).strip()
+        if isinstance(exc, InputError):
+            assert all(p.path and p.file for p in exc.problems)
+        else:  # only a conflict of hard limits the scenario itself holds
+            assert "hard limits cannot all hold" in str(exc), str(exc)
+        return
+    assert result.status == "optimal", result.status
 
 
 @settings(FUZZ, max_examples=80)

@@ -81,7 +81,8 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
 
 def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
     """Served fractions of a plan's fixed commitments under every provider outage of ``full``."""
-    # every workload asks for all of its demand under an outage: we measure what can be served
+    # inference asks for all of its demand under an outage (we measure what can be served);
+    # batch and agents keep their own levels so they do not crowd inference out of the evaluation
     probe = full.model_copy(
         update={
             # resilience of fixed commitments, not policy compliance: a single-provider plan
@@ -90,7 +91,7 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
                 update={"outages": "providers", "max_share": None, "budget_usd_per_year": None}
             ),
             "workloads": [
-                w if w.kind == "training" else w.model_copy(update={"resilience": 1.0})
+                w.model_copy(update={"resilience": 1.0}) if w.kind == "inference" else w
                 for w in full.workloads
             ],
         }
@@ -140,7 +141,7 @@ def compare(
     """Plan each strategy; return a side-by-side table and the plans.
 
     Table columns: strategy, status, total_usd (nominal), npv_usd (present value), max_share,
-    peak_mw, unserved (share of base inference demand unserved), and ``served: <p> down`` = the
+    peak_mw, and ``served: <p> down`` = the
     smallest served fraction of any inference workload in the worst period of that outage.
     """
     catalog = catalog if catalog is not None else _scenario_catalog(scenario)
