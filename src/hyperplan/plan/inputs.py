@@ -179,8 +179,46 @@ def _offers_in_play(scenario: Scenario, catalog: Catalog) -> tuple[pd.DataFrame,
     return offers, warnings
 
 
+def _refuse_unplanned_routes(scenario: Scenario) -> None:
+    """Owned sites and managed platforms are in the language but not yet in the model (issue 8).
+
+    Refuse them with a clear message rather than plan as if they were not there.
+    """
+    from hyperplan.errors import InputError, Problem
+
+    problems = []
+    file = getattr(scenario, "_source", None)
+    if getattr(scenario, "owned_sites", None):
+        problems.append(
+            Problem(
+                "owned sites are not planned yet; remove owned_sites", file=file, path="owned_sites"
+            )
+        )
+    if getattr(scenario, "managed_platforms", None):
+        problems.append(
+            Problem(
+                "managed platforms are not planned yet; remove managed_platforms",
+                file=file,
+                path="managed_platforms",
+            )
+        )
+    for i, wl in enumerate(scenario.workloads):
+        routes = getattr(wl, "routes", None)
+        if routes is not None and set(routes) - {"rented"}:
+            problems.append(
+                Problem(
+                    "only rented capacity is planned yet; use routes: [rented] or drop routes",
+                    file=file,
+                    path=f"workloads[{i}].routes",
+                )
+            )
+    if problems:
+        raise InputError(problems)
+
+
 def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     """Build :class:`PlanInputs` from a validated scenario and a catalog."""
+    _refuse_unplanned_routes(scenario)
     tl = timeline(scenario.horizon)
     T = tl.periods
     base_dir: Path | None = getattr(scenario, "_base_dir", None)
