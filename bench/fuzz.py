@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import re
 import sys
 import tempfile
 import time
@@ -34,7 +35,6 @@ import test_fuzz as fz  # noqa: E402
 from hyperplan.errors import HyperplanError, InputError  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-LAST_PLAN_ERROR: list[tuple[str, str]] = []
 FAILURES = RESULTS / "fuzz-failures"
 
 
@@ -77,9 +77,11 @@ def main() -> int:
             status = result.status
         except HyperplanError as exc:
             status = f"{type(exc).__name__}: {str(exc)[:160]}"
-            key = status.split(":")[0] + ": " + str(exc).split(";")[0].split("(")[0][-80:]
+            message = str(exc).split(": ", 1)[-1] if isinstance(exc, InputError) else str(exc)
+            key = f"{type(exc).__name__}: " + re.sub(r"[\d,.]+", "#", message)[:110]
             plans["errors"][key] = plans["errors"].get(key, 0) + 1
-            LAST_PLAN_ERROR.append((text, status))
+            if not isinstance(exc, InputError) and "cannot all hold" not in str(exc):
+                _save(text, "plan", status)  # not a known, explained refusal: keep it
         seconds = time.perf_counter() - started
         plans["planned"] += 1
         plans["slowest"] = sorted([*plans["slowest"], (round(seconds, 2), status)], reverse=True)[

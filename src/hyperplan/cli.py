@@ -306,7 +306,12 @@ def compare(
     strategy: Annotated[
         list[str] | None,
         typer.Option(
-            "--strategy", "-s", help="multi, single:<provider>, no-share, no-n1, greedy (repeat)."
+            "--strategy",
+            "-s",
+            help=(
+                "multi, single:<provider>, no-share, no-n1, greedy, rent-only, build-only, "
+                "managed-only (repeat)."
+            ),
         ),
     ] = None,
     time_limit: Annotated[

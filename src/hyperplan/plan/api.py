@@ -539,6 +539,10 @@ def _outage_models(scenario: Scenario, inputs: PlanInputs) -> dict[str, Any]:
     settings = provider_settings(scenario)
     for name in inputs.providers:
         prov = settings.get(name.lower(), Provider())
+        owned = inputs.routes.outages.get(name)
+        if owned is not None:  # an owned site is one failure domain with its own model
+            providers[name] = owned.model_dump()
+            continue
         providers[name] = prov.outage.model_dump()
         for key in inputs.sites:
             p, region = key.split(":", 1)

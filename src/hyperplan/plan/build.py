@@ -73,7 +73,12 @@ def _useful_offers(inp: PlanInputs) -> np.ndarray:
 
 
 def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict[str, np.ndarray]:
-    """``reserve`` x[o,k,s]: instances of offer o reserved for term k from period s."""
+    """``reserve`` x[o,k,s]: instances of offer o reserved for term k from period s.
+
+    The term covers periods ``[s + lead[o], s + lead[o] + term_len[o,k])`` cut at the horizon's
+    end (lead 0 for rented offers; an owned site's build powers up ``lead`` periods after the
+    decision). A start whose coverage would begin after the horizon gets no column.
+    """
     T = inp.tl.periods
     useful = _useful_offers(inp)
     ok = (
@@ -84,8 +89,11 @@ def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict
         & (inp.max_reserved > 0)[:, None, None]
     )
     o, k, s = np.nonzero(ok)
-    count = np.minimum(inp.term_periods[k], T - s)
-    owner, t = expand_ranges(s, count)
+    first = s + inp.lead[o]
+    count = np.minimum(inp.term_len[o, k], T - first)
+    keep = count > 0
+    o, k, s, first, count = o[keep], k[keep], s[keep], first[keep], count[keep]
+    owner, t = expand_ranges(first, count)
     unit_cost = inp.reserved_price[o[owner], k[owner], t] * inp.tl.hours[t] * MUSD  # per instance
     cost = np.bincount(owner, weights=unit_cost * inp.tl.discount[t], minlength=len(o))
     cols = lm.add_cols(

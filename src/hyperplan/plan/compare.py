@@ -8,6 +8,10 @@ Strategies (strings, as on the command line):
 - ``no-n1``: no outage scenarios in planning.
 - ``greedy``: each workload alone, on-demand only, cheapest allowed offer (a per-job optimiser's
   choice, like SkyPilot's): no commitments, no share cap, no outage planning.
+- ``rent-only``: the scenario without its owned sites and managed platforms.
+- ``build-only``: GPU work (inference, training, batch) only on the owned sites, no managed
+  platform; agents keep renting CPUs (an owned site holds GPU servers only).
+- ``managed-only``: inference only on the managed platforms, no owned site; other work rents.
 
 Every strategy's commitments are then *evaluated* in the full scenario with every provider-outage
 scenario: reservations fixed, second stage re-optimised, so served fractions under each outage are
@@ -60,6 +64,23 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
         policies.max_share = None
     elif strategy == "no-n1":
         policies.outages = "none"
+    elif strategy == "rent-only":
+        s.owned_sites = []
+        s.managed_platforms = []
+    elif strategy == "build-only":
+        _needs(scenario, strategy, "owned_sites")
+        s.managed_platforms = []
+        s.workloads = [
+            w.model_copy(update={"routes": ["rented"] if w.kind == "agents" else ["owned"]})
+            for w in s.workloads
+        ]
+    elif strategy == "managed-only":
+        _needs(scenario, strategy, "managed_platforms")
+        s.owned_sites = []
+        s.workloads = [
+            w.model_copy(update={"routes": ["managed"] if w.kind == "inference" else ["rented"]})
+            for w in s.workloads
+        ]
     elif strategy == "greedy":
         policies.max_share = None
         policies.outages = "none"
@@ -69,14 +90,21 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
         raise InputError(
             [
                 Problem(
-                    f"unknown strategy {strategy!r}; "
-                    "expected multi, single:<provider>, no-share, no-n1 or greedy",
+                    f"unknown strategy {strategy!r}; expected multi, single:<provider>, "
+                    "no-share, no-n1, greedy, rent-only, build-only or managed-only",
                     path="--strategy",
                 )
             ]
         )
     s.policies = policies
     return s
+
+
+def _needs(scenario: Scenario, strategy: str, group: str) -> None:
+    if not getattr(scenario, group):
+        raise InputError(
+            [Problem(f"strategy {strategy}: the scenario has no {group}", path="--strategy")]
+        )
 
 
 def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:

@@ -22,6 +22,15 @@ from hyperplan.catalog import (
     training_equivalents,
 )
 from hyperplan.errors import InputError, Problem
+from hyperplan.plan.routes import (
+    MANAGED,
+    OWNED_PREFIX,
+    RENTED,
+    SPECIAL_TERM_YEARS,
+    RouteOffers,
+    route_offers,
+    route_ok,
+)
 from hyperplan.scenario.check import share_caps_message
 from hyperplan.scenario.schema import (
     Agents,
@@ -101,6 +110,13 @@ class PlanInputs:
     contract_hours: np.ndarray  # (C, T) hours of each contract in each period
     contract_committed: np.ndarray  # (C,) USD committed inside the horizon (pro rata)
     contract_end_period: np.ndarray  # (C,) last period index inside the horizon
+    # routes: rented catalog offers, owned sites, managed platforms (plan/routes.py)
+    route: np.ndarray  # (O,) int: RENTED, OWNED or MANAGED
+    lead: np.ndarray  # (O,) periods from a term's start to its first covered period
+    term_len: np.ndarray  # (O, K) periods a term of offer o covers (before the horizon's end)
+    term_value: np.ndarray  # (O, K) USD per instance over the whole term at list price (NaN)
+    special_term: int  # index in K of the build / provisioned term slot, -1 = none
+    routes: RouteOffers  # owned and managed offers' details (server costs, token prices)
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -179,46 +195,8 @@ def _offers_in_play(scenario: Scenario, catalog: Catalog) -> tuple[pd.DataFrame,
     return offers, warnings
 
 
-def _refuse_unplanned_routes(scenario: Scenario) -> None:
-    """Owned sites and managed platforms are in the language but not yet in the model (issue 8).
-
-    Refuse them with a clear message rather than plan as if they were not there.
-    """
-    from hyperplan.errors import InputError, Problem
-
-    problems = []
-    file = getattr(scenario, "_source", None)
-    if getattr(scenario, "owned_sites", None):
-        problems.append(
-            Problem(
-                "owned sites are not planned yet; remove owned_sites", file=file, path="owned_sites"
-            )
-        )
-    if getattr(scenario, "managed_platforms", None):
-        problems.append(
-            Problem(
-                "managed platforms are not planned yet; remove managed_platforms",
-                file=file,
-                path="managed_platforms",
-            )
-        )
-    for i, wl in enumerate(scenario.workloads):
-        routes = getattr(wl, "routes", None)
-        if routes is not None and set(routes) - {"rented"}:
-            problems.append(
-                Problem(
-                    "only rented capacity is planned yet; use routes: [rented] or drop routes",
-                    file=file,
-                    path=f"workloads[{i}].routes",
-                )
-            )
-    if problems:
-        raise InputError(problems)
-
-
 def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     """Build :class:`PlanInputs` from a validated scenario and a catalog."""
-    _refuse_unplanned_routes(scenario)
     tl = timeline(scenario.horizon)
     T = tl.periods
     base_dir: Path | None = getattr(scenario, "_base_dir", None)
@@ -272,6 +250,45 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         if ov.spot_cap is not None:
             spot_cap[mask] = expand_series(ov.spot_cap, tl, base_dir)
 
+    # --- owned sites and managed platforms: offers of their own, appended after the catalog's
+    # filters and overrides, with a term slot of their own (builds, provisioned throughput) ----
+    extra = route_offers(scenario, catalog, tl, base_dir)
+    K = len(terms)
+    term_len = np.tile(np.array([tl.term_periods(y) for y in terms], dtype=int), (O, 1))
+    term_value = reserved_list * (np.array(terms, dtype=float) * HOURS_PER_YEAR)[None, :]
+    offers["route"] = "rented"
+    route = np.full(O, RENTED)
+    lead = np.zeros(O, dtype=int)
+    terms_out, term_periods_out = list(terms), [tl.term_periods(y) for y in terms]
+    special = -1
+    if extra.size:
+        N = extra.size
+        offers = pd.concat([offers, extra.offers])
+        available = np.concatenate([available, extra.available])
+        supply = np.concatenate([supply, extra.supply])
+        od_cap = np.concatenate([od_cap, extra.ondemand_cap])
+        spot_cap = np.concatenate([spot_cap, np.zeros((N, T))])
+        max_reserved = np.concatenate([max_reserved, extra.max_reserved])
+        one_year = np.concatenate([one_year, np.full(N, np.nan)])
+        route = np.concatenate([route, extra.route])
+        lead = np.concatenate([lead, extra.lead])
+        pad = np.full((N, K), np.nan)
+        reserved_list = np.concatenate([reserved_list, pad])
+        term_value = np.concatenate([term_value, pad])
+        term_len = np.concatenate([term_len, np.ones((N, K), dtype=int)])
+        if np.isfinite(extra.special_price).any():
+            special = K
+            slot = np.full((O + N, 1), np.nan)
+            reserved_list = np.hstack([reserved_list, slot])
+            term_value = np.hstack([term_value, slot])
+            term_len = np.hstack([term_len, np.ones((O + N, 1), dtype=int)])
+            reserved_list[O:, special] = extra.special_price
+            term_value[O:, special] = extra.special_value
+            term_len[O:, special] = extra.special_periods
+            terms_out.append(SPECIAL_TERM_YEARS)
+            term_periods_out.append(T)
+        O += N
+
     # --- providers, sites, power --------------------------------------------------------------
     providers = sorted(offers["provider"].unique().tolist())
     offer_provider = np.searchsorted(providers, offers["provider"].to_numpy())
@@ -292,6 +309,10 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             if region.pue is not None:
                 pue_site[g] = region.pue
             site_power[g] = expand_series(region.power_mw, tl, base_dir)
+    for key, pue in extra.site_pue.items():  # owned sites: their own PUE and power ceiling
+        g = sites.index(key)
+        pue_site[g] = pue
+        site_power[g] = extra.site_power_mw[key]
     kw_it = offers["kw_per_instance"].to_numpy(dtype=float)
     kw_known = np.isfinite(kw_it)
     kw = np.where(kw_known, kw_it, 0.0) * pue_site[offer_site]
@@ -418,6 +439,14 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             single[i] = wl.single_site
             if wl.max_instances is not None:
                 max_inst[i] = wl.max_instances
+    # managed platforms serve the inference workloads they allow (one instance = one output
+    # token/s, see plan/routes.py); then every workload keeps only the routes it allows
+    if extra.size:
+        is_managed = extra.route[None, :] == MANAGED
+        perf[:, O - extra.size :] = np.where(is_managed, extra.perf, perf[:, O - extra.size :])
+    allowed_route = route_ok(scenario)[:, route]  # (W, O)
+    perf = np.where(allowed_route, perf, 0.0)
+    perf_est &= allowed_route
     for a, who in no_figure.items():
         subject = f"workload {who[0]}" if len(who) == 1 else f"workloads {_some(who)}"
         warnings.append(f"{subject}: no performance figure for {a}; offers skipped")
@@ -454,16 +483,21 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             up_rows.append(offer_provider != p)
             model = settings.get(name.lower())
             outage = model.outage if model is not None else None
+            outage = extra.outages.get(name, outage)  # an owned site's own outage model
             rate, hours = (outage.rate_per_year, outage.mean_hours) if outage else (1.0, 8.0)
             weights.append(rate * hours / HOURS_PER_YEAR)
     if mode in ("regions", "both"):
         for g, key in enumerate(sites):
+            if key.startswith(OWNED_PREFIX) and mode == "both":
+                continue  # an owned site is one domain: its provider scenario already covers it
             prov_name, region_name = key.split(":", 1)
             scenario_names.append(f"{key} down")
             up_rows.append(offer_site != g)
             prov = settings.get(prov_name.lower())
             region = region_settings(prov).get(region_name.lower())
             outage = region.outage if region and region.outage else None
+            if key.startswith(OWNED_PREFIX):
+                outage = extra.outages.get(key.rsplit(":", 1)[0])
             rate, hours = (outage.rate_per_year, outage.mean_hours) if outage else (1.0, 8.0)
             weights.append(rate * hours / HOURS_PER_YEAR)
     weight = np.array(weights)
@@ -508,8 +542,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         kw_known=kw_known,
         price=price,
         reserved_price=reserved_price,
-        terms_years=terms,
-        term_periods=np.array([tl.term_periods(y) for y in terms], dtype=int),
+        terms_years=terms_out,
+        term_periods=np.array(term_periods_out, dtype=int),
         available=available,
         supply=supply,
         max_reserved=max_reserved,
@@ -542,6 +576,12 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         contract_hours=contract_hours,
         contract_committed=contract_committed,
         contract_end_period=contract_end,
+        route=route,
+        lead=lead,
+        term_len=term_len,
+        term_value=term_value,
+        special_term=special,
+        routes=extra,
         warnings=warnings,
     )
     problems = hard_limit_problems(inputs)

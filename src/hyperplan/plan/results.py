@@ -12,6 +12,7 @@ import pandas as pd
 from hyperplan.plan.build import MUSD, ONDEMAND, RESERVED, SPOT, PlanningModel
 from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS
 from hyperplan.plan.model import group_ids
+from hyperplan.plan.routes import OWNED, ROUTES
 from hyperplan.plan.solve import Solution
 
 EPS = 1e-6
@@ -38,6 +39,9 @@ def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
         out["shadow_prices"] = shadow_prices(pm, sol)
         out["entry_prices"] = entry_prices(pm, sol)
         out["policies"] = policies(pm, sol)
+    from hyperplan.plan.route_tables import route_tables  # imports this module
+
+    out.update(route_tables(pm, sol, out))
     return out
 
 
@@ -77,6 +81,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
             "vcpus": off["vcpus"].to_numpy(dtype=float),
             "kw_facility": inp.kw,
             "site": np.array(inp.sites)[inp.offer_site],
+            "route": np.array(ROUTES)[inp.route],
         },
         {"kw_facility": "kW per instance incl. PUE", "gpus": "GPUs per instance"},
     )
@@ -135,29 +140,40 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     o, k, s = (fam.index[key][sel] for key in ("offer", "term", "start"))
     years = np.array(inp.terms_years)[k] if len(k) else np.zeros(0, dtype=int)
     price = inp.reserved_price[o, k, s]
-    full_hours = years * 8760.0
+    special = k == inp.special_term
+    # year terms: the price in force at the start × the whole term; builds: their capex;
+    # provisioned throughput: its list price × the whole term (docs/routes.md)
+    whole = np.where(special, inp.term_value[o, k], price * years * 8760.0)
     cov = pm_coverage(pm)
     in_h = np.bincount(cov["owner"], weights=cov["usd"], minlength=fam.size)[sel] * v[sel]
+    first = s + inp.lead[o]
+    covered = np.minimum(inp.term_len[o, k], inp.tl.periods - first)
+    kind = np.where(special, np.where(inp.route[o] == OWNED, "build", "provisioned"), "reserved")
     starts = np.array(inp.tl.starts[:-1])
     return _frame(
         {
             **_offer_cols(pm, o),
             "term_years": years,
+            "commitment": kind.astype(str),
             "start": np.array(inp.tl.labels)[s] if len(s) else np.zeros(0, dtype=str),
             "start_index": s,
             "start_date": starts[s] if len(s) else np.zeros(0),
+            "first_period_index": first,
+            "periods_covered": covered,
             "instances": v[sel],
             "gpus": v[sel] * inp.gpus[o],
             "usd_per_hour": price,
-            "contract_value_usd": v[sel] * price * full_hours,
+            "contract_value_usd": v[sel] * whole,
             "in_horizon_usd": in_h,
         },
         {
             "instances": "instances",
             "gpus": "GPUs",
             "usd_per_hour": "USD per instance-hour",
-            "contract_value_usd": "USD over the whole term",
+            "contract_value_usd": "USD over the whole term (a build: its capex)",
             "in_horizon_usd": "USD inside the horizon",
+            "first_period_index": "first period served (start + lead time)",
+            "periods_covered": "periods served inside the horizon",
         },
     ).sort_values(["start_date", "contract_value_usd"], ascending=[True, False], ignore_index=True)
 
@@ -494,6 +510,11 @@ def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
         {
             **_offer_cols(pm, oo),
             "term_years": np.array(inp.terms_years)[kk] if len(kk) else np.zeros(0, dtype=int),
+            "commitment": np.where(
+                kk == inp.special_term,
+                np.where(inp.route[oo] == OWNED, "build", "provisioned"),
+                "reserved",
+            ).astype(str),
             "usd_per_hour": price,
             "entry_usd_per_hour": price * keep,
             "cut_fraction": 1.0 - keep,

@@ -64,8 +64,12 @@ def verify(plan: Plan) -> list[str]:
     if len(com):  # each commitment covers its term's periods inside the horizon
         keys = com["provider"] + ":" + com["region"] + ":" + com["instance_type"]
         o = index.loc[keys.to_numpy()].to_numpy()
-        s = com["start_index"].to_numpy(dtype=np.int64)
-        length = np.array([terms[int(k)] for k in com["term_years"]], dtype=np.int64)
+        if "first_period_index" in com.columns:  # builds serve from first power (lead time)
+            s = com["first_period_index"].to_numpy(dtype=np.int64)
+            length = com["periods_covered"].to_numpy(dtype=np.int64)
+        else:
+            s = com["start_index"].to_numpy(dtype=np.int64)
+            length = np.array([terms[int(k)] for k in com["term_years"]], dtype=np.int64)
         count = np.clip(np.minimum(length, T - s), 0, None)
         owner = np.repeat(np.arange(len(com)), count)
         period = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + s[owner]

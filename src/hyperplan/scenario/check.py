@@ -43,6 +43,8 @@ ABSURD: dict[str, tuple[float, str]] = {
     "power_mw": (1e6, "MW"),
     "power_total_mw": (1e6, "MW"),
     "committed_usd": (1e13, "USD"),
+    "mw_per_period": (1e6, "MW"),
+    "max_tokens_per_s": (1e12, "tokens/s"),
 }
 
 _TERM = re.compile(r"^(\d+)y$")
@@ -136,15 +138,22 @@ def _names(values: Any) -> str:
 class _Checker:
     def __init__(self, scenario: Scenario, catalog: Catalog, positions: Positions | None) -> None:
         self.s = scenario
+        self.catalog = catalog
         self.pos = positions if positions is not None else Positions(scenario._source or "<input>")
         self.problems: list[Problem] = []
         self.tl = timeline(scenario.horizon)
         self.bad_workloads: set[int] = set()  # workloads with a problem: no offer check
         self.catalog_incomplete = False  # a scenario CSV failed: names may be missing
         self.offers = self._reference_offers(catalog)
-        self.known_providers = set(self.offers["provider"])
+        catalog_providers = set(self.offers["provider"])
+        # owned sites (owned:<name>) and managed platforms' providers are in play by definition
+        self.offers = pd.concat([self.offers, self._route_rows()], ignore_index=True)
+        self.route_providers = set(self.offers["provider"]) - catalog_providers
+        self.route_providers |= {m.provider.lower() for m in scenario.managed_platforms}
+        self.route_providers |= {f"owned:{o.name}".lower() for o in scenario.owned_sites}
+        self.known_providers = catalog_providers | self.route_providers
         named = [p.lower() for p in scenario.providers]
-        self.in_play = set(named) if named else set(self.known_providers)
+        self.in_play = (set(named) if named else catalog_providers) | self.route_providers
 
     def add(self, path: PathKey, message: str, *, key: bool = False) -> None:
         self.problems.append(self.pos.problem(path, message, key=key))
@@ -155,6 +164,7 @@ class _Checker:
         self._series()
         self._plausible()
         self._accelerators()
+        self._routes()
         self._windows()
         self._terms()
         if not self.catalog_incomplete:  # else names from the failed CSV would cascade
@@ -202,10 +212,103 @@ class _Checker:
             ]
             frames.append(raw)
         offers = pd.concat(frames, ignore_index=True)
+        offers["route"] = "rented"
         offers["provider"] = offers["provider"].astype(str).str.lower()
         offers["accelerator"] = offers["accelerator"].fillna("").astype(str)
         offers["region_key"] = offers["region"].astype(str).str.lower()
         return offers
+
+    def _route_rows(self) -> pd.DataFrame:
+        """Reference rows of the owned sites and managed platforms (plan/routes.py makes the
+        offers): provider, region, accelerator, geo, route."""
+        from hyperplan.catalog import geo_of_region, normalize_accelerator
+
+        rows = []
+        for site in self.s.owned_sites:
+            try:
+                acc = normalize_accelerator(site.accelerator)
+            except KeyError:
+                acc = ""  # reported by _routes
+            rows.append(
+                {
+                    "provider": f"owned:{site.name}".lower(),
+                    "region": site.region,
+                    "instance_type": f"{acc}x{site.gpus_per_server}",
+                    "accelerator": acc,
+                    "geo": site.geo or geo_of_region("owned", site.region),
+                    "route": "owned",
+                }
+            )
+        for m in self.s.managed_platforms:
+            region = m.region or m.name
+            rows.append(
+                {
+                    "provider": m.provider.lower(),
+                    "region": region,
+                    "instance_type": f"managed:{m.name}",
+                    "accelerator": "",
+                    "geo": m.geo or geo_of_region(m.provider, region),
+                    "route": "managed",
+                }
+            )
+        cols = ["provider", "region", "instance_type", "accelerator", "geo", "route"]
+        df = pd.DataFrame(rows, columns=cols)
+        df["region_key"] = df["region"].astype(str).str.lower()
+        return df
+
+    def _routes(self) -> None:
+        """Owned sites have what their cost needs; managed platforms have prices and name
+        workloads that exist (inference)."""
+        from hyperplan.catalog.managed import find_managed_price
+        from hyperplan.catalog.owned import hardware_usd_per_accelerator
+
+        catalog = self.catalog
+        for i, site in enumerate(self.s.owned_sites):
+            acc = self._accelerator(("owned_sites", i, "accelerator"), site.accelerator)
+            if acc is None:
+                continue
+            if site.hardware_usd_per_accelerator is None and (
+                hardware_usd_per_accelerator(acc) is None
+            ):
+                self.add(
+                    ("owned_sites", i, "accelerator"),
+                    f"owned_capacity_costs.csv has no hardware price for {acc}; "
+                    "give hardware_usd_per_accelerator",
+                )
+            tdp = catalog.accelerators["tdp_w"].get(acc, float("nan"))
+            if site.kw_per_server is None and not math.isfinite(float(tdp)):
+                self.add(
+                    ("owned_sites", i, "accelerator"),
+                    f"no power figure (TDP) for {acc} in the catalog; give kw_per_server",
+                )
+        by_name = {w.name.lower(): w for w in self.s.workloads}
+        by_model = {
+            " ".join(str(w.model).lower().split()): w
+            for w in self.s.workloads
+            if getattr(w, "model", None)
+        }
+        for i, m in enumerate(self.s.managed_platforms):
+            if None in (m.input_usd_per_million_tokens, m.output_usd_per_million_tokens):
+                try:
+                    find_managed_price(
+                        str(m.model), provider=m.provider, platform=m.platform, mode=m.mode
+                    )
+                except KeyError as exc:
+                    self.add(("managed_platforms", i, "model"), str(exc).strip("'\""))
+            for j, name in enumerate(m.workloads or []):
+                w = by_name.get(name.lower()) or by_model.get(" ".join(name.lower().split()))
+                if w is None:
+                    hint = did_you_mean(name, [x.name for x in self.s.workloads]) or "."
+                    self.add(
+                        ("managed_platforms", i, "workloads", j),
+                        f"no workload is named {name!r} or serves a model of that name{hint}",
+                    )
+                elif w.kind != "inference":
+                    self.add(
+                        ("managed_platforms", i, "workloads", j),
+                        f"workload {w.name!r} is {w.kind}: a managed platform serves inference "
+                        "only",
+                    )
 
     def _resolve(self, name: str) -> Path:
         path = Path(name)
@@ -439,7 +542,11 @@ class _Checker:
     def _in_play_offers(self) -> pd.DataFrame:
         from hyperplan.catalog import normalize_accelerator
 
-        df = self.offers[self.offers["provider"].isin(self.in_play)].copy()
+        routes = self.offers[self.offers["route"] != "rented"].copy()
+        routes["geos"] = [{g} for g in routes["geo"]]
+        df = self.offers[
+            self.offers["provider"].isin(self.in_play) & (self.offers["route"] == "rented")
+        ].copy()
         df["geos"] = [{g} for g in df["geo"]]
         for name, provider in self.s.providers.items():
             if provider.regions is None:
@@ -472,7 +579,7 @@ class _Checker:
             if m.accelerator:
                 hit &= df["accelerator"] == normalize_accelerator(m.accelerator)
             df = df[~hit]
-        return df
+        return pd.concat([df, routes], ignore_index=True)  # the scenario's filters spare them
 
     def _workload_offers(self) -> None:
         from hyperplan.catalog import normalize_accelerator
@@ -485,17 +592,22 @@ class _Checker:
             if i in self.bad_workloads:
                 continue
             accs = getattr(w, "accelerators", None)
+            routes = set(w.routes) if w.routes is not None else {"rented", "owned", "managed"}
             key = (
-                w.kind == "agents",
+                w.kind,
+                tuple(sorted(routes)),
                 tuple(w.providers or ()),
                 tuple(w.regions or ()),
                 tuple(w.geo or ()),
                 tuple(accs or ()),
             )
             if key not in empty:
-                df = base
+                df = base[base["route"].isin(routes)]
+                managed = df["route"] == "managed"
                 if w.kind == "agents":
-                    df = df[df["accelerator"] == ""]
+                    df = df[(df["accelerator"] == "") & ~managed]
+                elif w.kind == "inference":
+                    df = df[(df["accelerator"] != "") | managed]
                 else:
                     df = df[df["accelerator"] != ""]
                 if w.providers:
@@ -505,8 +617,9 @@ class _Checker:
                 if w.geo:
                     tags = set(w.geo)
                     df = df[[bool(g & tags) for g in df["geos"]]]
-                if accs:
-                    df = df[df["accelerator"].isin({normalize_accelerator(a) for a in accs})]
+                if accs:  # a managed platform has no accelerator to filter
+                    wanted = {normalize_accelerator(a) for a in accs}
+                    df = df[df["accelerator"].isin(wanted) | (df["route"] == "managed")]
                 empty[key] = df.empty
             if empty[key]:
                 filters = ["CPU-only offers"] if w.kind == "agents" else []
