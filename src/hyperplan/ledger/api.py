@@ -134,7 +134,7 @@ def list_commitments(
         q = select(Commitment).where(Commitment.workspace_id == ws.id)
         if state is not None:
             q = q.where(Commitment.state == state)
-        names = dict(s.execute(select(Contract.id, Contract.name)).tuples().all())
+        names = {cid: name for cid, name in s.execute(select(Contract.id, Contract.name))}
         rows = [commitment_record(c, names) for c in s.scalars(q.order_by(Commitment.id))]
     if provider is not None:
         rows = [r for r in rows if r["provider"].lower() == provider.lower()]
@@ -572,7 +572,7 @@ def transition(
         why = refusal(c.state, state)
         if why is not None:
             raise LedgerError(f"commitment {commitment_id}: {why}")
-        names = dict(s.execute(select(Contract.id, Contract.name)).tuples().all())
+        names = {cid: name for cid, name in s.execute(select(Contract.id, Contract.name))}
         before = commitment_record(c, names)
         c.state = state
         if external_id is not None:

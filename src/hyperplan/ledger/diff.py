@@ -141,7 +141,7 @@ def plan_items(table: pd.DataFrame, *, source: str = "plan.json") -> list[Item]:
         "contract_value_usd",
     )
     missing = [c for c in need if c not in table.columns]
-    if missing:
+    if missing and len(table):
         raise InputError(
             [
                 Problem(
@@ -151,6 +151,8 @@ def plan_items(table: pd.DataFrame, *, source: str = "plan.json") -> list[Item]:
                 )
             ]
         )
+    if not len(table):
+        return []
     kinds = table["commitment"] if "commitment" in table.columns else ["reserved"] * len(table)
     found: dict[Key, Item] = {}
     for row, kind in zip(table.itertuples(index=False), kinds, strict=True):
