@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
+import ledger_db
 from hyperplan.ledger import api
 from hyperplan.ledger.db import (
     current_revision,
@@ -31,9 +32,13 @@ from hyperplan.ledger.db import (
 from hyperplan.ledger.errors import LedgerError, StaleLedger
 from hyperplan.ledger.models import AuditEntry, Base, Commitment, PlanRun, ScenarioVersion
 from hyperplan.plan.api import Plan
-from ledger_db import db_url, ledger, postgres_url  # noqa: F401  (fixtures)
 
 ROOT = Path(__file__).resolve().parents[1]
+db_url, ledger, postgres_url = (
+    ledger_db.db_url,
+    ledger_db.ledger,
+    ledger_db.postgres_url,
+)  # fixtures on both backends
 TABLES = [
     "adoptions",
     "alembic_version",
@@ -152,7 +157,9 @@ def test_diff_of_a_known_plan_against_a_known_ledger(ledger) -> None:
     assert pv.version == 2 and pv.plan_version == 2
     assert d.counts == {"new": 1, "changed": 1, "cancelled": 1}
     assert d.unchanged == 1 and d.held == 1
-    actions = [(c.action, c.item.provider, c.item.offer, c.item.start.isoformat()) for c in d.changes]
+    actions = [
+        (c.action, c.item.provider, c.item.offer, c.item.start.isoformat()) for c in d.changes
+    ]
     assert actions == [
         ("changed", "aws", "a1", "2027-01-01"),
         ("new", "nebius", "b1", "2028-01-01"),
@@ -308,7 +315,9 @@ def test_adoption_from_a_stale_version_is_refused(ledger) -> None:
     cid = ids_by_offer(ledger)[("aws", "c1", "2027-01-01")]
     api.sign(ledger, cid, "cd-c1")  # someone signs meanwhile: version 2
     before = (count(ledger, Commitment), count(ledger, AuditEntry), count(ledger, PlanRun))
-    with pytest.raises(StaleLedger, match="at version 2, the plan or preview was made from version 1"):
+    with pytest.raises(
+        StaleLedger, match="at version 2, the plan or preview was made from version 1"
+    ):
         api.adopt(ledger, synthetic_plan(PLAN2), expect_version=pv.version)
     with pytest.raises(StaleLedger):  # a plan made --from-ledger at version 1
         api.adopt(ledger, synthetic_plan(PLAN2_FROM_LEDGER, version=1))
@@ -369,9 +378,7 @@ RACER = textwrap.dedent(
 def test_two_racing_adoptions_one_wins_no_duplicates(ledger, db_url, tmp_path) -> None:
     api.adopt(ledger, synthetic_plan(PLAN1))  # version 1: A, B, C, E proposed
     go = tmp_path / "go"
-    script = RACER.format(
-        paths=[str(ROOT / "src"), str(ROOT / "tests")], url=db_url, go=str(go)
-    )
+    script = RACER.format(paths=[str(ROOT / "src"), str(ROOT / "tests")], url=db_url, go=str(go))
     ready = [tmp_path / "ready1", tmp_path / "ready2"]
     procs = [
         subprocess.Popen(
@@ -431,9 +438,17 @@ def test_a_plan_from_the_ledger_counts_signed_reservations_as_existing(ledger, t
     api.sign(ledger, cid, "cd-a1")
 
     started, meta, notes = scenario_from_ledger(sc, ledger, "default")
+    assert notes[-1].endswith(
+        "version 2): 1 held commitment(s) as existing reservations, 0 contract(s)"
+    )
     assert meta["version"] == 2 and meta["reservations"] == 1
     (res,) = started.reservations
-    assert (res.provider, res.region, res.instance_type, res.instances) == ("aws", "us-east-1", "a1", 10)
+    assert (res.provider, res.region, res.instance_type, res.instances) == (
+        "aws",
+        "us-east-1",
+        "a1",
+        10,
+    )
     assert (res.start, res.end, res.usd_per_hour) == (dt.date(2027, 1, 1), dt.date(2028, 1, 1), 1.2)
     second = solve_scenario(started, catalog=cat).plan
     spend = second.tables["spend"]

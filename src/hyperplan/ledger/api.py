@@ -466,7 +466,9 @@ def _upsert_contracts(
             for k, v in values.items():
                 setattr(old, k, v)
             s.flush()
-            _audit(s, ws, version, author, "change", "contract", old.id, before, _contract_record(old))
+            _audit(
+                s, ws, version, author, "change", "contract", old.id, before, _contract_record(old)
+            )
     return sorted(existing.values(), key=lambda c: (c.start, c.name))
 
 
@@ -515,8 +517,17 @@ def _apply_changes(
             )
             s.add(c)
             s.flush()
-            _audit(s, ws, version, author, "create", "commitment", c.id, None,
-                   commitment_record(c, names))
+            _audit(
+                s,
+                ws,
+                version,
+                author,
+                "create",
+                "commitment",
+                c.id,
+                None,
+                commitment_record(c, names),
+            )
             ids.append(c.id)
             continue
         old = change.before
@@ -533,8 +544,9 @@ def _apply_changes(
         c.updated_at = now
         s.flush()
         action = "cancel" if change.action == "cancelled" else "change"
-        _audit(s, ws, version, author, action, "commitment", c.id, before,
-               commitment_record(c, names))
+        _audit(
+            s, ws, version, author, action, "commitment", c.id, before, commitment_record(c, names)
+        )
         ids.append(c.id)
     return ids
 
@@ -595,7 +607,11 @@ def sign(
 ) -> dict[str, Any]:
     """Record a signature: proposed or approved → signed, with the provider's id for it."""
     return transition(
-        ledger, commitment_id, "signed", workspace=workspace, author=author,
+        ledger,
+        commitment_id,
+        "signed",
+        workspace=workspace,
+        author=author,
         external_id=external_id,
     )
 

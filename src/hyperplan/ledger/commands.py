@@ -115,9 +115,7 @@ def load_plan_file(file: Path) -> Any:
             [Problem(f"not a hyperplan plan.json ({type(exc).__name__}: {exc})", file=str(file))]
         ) from None
     if "commitments" not in plan.tables:
-        raise InputError(
-            [Problem("the plan has no commitments table: not a plan", file=str(file))]
-        )
+        raise InputError([Problem("the plan has no commitments table: not a plan", file=str(file))])
     return plan
 
 
@@ -174,6 +172,7 @@ def print_diff(d: Diff, console: Console) -> None:
         f"{s['unchanged']} unchanged; {d.held} signed or active kept",
         markup=False,
         highlight=False,
+        soft_wrap=True,
     )
 
 
@@ -215,11 +214,13 @@ def _adopt(
                 "--from-ledger to build on them",
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
         out.print(
             f"ledger {ledger.where}, workspace {workspace}, version {pv.version}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
         print_diff(pv.diff, out)
         if not yes:
@@ -228,6 +229,7 @@ def _adopt(
                 f"--expect-version {pv.version}",
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
             return
         done = api.adopt(
@@ -237,6 +239,7 @@ def _adopt(
             f"adopted (adoption {done.id}): ledger version {done.from_version} → {done.version}",
             markup=False,
             highlight=False,
+            soft_wrap=True,
         )
     finally:
         ledger.dispose()
@@ -247,7 +250,9 @@ def _adopt(
 # ----------------------------------------------------------------------------------------------
 
 
-def render_rows(rows: list[dict[str, Any]], fmt: str, title: str) -> tuple[str | None, Table | None]:
+def render_rows(
+    rows: list[dict[str, Any]], fmt: str, title: str
+) -> tuple[str | None, Table | None]:
     """Rows as CSV or JSON text, or as a rich table."""
     if fmt == "json":
         return json.dumps(rows, indent=1) + "\n", None
@@ -298,7 +303,7 @@ def _emit(text: str | None, table: Table | None, output: Path | None, out: Conso
             buf.print(table)
             text = buf.file.getvalue()  # type: ignore[attr-defined]
         write_text_atomic(output, text)
-        out.print(f"wrote {output}", markup=False, highlight=False)
+        out.print(f"wrote {output}", markup=False, highlight=False, soft_wrap=True)
     elif text is not None:
         typer.echo(text, nl=False)
     else:
@@ -362,9 +367,7 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan adopt plan.json --yes --expect-version 3
         """
-        _guard(
-            lambda: _adopt(file, yes, expect_version, db, workspace, author, out, err), err
-        )
+        _guard(lambda: _adopt(file, yes, expect_version, db, workspace, author, out, err), err)
 
     @app.command("sign")
     def sign_command(
@@ -398,6 +401,7 @@ def register(app: typer.Typer) -> None:
                 f"commitment {row['id']} signed ({row['external_id']})",
                 markup=False,
                 highlight=False,
+                soft_wrap=True,
             )
 
         _guard(body, err)
@@ -500,7 +504,9 @@ def register(app: typer.Typer) -> None:
                     )
                 finally:
                     ledger.dispose()
-                out.print(f"commitment {row['id']} {state}", markup=False, highlight=False)
+                out.print(
+                    f"commitment {row['id']} {state}", markup=False, highlight=False, soft_wrap=True
+                )
 
             _guard(body, err)
 
@@ -533,5 +539,5 @@ def plan_from_ledger(
     finally:
         ledger.dispose()
     for note in notes:
-        err.print(note, markup=False, highlight=False)
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
     return new, meta

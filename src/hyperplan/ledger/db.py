@@ -74,7 +74,11 @@ class Ledger:
     def where(self) -> str:
         """The database as shown to people (a file path, or the URL without its password)."""
         if self.url.get_backend_name() == "sqlite":
-            return str(self.url.database)
+            path = Path(str(self.url.database))
+            try:
+                return str(path.relative_to(Path.cwd()))
+            except ValueError:
+                return str(path)
         return self.url.render_as_string(hide_password=True)
 
     @contextlib.contextmanager
@@ -170,9 +174,8 @@ def current_revision(ledger: Ledger) -> str | None:
 
 def head_revision() -> str:
     """The newest revision this hyperplan knows."""
-    from alembic.script import ScriptDirectory
-
     from alembic.config import Config
+    from alembic.script import ScriptDirectory
 
     cfg = Config()
     cfg.set_main_option("script_location", "hyperplan.ledger:migrations")

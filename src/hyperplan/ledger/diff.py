@@ -184,8 +184,15 @@ def plan_items(table: pd.DataFrame, *, source: str = "plan.json") -> list[Item]:
 
 
 def _order(item: Item) -> tuple:
-    return (item.start, item.provider.lower(), item.region.lower(), item.offer.lower(), item.kind,
-            item.term_years, item.id or 0)
+    return (
+        item.start,
+        item.provider.lower(),
+        item.region.lower(),
+        item.offer.lower(),
+        item.kind,
+        item.term_years,
+        item.id or 0,
+    )
 
 
 def diff(plan: Sequence[Item], ledger: Iterable[Item]) -> Diff:

@@ -11,8 +11,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Date, DateTime, Float, ForeignKey, Integer, String, Text
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -23,8 +32,6 @@ def utcnow() -> dt.datetime:
 
 class Base(DeclarativeBase):
     """Declarative base of the ledger's models."""
-
-    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
 
 class Workspace(Base):

@@ -55,7 +55,10 @@ def upgrade() -> None:
         _id(),
         _workspace(),
         sa.Column(
-            "scenario_version_id", sa.Integer(), sa.ForeignKey("scenario_versions.id"), nullable=True
+            "scenario_version_id",
+            sa.Integer(),
+            sa.ForeignKey("scenario_versions.id"),
+            nullable=True,
         ),
         sa.Column("catalog_version", sa.String(40), nullable=False),
         sa.Column("catalog_sha256", sa.String(64), nullable=False),
