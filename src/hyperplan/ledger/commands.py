@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -122,41 +123,42 @@ def load_plan_file(file: Path) -> Any:
 def print_diff(d: Diff, console: Console) -> None:
     """The changes (one row each) and the money per provider before and after."""
     if d.changes:
-        table = Table(title="Changes to the ledger")
+        table = Table(title="Changes to the ledger", box=box.SIMPLE_HEAD)
         for name, justify in (
             ("change", "left"),
-            ("id", "right"),
             ("provider", "left"),
             ("region", "left"),
             ("offer", "left"),
             ("term", "right"),
             ("start", "left"),
             ("quantity", "right"),
-            ("USD/h", "right"),
             ("value USD", "right"),
         ):
-            table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+            table.add_column(
+                name,
+                justify=justify,  # type: ignore[arg-type]
+                no_wrap=name != "offer",
+                min_width=14 if name == "offer" else None,
+                overflow="fold",
+            )
         for c in d.changes:
             item = c.item
-            qty = _qty(item.quantity)
-            value = _usd(item.value_usd)
+            qty, value = _qty(item.quantity), _usd(item.value_usd)
             if c.action == "changed" and c.before is not None:
-                qty = f"{_qty(c.before.quantity)} → {qty}"
-                value = f"{_usd(c.before.value_usd)} → {value}"
+                qty = f"{_qty(c.before.quantity)}\n→ {qty}"
+                value = f"{_usd(c.before.value_usd)}\n→ {value}"
             table.add_row(
-                c.action,
-                str(c.before.id) if c.before is not None and c.before.id else "",
+                c.action if c.before is None else f"{c.action} #{c.before.id}",
                 item.provider,
                 item.region,
                 item.offer,
                 f"{item.term_years}y",
                 item.start.isoformat(),
                 qty,
-                f"{item.usd_per_hour:,.4f}",
                 value,
             )
         console.print(table)
-    money = Table(title="Whole-term value of live commitments (USD)")
+    money = Table(title="Whole-term value of live commitments (USD)", box=box.SIMPLE_HEAD)
     for name in ("provider", "before", "after", "change"):
         money.add_column(name, justify="left" if name == "provider" else "right")
     for r in d.money.itertuples():
@@ -263,7 +265,7 @@ def render_rows(
         for r in rows:
             writer.writerow({k: "" if r.get(k) is None else r[k] for k in LIST_COLUMNS})
         return buf.getvalue(), None
-    table = Table(title=title)
+    table = Table(title=title, box=box.SIMPLE_HEAD)
     shown = (
         ("id", "right"),
         ("state", "left"),
@@ -272,12 +274,17 @@ def render_rows(
         ("offer", "left"),
         ("term", "right"),
         ("start", "left"),
-        ("quantity", "right"),
         ("value USD", "right"),
         ("external id", "left"),
     )
     for name, justify in shown:
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name not in ("offer", "external id"),
+            min_width=14 if name == "offer" else None,
+            overflow="fold",
+        )
     for r in rows:
         table.add_row(
             str(r["id"]),
@@ -287,7 +294,6 @@ def render_rows(
             r["offer"],
             f"{r['term_years']}y",
             r["start"],
-            _qty(r["quantity"]),
             _usd(r["value_usd"]),
             r["external_id"] or "",
         )
