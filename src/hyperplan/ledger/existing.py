@@ -78,6 +78,23 @@ def scenario_from_ledger(
     version, records = held(ledger, workspace)
     extra, notes = reservations(records)
     added_contracts = contracts(list_contracts(ledger, workspace), scenario)
+    declared = {
+        (r.provider.lower(), r.region.lower(), r.instance_type.lower(), r.start, r.end)
+        for r in scenario.reservations
+    }
+    for r in extra:
+        if (
+            r.provider.lower(),
+            r.region.lower(),
+            r.instance_type.lower(),
+            r.start,
+            r.end,
+        ) in declared:
+            notes.append(
+                f"warning: the scenario already declares a reservation of {r.provider} "
+                f"{r.region} {r.instance_type} from {r.start} to {r.end}, and the ledger holds "
+                "one too: both are counted; drop it from the scenario if it is the same one"
+            )
     new = scenario.model_copy(deep=True)
     new.reservations = [*scenario.reservations, *extra]
     new.contracts = [*scenario.contracts, *added_contracts]
