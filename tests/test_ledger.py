@@ -32,6 +32,7 @@ from hyperplan.ledger.db import (
 from hyperplan.ledger.errors import LedgerError, StaleLedger
 from hyperplan.ledger.models import AuditEntry, Base, Commitment, PlanRun, ScenarioVersion
 from hyperplan.plan.api import Plan
+from hyperplan.scenario.schema import Reservation
 
 ROOT = Path(__file__).resolve().parents[1]
 db_url, ledger, postgres_url = (
@@ -243,6 +244,41 @@ def test_commitments_count_toward_the_take_or_pay_contract(ledger) -> None:
     assert [c["name"] for c in api.list_contracts(ledger)] == ["aws-edp"]
 
 
+def test_a_build_ends_where_its_service_in_the_horizon_ends(ledger) -> None:
+    build = {
+        **row("owned:dc1", "onprem", "dc1-H100", 0, "2027-07-01", 100, 0.5),
+        "commitment": "build",
+        "first_period_index": 4,
+        "periods_covered": 3,
+        "contract_value_usd": 9_000_000.0,
+    }
+    plan = synthetic_plan([build])
+    # quarterly horizon 2027-Q1 .. 2028-Q4: served from period 4 (2028-01-01) for 3 periods
+    plan.meta["period_starts"] = [
+        "2027-01-01", "2027-04-01", "2027-07-01", "2027-10-01",
+        "2028-01-01", "2028-04-01", "2028-07-01", "2028-10-01", "2029-01-01",
+    ]  # fmt: skip
+    api.adopt(ledger, plan)
+    (r,) = api.list_commitments(ledger)
+    assert (r["kind"], r["start"], r["end"], r["value_usd"]) == (
+        "build",
+        "2027-07-01",
+        "2028-10-01",
+        9_000_000.0,
+    )
+    api.sign(ledger, r["id"], "po-77")
+    from hyperplan.ledger.existing import reservations
+
+    _, held = api.held(ledger)
+    entries, notes = reservations(held)
+    # a build has no reservation form: left out of a new plan, and said so
+    assert entries == []
+    assert notes == [
+        f"commitment {r['id']} (build owned:dc1 dc1-H100) is not a reservation and is not "
+        "carried into the plan"
+    ]
+
+
 # ----------------------------------------------------------------------------------------------
 # state machine and audit
 # ----------------------------------------------------------------------------------------------
@@ -437,7 +473,21 @@ def test_a_plan_from_the_ledger_counts_signed_reservations_as_existing(ledger, t
     (cid,) = ids_by_offer(ledger).values()
     api.sign(ledger, cid, "cd-a1")
 
+    twice = sc.model_copy(deep=True)
+    twice.reservations = [
+        Reservation(
+            provider="AWS",
+            region="us-east-1",
+            instance_type="a1",
+            instances=10,
+            start="2027-01-01",
+            end="2028-01-01",
+        )
+    ]
+    _, _, warned = scenario_from_ledger(twice, ledger, "default")
+    assert warned[0].startswith("warning: the scenario already declares a reservation of aws")
     started, meta, notes = scenario_from_ledger(sc, ledger, "default")
+    assert len(notes) == 1
     assert notes[-1].endswith(
         "version 2): 1 held commitment(s) as existing reservations, 0 contract(s)"
     )

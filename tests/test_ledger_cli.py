@@ -177,3 +177,25 @@ def test_bad_input_exits_2_with_a_clear_message(db_url, tiny_plan, tmp_path) -> 
         assert result.exit_code == 2, (args, result.output)
         assert message in " ".join(result.output.split()), (args, result.output)
     assert not_db.read_text().startswith("hello")  # an unreadable file is left as it was
+
+
+def test_database_from_the_environment_and_the_default_file(
+    db_url, tiny_plan, tmp_path, monkeypatch
+) -> None:
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.setenv("HYPERPLAN_DATABASE_URL", db_url)
+    assert hp("adopt", str(tiny_plan), "--yes").exit_code == 0
+    assert len(json.loads(hp("ledger", "-f", "json", "--db", db_url).output)) == 1
+    assert not (work / ".hyperplan").exists()  # the environment's database was used
+    monkeypatch.delenv("HYPERPLAN_DATABASE_URL")
+    assert json.loads(hp("ledger", "-f", "json").output) == []  # the default: a new, empty file
+    assert (work / ".hyperplan" / "ledger.db").is_file()
+    # a plan not made from the ledger, adopted over signed commitments: said on stderr
+    assert hp("sign", "1", "--external-id", "cd-1", "--db", db_url).exit_code == 0
+    preview = hp("adopt", str(tiny_plan), "--db", db_url)
+    assert preview.exit_code == 0
+    assert "was not planned from the ledger: it does not count the 1 signed" in " ".join(
+        preview.output.split()
+    )

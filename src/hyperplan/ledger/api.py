@@ -308,7 +308,7 @@ def plan_ledger_version(plan: Plan, workspace: str) -> int | None:
 
 def preview(ledger: Ledger, plan: Plan, workspace: str = DEFAULT_WORKSPACE) -> Preview:
     """The diff that adopting ``plan`` would apply to the ledger as it is now (read only)."""
-    items = plan_items(plan.tables.get("commitments", _empty_commitments()))
+    items = _plan_items(plan)
     plan_version = plan_ledger_version(plan, workspace)
     with ledger.transaction() as s:
         ws = _workspace(s, workspace)
@@ -317,22 +317,12 @@ def preview(ledger: Ledger, plan: Plan, workspace: str = DEFAULT_WORKSPACE) -> P
     return Preview(diff(items, current), version, workspace, plan_version)
 
 
-def _empty_commitments() -> Any:
-    import pandas as pd
-
-    return pd.DataFrame(
-        columns=[
-            "provider",
-            "region",
-            "instance_type",
-            "accelerator",
-            "term_years",
-            "start_date",
-            "instances",
-            "usd_per_hour",
-            "contract_value_usd",
-        ]
-    )
+def _plan_items(plan: Plan) -> list[Item]:
+    table = plan.tables.get("commitments")
+    if table is None:
+        return []
+    starts = plan.meta.get("period_starts") if isinstance(plan.meta, dict) else None
+    return plan_items(table, period_starts=starts if isinstance(starts, list) else None)
 
 
 def adopt(
@@ -361,7 +351,7 @@ def adopt(
             "was expected: re-plan from the ledger (hyperplan plan --from-ledger)"
         )
     expect = expect_version if expect_version is not None else plan_version
-    items = plan_items(plan.tables.get("commitments", _empty_commitments()))
+    items = _plan_items(plan)
     with ledger.transaction() as s:
         ws, version = _lock(s, workspace, expect)
         d = diff(items, _items(s, ws))

@@ -124,10 +124,19 @@ def add_years(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
-def plan_items(table: pd.DataFrame, *, source: str = "plan.json") -> list[Item]:
+def plan_items(
+    table: pd.DataFrame,
+    *,
+    period_starts: Sequence[str] | None = None,
+    source: str = "plan.json",
+) -> list[Item]:
     """The commitments of a plan's ``commitments`` table, one per key (duplicates summed).
 
-    End = start + term years. Raises :class:`InputError` when the table lacks a column.
+    End = start + term years for a reservation. Builds and provisioned throughput (term 0 in
+    the table) end where their service inside the horizon ends: the start of period
+    ``first_period_index + periods_covered`` of ``period_starts`` (the plan's
+    ``meta["period_starts"]``, horizon end included), else one year after the start.
+    Raises :class:`InputError` when the table lacks a column.
     """
     need = (
         "provider",
@@ -159,6 +168,12 @@ def plan_items(table: pd.DataFrame, *, source: str = "plan.json") -> list[Item]:
         start = row.start_date
         start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)[:10])
         years = int(row.term_years)
+        end = add_years(start, max(years, 1))
+        if years <= 0 and period_starts and hasattr(row, "periods_covered"):
+            last = min(
+                int(row.first_period_index) + int(row.periods_covered), len(period_starts) - 1
+            )
+            end = dt.date.fromisoformat(str(period_starts[last])[:10])
         item = Item(
             kind=str(kind),
             provider=str(row.provider),
@@ -167,7 +182,7 @@ def plan_items(table: pd.DataFrame, *, source: str = "plan.json") -> list[Item]:
             accelerator=str(row.accelerator),
             term_years=years,
             start=start,
-            end=add_years(start, max(years, 1)),
+            end=end,
             quantity=float(row.instances),
             usd_per_hour=float(row.usd_per_hour),
             value_usd=float(row.contract_value_usd),
