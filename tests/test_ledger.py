@@ -425,14 +425,20 @@ def test_two_racing_adoptions_one_wins_no_duplicates(ledger, db_url, tmp_path) -
         )
         for r in ready
     ]
-    deadline = time.monotonic() + 60
-    while not all(r.exists() for r in ready):  # both previewed version 1 before either applies
-        assert time.monotonic() < deadline, "the racers did not start"
-        assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
-        time.sleep(0.01)
-    assert [r.read_text() for r in ready] == ["1", "1"]
-    go.write_text("go")
-    results = [p.communicate(timeout=120) for p in procs]
+    try:
+        deadline = time.monotonic() + 60
+        while not all(r.exists() for r in ready):  # both previewed version 1 before either applies
+            assert time.monotonic() < deadline, "the racers did not start"
+            assert all(p.poll() is None for p in procs), [p.communicate() for p in procs]
+            time.sleep(0.01)
+        assert [r.read_text() for r in ready] == ["1", "1"]
+        go.write_text("go")
+        results = [p.communicate(timeout=120) for p in procs]
+    finally:
+        for p in procs:  # never leave a racer behind, even when an assertion fails
+            if p.poll() is None:
+                p.kill()
+            p.communicate()
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 5], results
     assert api.ledger_version(ledger) == 2
