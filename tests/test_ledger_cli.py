@@ -127,7 +127,9 @@ def test_plan_from_ledger_holds_the_signed_commitment(db_url, tmp_path, monkeypa
     nothing lost)."""
     monkeypatch.chdir(tmp_path)
     small = ROOT / "examples" / "small.yaml"
-    assert hp("plan", str(small), "-o", "p1.json").exit_code == 0
+    first_plan = hp("plan", str(small), "-o", "p1.json", "--db", db_url)
+    assert first_plan.exit_code == 0
+    assert "--db and --workspace are used only with --from-ledger; ignored" in first_plan.output
     assert hp("adopt", "p1.json", "--yes", "--db", db_url).exit_code == 0
     p1 = Plan.from_json("p1.json")
     rows = json.loads(hp("ledger", "-f", "json", "--db", db_url).output)

@@ -280,16 +280,13 @@ def plan(
     """
 
     def body() -> None:
+        from hyperplan.ledger.commands import plan_from_ledger
         from hyperplan.plan import plan as make_plan
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
         scenario = load_scenario(file)
-        ledger_meta = None
-        if from_ledger:
-            from hyperplan.ledger.commands import plan_from_ledger
-
-            scenario, ledger_meta = plan_from_ledger(scenario, file, db, workspace, err)
+        scenario, ledger_meta = plan_from_ledger(scenario, file, from_ledger, db, workspace, err)
         result = make_plan(
             scenario,
             integer=True if integer else None,

@@ -576,10 +576,20 @@ def register(app: typer.Typer) -> None:
 
 
 def plan_from_ledger(
-    scenario: Any, file: Path, db: str | None, workspace: str, err: Console
-) -> tuple[Any, dict[str, Any]]:
+    scenario: Any, file: Path, from_ledger: bool, db: str | None, workspace: str, err: Console
+) -> tuple[Any, dict[str, Any] | None]:
     """``plan --from-ledger``: the scenario with the ledger's held commitments as existing
-    reservations, and the ``meta["ledger"]`` the plan carries (notes printed on stderr)."""
+    reservations, and the ``meta["ledger"]`` the plan carries (notes printed on stderr).
+    Without ``--from-ledger`` the scenario is returned as it is, and a ``--db`` or
+    ``--workspace`` given anyway is said to be ignored."""
+    if not from_ledger:
+        if db is not None or workspace != "default":
+            err.print(
+                "warning: --db and --workspace are used only with --from-ledger; ignored",
+                markup=False,
+                highlight=False,
+            )
+        return scenario, None
     from hyperplan.ledger.existing import scenario_from_ledger
 
     ledger = _open(db)
