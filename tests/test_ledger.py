@@ -7,6 +7,8 @@ term years.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import subprocess
 import sys
 import textwrap
@@ -219,16 +221,14 @@ def test_adoption_records_the_plan_run_and_scenario_version(ledger) -> None:
         assert (runs[0].hyperplan_version, runs[0].solver_version) == ("9.9", "highspy 1.0")
         assert runs[0].catalog_sha256 == "ab" * 32
         assert runs[0].options == {"time_limit": 5, "integer": False, "outages": False}
-        assert Plan.from_dict(__import__("json").loads(runs[0].plan_json)).scenario_name == "tiny"
-        import hashlib
-
+        assert Plan.from_dict(json.loads(runs[0].plan_json)).scenario_name == "tiny"
         assert versions[0].yaml_text == "name: tiny\n"
         assert versions[0].sha256 == hashlib.sha256(b"name: tiny\n").hexdigest()
         # the second run had no YAML text: its scenario is the plan's dump, a second version
         assert len(versions) == 2 and runs[1].scenario_version_id == versions[1].id
 
 
-def test_commitments_count_toward_the_take_or_pay_contract(ledger) -> None:
+def test_commitments_count_toward_the_take_or_pay_contract(ledger, db_url) -> None:
     tp = {
         "name": "aws-edp",
         "provider": "aws",
@@ -242,6 +242,23 @@ def test_commitments_count_toward_the_take_or_pay_contract(ledger) -> None:
     # A starts inside the contract's window [2027-01-01, 2028-01-01); E starts at its end
     assert rows == {"2027-01-01": "aws-edp", "2028-01-01": None}
     assert [c["name"] for c in api.list_contracts(ledger)] == ["aws-edp"]
+    from typer.testing import CliRunner
+
+    from hyperplan.cli import app
+
+    shown = CliRunner().invoke(app, ["ledger", "contracts", "-f", "json", "--db", db_url])
+    assert shown.exit_code == 0, shown.output
+    (c,) = json.loads(shown.output)
+    assert {k: c[k] for k in ("name", "provider", "committed_usd", "start", "end")} == {
+        "name": "aws-edp",
+        "provider": "aws",
+        "committed_usd": 1_000_000.0,
+        "start": "2027-01-01",
+        "end": "2028-01-01",
+    }
+    assert c["discount"] == pytest.approx(0.1)
+    table = CliRunner().invoke(app, ["ledger", "contracts", "--db", db_url])
+    assert "1,000,000" in table.output and "10%" in table.output
 
 
 def test_a_build_ends_where_its_service_in_the_horizon_ends(ledger) -> None:

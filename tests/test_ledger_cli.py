@@ -169,7 +169,8 @@ def test_bad_input_exits_2_with_a_clear_message(db_url, tiny_plan, tmp_path) -> 
         (["ledger", "--db", "mysql://u@localhost/x"], "bad database URL"),
         (["ledger", "--db", str(not_db)], "file is not a database"),
         (["ledger", "--db", str(tmp_path)], "not a file"),
-        (["ledger", "--db", "postgresql://postgres@127.0.0.1:1/x"], "ledger database"),
+        (["ledger", "--db", "postgresql://ann:s3cret@127.0.0.1:1/x"], "ledger database"),
+        (["ledger", "contracts", "-f", "yaml", "--db", db_url], "unknown format 'yaml'"),
         (["adopt", str(not_plan), "--db", db_url], "not a hyperplan.plan/1 file"),
         (["adopt", str(garbage), "--db", db_url], "cannot read plan JSON"),
         (["adopt", str(tmp_path / "missing.json"), "--db", db_url], "no such plan file"),
@@ -178,6 +179,7 @@ def test_bad_input_exits_2_with_a_clear_message(db_url, tiny_plan, tmp_path) -> 
         result = hp(*args)
         assert result.exit_code == 2, (args, result.output)
         assert message in " ".join(result.output.split()), (args, result.output)
+        assert "s3cret" not in result.output  # a password never shows
     assert not_db.read_text().startswith("hello")  # an unreadable file is left as it was
 
 

@@ -5,7 +5,8 @@ Public API (SQLAlchemy and Alembic are imported only when a ledger is opened):
 - :func:`open_ledger` – open (create, migrate) the ledger at a path or URL.
 - :func:`preview` / :func:`adopt` – what adopting a plan changes; apply it (optimistic lock).
 - :func:`sign` / :func:`transition` – move a commitment along its life (audited).
-- :func:`list_commitments`, :func:`audit_log`, :func:`ledger_version` – read it.
+- :func:`list_commitments`, :func:`list_contracts`, :func:`audit_log`,
+  :func:`ledger_version` – read it.
 - :func:`scenario_from_ledger` – a scenario with the ledger's held capacity as reservations.
 """
 
@@ -18,6 +19,7 @@ __all__ = [
     "audit_log",
     "ledger_version",
     "list_commitments",
+    "list_contracts",
     "open_ledger",
     "preview",
     "scenario_from_ledger",

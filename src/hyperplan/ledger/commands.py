@@ -5,6 +5,7 @@
     hyperplan ledger [list] [--state S] [--provider P] [--format table|csv|json] [-o FILE]
     hyperplan ledger approve ID | cancel ID | activate ID | expire ID
     hyperplan ledger audit [--format table|json]
+    hyperplan ledger contracts [--format table|json]
 
 Exit status: 0 done (or previewed), 2 bad input (unknown id, refused state change, bad URL,
 unreadable database, not a plan), 5 the ledger moved since the plan or preview was made (a
@@ -530,6 +531,50 @@ def register(app: typer.Typer) -> None:
                     r["action"],
                     r["entity"],
                     "" if r["entity_id"] is None else str(r["entity_id"]),
+                )
+            out.print(table)
+
+        _guard(body, err)
+
+    @group.command("contracts")
+    def contracts_command(
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+    ) -> None:
+        """List the take-or-pay contracts the ledger holds (from adopted scenarios).
+
+        Example: hyperplan ledger contracts --format json
+        """
+
+        def body() -> None:
+            from hyperplan.ledger import api
+
+            if fmt not in ("table", "json"):
+                raise InputError(
+                    [Problem(f"unknown format {fmt!r}; expected table or json", path="--format")]
+                )
+            ledger = _open(db)
+            try:
+                rows = api.list_contracts(ledger, workspace)
+            finally:
+                ledger.dispose()
+            if fmt == "json":
+                typer.echo(json.dumps(rows, indent=1))
+                return
+            table = Table(
+                title=f"Take-or-pay contracts (workspace {workspace})", box=box.SIMPLE_HEAD
+            )
+            for name in ("name", "provider", "committed USD", "start", "end", "discount"):
+                table.add_column(name, justify="right" if name == "committed USD" else "left")
+            for r in rows:
+                table.add_row(
+                    r["name"],
+                    r["provider"],
+                    _usd(r["committed_usd"]),
+                    r["start"],
+                    r["end"],
+                    f"{r['discount']:.0%}",
                 )
             out.print(table)
 
