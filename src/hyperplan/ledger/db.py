@@ -209,6 +209,7 @@ def upgrade(ledger: Ledger, revision: str = "head") -> None:
                 )
         try:
             with wrap_db_errors(ledger), ledger.engine.begin() as conn:
+                _serialise_ddl(conn)
                 command.upgrade(alembic_config(conn), target)
             return
         except (LedgerError, SQLAlchemyError):
@@ -222,7 +223,17 @@ def downgrade(ledger: Ledger, revision: str = "base") -> None:
     from alembic import command
 
     with wrap_db_errors(ledger), ledger.engine.begin() as conn:
+        _serialise_ddl(conn)
         command.downgrade(alembic_config(conn), revision)
+
+
+def _serialise_ddl(conn: Any) -> None:
+    """On SQLite, run the migration in one ``BEGIN IMMEDIATE`` transaction: all of it or none
+    of it, and a second process migrating at the same time waits, then finds nothing to do
+    (pysqlite would otherwise run each DDL statement in autocommit). PostgreSQL's DDL is
+    transactional already."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def table_names(ledger: Ledger) -> list[str]:
