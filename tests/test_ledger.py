@@ -136,6 +136,36 @@ def test_migrations_upgrade_from_empty_and_downgrade(db_url) -> None:
         led.dispose()
 
 
+OPENER = textwrap.dedent(
+    """
+    import sys, time
+    sys.path[:0] = {paths!r}
+    from hyperplan.ledger.db import current_revision, open_ledger
+    while time.time() < {start!r}:
+        time.sleep(0.001)
+    led = open_ledger({url!r})
+    print(current_revision(led))
+    led.dispose()
+    """
+)
+
+
+def test_three_processes_opening_a_new_ledger_at_once_all_reach_the_head(db_url) -> None:
+    script = OPENER.format(paths=[str(ROOT / "src")], url=db_url, start=time.time() + 2.0)
+    procs = [
+        subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert [p.returncode for p in procs] == [0, 0, 0]
+    assert [o.strip() for o in outs] == ["0001"] * 3
+    led = open_ledger(db_url, migrate=False)
+    try:
+        assert table_names(led) == TABLES
+    finally:
+        led.dispose()
+
+
 def test_audit_log_is_append_only(ledger) -> None:
     api.adopt(ledger, synthetic_plan([row(*A, 10, 1.2)]), author="ann")
     for sql in ("UPDATE audit_log SET actor = 'mallory'", "DELETE FROM audit_log"):
