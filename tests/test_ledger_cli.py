@@ -158,6 +158,10 @@ def test_bad_input_exits_2_with_a_clear_message(db_url, tiny_plan, tmp_path) -> 
     not_plan.write_text('{"schema": "something else"}')
     garbage = tmp_path / "garbage.json"
     garbage.write_text("{not json")
+    negative = tmp_path / "negative.json"
+    data = json.loads(tiny_plan.read_text())
+    data["tables"]["commitments"]["columns"]["instances"]["values"] = [-1.0]
+    negative.write_text(json.dumps(data))
     not_db = tmp_path / "not-a.db"
     not_db.write_text("hello, I am not a database\n" * 100)
     cases = [
@@ -174,6 +178,7 @@ def test_bad_input_exits_2_with_a_clear_message(db_url, tiny_plan, tmp_path) -> 
         (["adopt", str(not_plan), "--db", db_url], "not a hyperplan.plan/1 file"),
         (["adopt", str(garbage), "--db", db_url], "cannot read plan JSON"),
         (["adopt", str(tmp_path / "missing.json"), "--db", db_url], "no such plan file"),
+        (["adopt", str(negative), "--db", db_url], "instances"),
     ]
     for args, message in cases:
         result = hp(*args)

@@ -306,9 +306,13 @@ def plan_ledger_version(plan: Plan, workspace: str) -> int | None:
     return version
 
 
-def preview(ledger: Ledger, plan: Plan, workspace: str = DEFAULT_WORKSPACE) -> Preview:
-    """The diff that adopting ``plan`` would apply to the ledger as it is now (read only)."""
-    items = _plan_items(plan)
+def preview(
+    ledger: Ledger, plan: Plan, workspace: str = DEFAULT_WORKSPACE, *, source: str = "plan.json"
+) -> Preview:
+    """The diff that adopting ``plan`` would apply to the ledger as it is now (read only).
+
+    ``source`` names the plan in error messages."""
+    items = _plan_items(plan, source)
     plan_version = plan_ledger_version(plan, workspace)
     with ledger.transaction() as s:
         ws = _workspace(s, workspace)
@@ -317,12 +321,13 @@ def preview(ledger: Ledger, plan: Plan, workspace: str = DEFAULT_WORKSPACE) -> P
     return Preview(diff(items, current), version, workspace, plan_version)
 
 
-def _plan_items(plan: Plan) -> list[Item]:
+def _plan_items(plan: Plan, source: str = "plan.json") -> list[Item]:
     table = plan.tables.get("commitments")
     if table is None:
         return []
     starts = plan.meta.get("period_starts") if isinstance(plan.meta, dict) else None
-    return plan_items(table, period_starts=starts if isinstance(starts, list) else None)
+    starts = starts if isinstance(starts, list) else None
+    return plan_items(table, period_starts=starts, source=source)
 
 
 def adopt(
@@ -403,9 +408,12 @@ def _record_plan_run(
             s.add(sv)
             s.flush()
         sv_id = sv.id
-    made = info.get("versions") if isinstance(info.get("versions"), dict) else versions()
+    made = info.get("versions")
+    options = dict(info["options"]) if isinstance(info.get("options"), dict) else {}
+    if not isinstance(made, dict):  # not planned from the ledger: this process's versions
+        made = versions()
+        options["versions_from"] = "the adopting process (the plan does not record its own)"
     plan_text = json.dumps(plan.to_dict(), sort_keys=True, default=str)
-    options = dict(info.get("options") or {})
     options.setdefault("integer", bool(plan.stats.get("integer", False)))
     options.setdefault("outages", len(plan.meta.get("scenarios") or ["base"]) > 1)
     run = PlanRun(
@@ -432,21 +440,29 @@ def _upsert_contracts(
     s: Session, ws: Workspace, version: int, author: str, plan: Plan
 ) -> list[Contract]:
     """The scenario's take-or-pay contracts into the ledger (by name); the workspace's list."""
-    scenario = plan.meta.get("scenario") or {}
+    scenario = plan.meta.get("scenario")
+    declared = scenario.get("contracts") if isinstance(scenario, dict) else None
     existing = {
         c.name: c for c in s.scalars(select(Contract).where(Contract.workspace_id == ws.id))
     }
-    for data in scenario.get("contracts") or []:
-        values = {
-            "provider": str(data["provider"]),
-            "committed_usd": float(data["committed_usd"]),
-            "start": dt.date.fromisoformat(str(data["start"])),
-            "end": dt.date.fromisoformat(str(data["end"])),
-            "discount": float(data.get("discount", 0.0)),
-        }
-        old = existing.get(data["name"])
+    for i, data in enumerate(declared if isinstance(declared, list) else []):
+        try:
+            values = {
+                "provider": str(data["provider"]),
+                "committed_usd": float(data["committed_usd"]),
+                "start": dt.date.fromisoformat(str(data["start"])),
+                "end": dt.date.fromisoformat(str(data["end"])),
+                "discount": float(data.get("discount", 0.0)),
+            }
+            name = str(data["name"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise LedgerError(
+                f"the plan's meta.scenario.contracts[{i}] is not a contract "
+                f"({type(exc).__name__}: {exc}); nothing was applied"
+            ) from None
+        old = existing.get(name)
         if old is None:
-            c = Contract(workspace_id=ws.id, name=str(data["name"]), created_at=utcnow(), **values)
+            c = Contract(workspace_id=ws.id, name=name, created_at=utcnow(), **values)
             s.add(c)
             s.flush()
             existing[c.name] = c

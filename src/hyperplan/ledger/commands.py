@@ -237,7 +237,7 @@ def _adopt(
     plan = load_plan_file(file)
     ledger = _open(db)
     try:
-        pv = api.preview(ledger, plan, workspace)
+        pv = api.preview(ledger, plan, workspace, source=str(file))
         if pv.plan_version is not None and pv.plan_version != pv.version:
             from hyperplan.ledger.errors import StaleLedger
 

@@ -164,29 +164,13 @@ def plan_items(
         return []
     kinds = table["commitment"] if "commitment" in table.columns else ["reserved"] * len(table)
     found: dict[Key, Item] = {}
-    for row, kind in zip(table.itertuples(index=False), kinds, strict=True):
-        start = row.start_date
-        start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)[:10])
-        years = int(row.term_years)
-        end = add_years(start, max(years, 1))
-        if years <= 0 and period_starts and hasattr(row, "periods_covered"):
-            last = min(
-                int(row.first_period_index) + int(row.periods_covered), len(period_starts) - 1
-            )
-            end = dt.date.fromisoformat(str(period_starts[last])[:10])
-        item = Item(
-            kind=str(kind),
-            provider=str(row.provider),
-            region=str(row.region),
-            offer=str(row.instance_type),
-            accelerator=str(row.accelerator),
-            term_years=years,
-            start=start,
-            end=end,
-            quantity=float(row.instances),
-            usd_per_hour=float(row.usd_per_hour),
-            value_usd=float(row.contract_value_usd),
-        )
+    for i, (row, kind) in enumerate(zip(table.itertuples(index=False), kinds, strict=True)):
+        try:
+            item = _row_item(row, str(kind), period_starts)
+        except (TypeError, ValueError, AttributeError, IndexError) as exc:
+            raise InputError(
+                [Problem(f"not a commitment: {exc}", file=source, path=f"tables.commitments[{i}]")]
+            ) from None
         if item.key in found:
             prev = found[item.key]
             item = replace(
@@ -196,6 +180,38 @@ def plan_items(
             )
         found[item.key] = item
     return sorted(found.values(), key=_order)
+
+
+def _row_item(row: Any, kind: str, period_starts: Sequence[str] | None) -> Item:
+    """One row of a plan's commitments table as an Item (ValueError when a field is unusable)."""
+    start = row.start_date
+    start = start if isinstance(start, dt.date) else dt.date.fromisoformat(str(start)[:10])
+    years = int(row.term_years)
+    end = add_years(start, max(years, 1))
+    if years <= 0 and period_starts and hasattr(row, "periods_covered"):
+        last = min(int(row.first_period_index) + int(row.periods_covered), len(period_starts) - 1)
+        end = dt.date.fromisoformat(str(period_starts[last])[:10])
+    numbers = {
+        "instances": float(row.instances),
+        "usd_per_hour": float(row.usd_per_hour),
+        "contract_value_usd": float(row.contract_value_usd),
+    }
+    for name, value in numbers.items():
+        if not (math.isfinite(value) and value >= 0):
+            raise ValueError(f"{name} must be a finite number >= 0; found {value!r}")
+    return Item(
+        kind=kind,
+        provider=str(row.provider),
+        region=str(row.region),
+        offer=str(row.instance_type),
+        accelerator=str(row.accelerator),
+        term_years=years,
+        start=start,
+        end=end,
+        quantity=numbers["instances"],
+        usd_per_hour=numbers["usd_per_hour"],
+        value_usd=numbers["contract_value_usd"],
+    )
 
 
 def _order(item: Item) -> tuple:
