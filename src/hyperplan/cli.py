@@ -18,6 +18,8 @@ from rich.console import Console
 from hyperplan import __version__
 from hyperplan.docs_commands import register as register_docs
 from hyperplan.errors import HyperplanError, InputError, Interrupted
+from hyperplan.ledger.commands import DbOption, WorkspaceOption
+from hyperplan.ledger.commands import register as register_ledger
 from hyperplan.report.commands import register as register_report
 from hyperplan.sim.commands import register as register_simulate
 
@@ -266,6 +268,11 @@ def plan(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write the HTML report here.")
     ] = None,
+    from_ledger: Annotated[
+        bool, typer.Option("--from-ledger", help="Held (signed) commitments count as existing.")
+    ] = False,
+    db: DbOption = None,
+    workspace: WorkspaceOption = "default",
 ) -> None:
     """Solve the multi-cloud capacity plan and print its summary.
 
@@ -273,11 +280,13 @@ def plan(
     """
 
     def body() -> None:
+        from hyperplan.ledger.commands import plan_from_ledger
         from hyperplan.plan import plan as make_plan
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
         scenario = load_scenario(file)
+        scenario, ledger_meta = plan_from_ledger(scenario, file, from_ledger, db, workspace, err)
         result = make_plan(
             scenario,
             integer=True if integer else None,
@@ -287,6 +296,8 @@ def plan(
             method=method,
             walk_away=walk_away,
         )
+        if ledger_meta is not None:
+            result.meta["ledger"] = ledger_meta
         print_plan(result, out)
         if output is not None:
             result.to_json(output)
@@ -364,6 +375,7 @@ def compare(
 register_simulate(app)
 register_report(app)
 register_docs(app)
+register_ledger(app)
 
 
 def main() -> None:
