@@ -538,7 +538,7 @@ def _apply_changes(
             continue
         old = change.before
         assert old is not None and old.id is not None
-        c = s.get_one(Commitment, old.id)
+        c = s.execute(select(Commitment).where(Commitment.id == old.id)).scalar_one()
         before = commitment_record(c, names)
         if change.action == "cancelled":
             c.state = "cancelled"
