@@ -43,8 +43,6 @@ UNITS = {
 }
 TOL = 1e-6
 """A served fraction this close to its target is a hit (the solver's feasibility tolerance)."""
-EXIT_MISSED = 4
-"""Exit status of ``plan``, ``compare`` and ``demo`` with ``--strict`` when a target is missed."""
 
 
 def _pct(v: float) -> str:
