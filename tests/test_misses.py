@@ -222,9 +222,10 @@ def test_plan_prints_misses_first_on_stderr_and_strict_exits_4(tmp_path) -> None
     assert strict.returncode == 4, strict.stderr
     assert strict.stderr.splitlines()[:3] == lines[:3]
     # outputs are written before the exit
-    assert json.loads((tmp_path / "b.json").read_text())["misses"]["columns"]["kind"][
-        "values"
-    ] == ["n-1", "n-1"]
+    assert json.loads((tmp_path / "b.json").read_text())["misses"]["columns"]["kind"]["values"] == [
+        "n-1",
+        "n-1",
+    ]
     assert (tmp_path / "b.html").stat().st_size > 0
 
 

@@ -271,7 +271,8 @@ def solve_scenario(
             "kinds": list(inputs.kind),
             "target_gw": scenario.policies.target_gw,
             "budget_usd": {
-                str(y): float(v) for y, v in zip(inputs.budget_years, inputs.budget_usd, strict=True)
+                str(y): float(v)
+                for y, v in zip(inputs.budget_years, inputs.budget_usd, strict=True)
             },
             "max_share": scenario.policies.max_share,
             "period_starts": [d.isoformat() for d in inputs.tl.starts],
