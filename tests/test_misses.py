@@ -252,3 +252,37 @@ def test_strict_is_documented_in_the_cli_help() -> None:
         result = _cli(command, "--help", cwd=Path.cwd())
         text = " ".join(result.stdout.split())
         assert "--strict" in text and "status 4" in text, command
+
+
+# ----------------------------------------------------------------------------------------------
+# The policies table lists every binding limit, in outage scenarios too
+# ----------------------------------------------------------------------------------------------
+
+
+def test_policies_list_binding_caps_in_outage_scenarios(tmp_path) -> None:
+    # The case of test_n1_level_missed_under_each_outage. The penalty for unserved tokens is
+    # 10 × the dearest price per unit: 10 × 3 USD/h / 100 tok/s = 0.3 USD per tok/s-hour.
+    # Each outage (default: once a year, 8 h) weighs 8 / 8760 of the year; the base the rest.
+    # * aws cap under "nebius down": one more aws instance serves 100 tok/s of the 200 unserved
+    #   (below the 80% level, at full weight): 100 × 0.3 × 8760 = 262 800 USD saved, less its
+    #   price in that scenario 2 × 8760 × 8/8760 = 16 USD: 262 784 USD.
+    # * nebius cap under "aws down": 262 800 − 3 × 8 = 262 776 USD.
+    # * aws cap in the base: one more aws instance replaces a nebius one: (3 − 2) × 8760 × the
+    #   base weight (1 − 16/8760) = 8760 − 16 = 8744 USD.
+    sc = scenario(
+        horizon=horizon(1),
+        terms=[],
+        offers={"ondemand_cap": 6},
+        workloads=[inference("chat", 1000, resilience=0.8)],
+        policies={"outages": "providers"},
+    )
+    pol = solve_scenario(sc, catalog=_capped_pair(tmp_path)).plan.tables["policies"]
+    got = [
+        (r.policy, r.subject, r.period, r.scenario, round(r.marginal_usd, 3))
+        for r in pol.itertuples()
+    ]
+    assert got == [
+        ("pool-market", "aws:us-east-1:a1 (ondemand)", "2027", "nebius down", 262_784.0),
+        ("pool-market", "nebius:eu-north1:b1 (ondemand)", "2027", "aws down", 262_776.0),
+        ("pool-market", "aws:us-east-1:a1 (ondemand)", "2027", "base", 8_744.0),
+    ]

@@ -84,6 +84,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
                 ("policy", "left"),
                 ("subject", "left"),
                 ("period", "left"),
+                ("scenario", "left"),
                 ("marginal", "right"),
                 ("per", "left"),
             ],
@@ -93,6 +94,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
                 r["policy"],
                 str(r["subject"])[:34],
                 r["period"],
+                str(r.get("scenario", "base"))[:14],
                 fmt.usd(r["marginal_usd"]),
                 r["per"],
             )
