@@ -63,7 +63,7 @@ def _fraction_misses(plan: Plan) -> list[pd.DataFrame]:
     kinds = dict(zip(plan.meta.get("workloads") or [], plan.meta.get("kinds") or [], strict=False))
     short = res[res["served_fraction"] < res["required_fraction"] - TOL]
     # training rows carry no demand fraction: a run's miss is its unserved compute (below)
-    short = short[short["workload"].map(kinds).fillna("") != "training"]
+    short = short[short["workload"].map(kinds) != "training"]
     if not len(short):
         return []
     base = (short["scenario"] == "base").to_numpy()
@@ -159,7 +159,7 @@ def _budget_misses(plan: Plan) -> list[pd.DataFrame]:
     any_run = bool((base["period"] == "whole window").any())
     budgets = {str(k): float(v) for k, v in (plan.meta.get("budget_usd") or {}).items()}
     spend = plan.tables["spend"]
-    spent = spend.groupby(spend["year"].astype(str))["usd"].sum() if len(spend) else pd.Series()
+    spent = spend.groupby(spend["year"].astype(str))["usd"].sum() if len(spend) else pd.Series(dtype=float)
     year = binding["period"].astype(str).to_numpy()
     hit = np.array([any_run or y in set(years_short.dropna()) for y in year], dtype=bool)
     year = np.unique(year[hit])

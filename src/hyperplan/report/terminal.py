@@ -14,6 +14,10 @@ from hyperplan.report import fmt
 from hyperplan.report.summary import summarize
 
 
+WIDE_COLUMNS = 6
+"""Beyond this many value columns a table drops repeated words (USD, "down") to fit 100 columns."""
+
+
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=False)
     for name, justify in columns:
@@ -30,14 +34,21 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         f"max provider share {fmt.pct(s.max_share)}; peak power {fmt.power_mw(s.peak_mw)}"
         + (f" of {fmt.power_mw(s.target_mw)} target" if s.target_mw else "")
     )
+    from hyperplan.report.route_mix import route_mix_lines
+
+    for line in route_mix_lines(plan):  # build, rent or buy: shares and why
+        console.print(line, markup=False, highlight=False)
     years = s.spend_year_provider
     if len(years):
+        # many providers (owned sites count as providers): USD in the title, so 100 columns fit
+        wide = len(years.columns) > WIDE_COLUMNS
+        money = fmt.compact if wide else fmt.usd
         table = _table(
-            "Spend per year and provider (nominal)",
+            "Spend per year and provider (nominal" + (", USD)" if wide else ")"),
             [("year", "left")] + [(p, "right") for p in years.columns] + [("total", "right")],
         )
         for year, row in years.iterrows():
-            table.add_row(str(year), *[fmt.usd(v) for v in row], fmt.usd(row.sum()))
+            table.add_row(str(year), *[money(v) for v in row], money(row.sum()))
         console.print(table)
     com = s.top_commitments(top)
     if len(com):
@@ -68,9 +79,15 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         console.print(table)
     res = s.resilience_matrix
     if len(res):
+        wide = len(res.columns) > WIDE_COLUMNS
         table = _table(
-            "Served fraction (worst period)",
-            [("workload", "left")] + [(c, "right") for c in res.columns],
+            "Served fraction (worst period)"
+            + (": base plan, and each column's provider or owned site down" if wide else ""),
+            [("workload", "left")]
+            + [
+                (str(c).removesuffix(" down").removeprefix("owned:") if wide else c, "right")
+                for c in res.columns
+            ],
         )
         for w, row in res.iterrows():
             table.add_row(str(w), *[fmt.pct(v) for v in row])
@@ -92,9 +109,9 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         for _, r in pol.iterrows():
             table.add_row(
                 r["policy"],
-                str(r["subject"])[:34],
+                str(r["subject"])[:30],
                 r["period"],
-                str(r.get("scenario", "base"))[:14],
+                str(r.get("scenario", "base")),
                 fmt.usd(r["marginal_usd"]),
                 r["per"],
             )
