@@ -159,7 +159,11 @@ def _budget_misses(plan: Plan) -> list[pd.DataFrame]:
     any_run = bool((base["period"] == "whole window").any())
     budgets = {str(k): float(v) for k, v in (plan.meta.get("budget_usd") or {}).items()}
     spend = plan.tables["spend"]
-    spent = spend.groupby(spend["year"].astype(str))["usd"].sum() if len(spend) else pd.Series(dtype=float)
+    spent = (
+        spend.groupby(spend["year"].astype(str))["usd"].sum()
+        if len(spend)
+        else pd.Series(dtype=float)
+    )
     year = binding["period"].astype(str).to_numpy()
     hit = np.array([any_run or y in set(years_short.dropna()) for y in year], dtype=bool)
     year = np.unique(year[hit])

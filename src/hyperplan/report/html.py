@@ -392,7 +392,9 @@ class _Report:
             else ""
         )
         inner = (
-            self.misses_block() + self.route_mix_block() + f"<div class='kpis'>{''.join(cards)}</div>"
+            self.misses_block()
+            + self.route_mix_block()
+            + f"<div class='kpis'>{''.join(cards)}</div>"
             f"<div class='cols'><div><h3>Three biggest risks</h3>{risk_html}</div>"
             f"<div><h3>Served fraction under each outage</h3>"
             f"{outage_table or '<p>No outage scenarios were planned.</p>'}</div></div>"

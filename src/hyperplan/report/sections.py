@@ -436,7 +436,9 @@ def policy_costs(plan: Plan) -> pd.DataFrame:
     if "scenario" in pol.columns:  # a limit binding under an outage is a subject of its own
         outage = pol["scenario"].astype(str) != "base"
         pol = pol.assign(
-            subject=pol["subject"].astype(str).where(
+            subject=pol["subject"]
+            .astype(str)
+            .where(
                 ~outage, pol["subject"].astype(str) + " (when " + pol["scenario"].astype(str) + ")"
             )
         )

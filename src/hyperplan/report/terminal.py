@@ -13,7 +13,6 @@ from hyperplan.plan.api import Plan
 from hyperplan.report import fmt
 from hyperplan.report.summary import summarize
 
-
 WIDE_COLUMNS = 6
 """Beyond this many value columns a table drops repeated words (USD, "down") to fit 100 columns."""
 
