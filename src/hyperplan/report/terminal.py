@@ -184,8 +184,12 @@ def print_routes(plan: Plan, console: Console) -> None:
 
 
 def print_compare(table: pd.DataFrame, console: Console) -> None:
-    """The strategy comparison side by side."""
+    """The strategy comparison side by side (one row per strategy; with many outage columns,
+    one column per strategy instead, so the table fits 100 columns)."""
     outage_cols = [c for c in table.columns if c.startswith("served: ")]
+    if len(outage_cols) > WIDE_COLUMNS:
+        _print_compare_by_column(table, outage_cols, console)
+        return
     t = _table(
         "Strategies (outage columns: served fraction of inference, evaluated with each plan's commitments fixed)",
         [
@@ -206,6 +210,24 @@ def print_compare(table: pd.DataFrame, console: Console) -> None:
             fmt.power_mw(r["peak_mw"]),
             *[fmt.pct(r[c]) for c in outage_cols],
         )
+    console.print(t)
+
+
+def _print_compare_by_column(table: pd.DataFrame, outage_cols: list[str], console: Console) -> None:
+    """:func:`print_compare` transposed: a row per figure, a column per strategy."""
+    t = _table(
+        "Strategies (served: fraction of inference served under each outage, evaluated with "
+        "each plan's commitments fixed)",
+        [("", "left")] + [(str(name), "right") for name in table["strategy"]],
+    )
+    figures = [
+        ("total", "total_usd", fmt.usd),
+        ("NPV", "npv_usd", fmt.usd),
+        ("max share", "max_share", fmt.pct),
+        ("peak", "peak_mw", fmt.power_mw),
+    ] + [(c, c, fmt.pct) for c in outage_cols]
+    for label, column, show in figures:
+        t.add_row(label, *[show(v) for v in table[column]])
     console.print(t)
 
 
