@@ -187,7 +187,7 @@ def print_compare(table: pd.DataFrame, console: Console) -> None:
     """The strategy comparison side by side (one row per strategy; with many outage columns,
     one column per strategy instead, so the table fits 100 columns)."""
     outage_cols = [c for c in table.columns if c.startswith("served: ")]
-    if len(outage_cols) > WIDE_COLUMNS:
+    if len(outage_cols) > 4:  # 5 figures + more than 4 outages do not fit 100 columns
         _print_compare_by_column(table, outage_cols, console)
         return
     t = _table(
