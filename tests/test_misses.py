@@ -286,3 +286,19 @@ def test_policies_list_binding_caps_in_outage_scenarios(tmp_path) -> None:
         ("pool-market", "nebius:eu-north1:b1 (ondemand)", "2027", "aws down", 262_776.0),
         ("pool-market", "aws:us-east-1:a1 (ondemand)", "2027", "base", 8_744.0),
     ]
+
+
+def test_html_report_lists_the_misses_first(tmp_path) -> None:
+    from hyperplan.report.html import render_report
+
+    sc = scenario(
+        horizon=horizon(1),
+        terms=[],
+        offers={"ondemand_cap": 6},
+        workloads=[inference("chat", 1000, resilience=0.8)],
+        policies={"outages": "providers"},
+    )
+    html = render_report(solve_scenario(sc, catalog=_capped_pair(tmp_path)).plan)
+    block = html.index("<h3>Missed targets (2)</h3>")
+    assert block < html.index("class='kpis'")  # before the headline figures
+    assert "<li data-kind='n-1'>chat keeps 60.0% of its demand when aws is down; target 80.0%" in html
