@@ -301,4 +301,6 @@ def test_html_report_lists_the_misses_first(tmp_path) -> None:
     html = render_report(solve_scenario(sc, catalog=_capped_pair(tmp_path)).plan)
     block = html.index("<h3>Missed targets (2)</h3>")
     assert block < html.index("class='kpis'")  # before the headline figures
-    assert "<li data-kind='n-1'>chat keeps 60.0% of its demand when aws is down; target 80.0%" in html
+    assert (
+        "<li data-kind='n-1'>chat keeps 60.0% of its demand when aws is down; target 80.0%" in html
+    )
