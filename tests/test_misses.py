@@ -276,7 +276,8 @@ def test_policies_list_binding_caps_in_outage_scenarios(tmp_path) -> None:
         workloads=[inference("chat", 1000, resilience=0.8)],
         policies={"outages": "providers"},
     )
-    pol = solve_scenario(sc, catalog=_capped_pair(tmp_path)).plan.tables["policies"]
+    plan = solve_scenario(sc, catalog=_capped_pair(tmp_path)).plan
+    pol = plan.tables["policies"]
     got = [
         (r.policy, r.subject, r.period, r.scenario, round(r.marginal_usd, 3))
         for r in pol.itertuples()
@@ -286,6 +287,16 @@ def test_policies_list_binding_caps_in_outage_scenarios(tmp_path) -> None:
         ("pool-market", "nebius:eu-north1:b1 (ondemand)", "2027", "aws down", 262_776.0),
         ("pool-market", "aws:us-east-1:a1 (ondemand)", "2027", "base", 8_744.0),
     ]
+    # the HTML's policy costs keep an outage's limit apart from the same limit in the base plan
+    from hyperplan.report.sections import policy_costs
+
+    costs = policy_costs(plan)
+    assert sorted(costs["subject"]) == [
+        "aws:us-east-1:a1 (ondemand)",
+        "aws:us-east-1:a1 (ondemand) (when nebius down)",
+        "nebius:eu-north1:b1 (ondemand) (when aws down)",
+    ]
+    assert list(costs["periods"]) == [1, 1, 1]
 
 
 def test_html_report_lists_the_misses_first(tmp_path) -> None:
