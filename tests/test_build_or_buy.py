@@ -185,3 +185,29 @@ def test_frontier_build_and_buy_numbers_carry_a_source() -> None:
     assert len(values) >= 15
     untagged = [v for v in values if not re.search(r"\[(A|catalog|000|002)\]", v)]
     assert not untagged, untagged
+
+
+def test_the_size_estimate_counts_builds_cut_by_their_lead_time(tmp_path) -> None:
+    # Three years, a site with a one-year lead time: a build decided in 2029 would first power
+    # up after the horizon, so only 2027 and 2028 get a build column (2 columns, covering 2 + 1
+    # periods); the estimate used to count 3 columns and 3 + 2 + 1 covered periods.
+    from hyperplan.plan.build import build
+    from hyperplan.plan.estimate import estimate
+    from hyperplan.plan.inputs import resolve
+
+    cat = tiny_catalog(tmp_path, [offer("nebius", "eu-north1", "b1", 3.0)])
+    sc = scenario(
+        horizon=horizon(3),
+        terms=[],
+        workloads=[inference("chat", 1000)],
+        owned_sites=[{**SITE, "lead_time_periods": 1}],
+        policies={"outages": "providers"},
+    )
+    inp = resolve(sc, cat)
+    for outages in (True, False):
+        lm = build(inp, outages=outages).lm
+        est = estimate(inp, outages=outages)
+        assert lm.cols["reserve"].size == 2
+        assert est.families["reserve"] == 2
+        assert (est.columns, est.rows) == (lm.n_cols, lm.n_rows)
+        assert lm.matrix().nnz <= est.nonzeros
