@@ -73,6 +73,13 @@ class Plan:
         share = by.div(by.sum(axis=1).replace(0, np.nan), axis=0)
         return share
 
+    def misses(self) -> pd.DataFrame:
+        """Every stated target the plan misses (demand, training runs, budgets, N-1 levels,
+        the GW target): :func:`hyperplan.plan.misses.misses`. Empty when every target is met."""
+        from hyperplan.plan.misses import misses
+
+        return misses(self)
+
     @property
     def max_provider_share(self) -> float:
         """Largest provider share of spend in any period (0..1)."""
@@ -91,6 +98,8 @@ class Plan:
             "warnings": list(self.warnings),
             "meta": self.meta,
             "tables": {name: _table_to_json(df) for name, df in self.tables.items()},
+            # derived from the tables (from_dict recomputes it): for readers of plan.json
+            "misses": _table_to_json(self.misses()),
         }
 
     def to_json(self, path: str | Path) -> None:
@@ -261,6 +270,10 @@ def solve_scenario(
             "workloads": inputs.workload_names,
             "kinds": list(inputs.kind),
             "target_gw": scenario.policies.target_gw,
+            "budget_usd": {
+                str(y): float(v)
+                for y, v in zip(inputs.budget_years, inputs.budget_usd, strict=True)
+            },
             "max_share": scenario.policies.max_share,
             "period_starts": [d.isoformat() for d in inputs.tl.starts],
             "outages": _outage_models(scenario, inputs),

@@ -10,8 +10,11 @@ Strategies (strings, as on the command line):
   choice, like SkyPilot's): no commitments, no share cap, no outage planning.
 - ``rent-only``: the scenario without its owned sites and managed platforms.
 - ``build-only``: GPU work (inference, training, batch) only on the owned sites, no managed
-  platform; agents keep renting CPUs (an owned site holds GPU servers only).
+  platform; agents keep renting CPUs (an owned site holds GPU servers only). No share cap: the
+  strategy concentrates GPU spend on a few sites by design (as ``single:<provider>`` does), and
+  the reservations already held would otherwise break the cap while the sites are being built.
 - ``managed-only``: inference only on the managed platforms, no owned site; other work rents.
+  No share cap, for the same reason (a platform's spend counts with its host provider).
 
 Every strategy's commitments are then *evaluated* in the full scenario with every provider-outage
 scenario: reservations fixed, second stage re-optimised, so served fractions under each outage are
@@ -74,6 +77,7 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
             w.model_copy(update={"routes": ["rented"] if w.kind == "agents" else ["owned"]})
             for w in s.workloads
         ]
+        policies.max_share = None
     elif strategy == "managed-only":
         _needs(scenario, strategy, "managed_platforms")
         s.owned_sites = []
@@ -81,6 +85,7 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
             w.model_copy(update={"routes": ["managed"] if w.kind == "inference" else ["rented"]})
             for w in s.workloads
         ]
+        policies.max_share = None
     elif strategy == "greedy":
         policies.max_share = None
         policies.outages = "none"

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from hyperplan.errors import InputError, Problem
-from hyperplan.plan.inputs import PlanInputs, window_any
+from hyperplan.plan.inputs import PlanInputs
 
 #: Peak bytes per model column (cost, bounds, index arrays, HiGHS' copies and simplex work).
 BYTES_PER_COLUMN = 250
@@ -124,13 +124,20 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
         & useful[:, None, None]
         & (inp.max_reserved > 0)[:, None, None]
     )  # (O, K, T)
+    # as the build: a term of offer o started in s covers [s + lead[o], + term_len[o, k]) cut at
+    # the horizon's end; a start whose coverage would begin after the horizon gets no column
+    first = np.arange(T)[None, None, :] + np.asarray(inp.lead, dtype=np.int64)[:, None, None]
+    cover_len = np.minimum(np.asarray(inp.term_len, dtype=np.int64)[:, :, None], T - first)
+    ok &= cover_len > 0
     fam["reserve"] = int(ok.sum())
-    lengths = np.asarray(inp.term_periods, dtype=np.int64)
-    cover_len = np.minimum(lengths[None, :, None], T - np.arange(T)[None, None, :])
     n_cov = int((ok * cover_len).sum())
     has_reserved = inp.existing > 0  # (O, T)
-    for k, length in enumerate(lengths):
-        has_reserved |= window_any(ok[:, k, :], int(length))
+    o_ok, k_ok, s_ok = np.nonzero(ok)
+    start = first[o_ok, 0, s_ok]
+    edges = np.zeros((O, T + 1), dtype=np.int64)  # +1 where a coverage starts, −1 past its end
+    np.add.at(edges, (o_ok, start), 1)
+    np.add.at(edges, (o_ok, start + cover_len[o_ok, k_ok, s_ok]), -1)
+    has_reserved |= np.cumsum(edges[:, :T], axis=1) > 0
     n_cap_offers = int((useful | (inp.existing.sum(axis=1) > 0)).sum())
     fam["capacity"] = n_cap_offers * T
     rows_of["reserved-balance"] = fam["capacity"]

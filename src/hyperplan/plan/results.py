@@ -537,16 +537,23 @@ POLICY_FAMILIES = (
 
 
 def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
-    """Binding policy rows and their marginal cost (the objective change per unit of limit)."""
-    rows: dict[str, list] = {k: [] for k in ("policy", "subject", "period", "marginal_usd", "per")}
+    """Binding policy rows and their marginal cost (the objective change per unit of limit).
+
+    Every binding row of every scenario: ``scenario`` is ``base`` for the rows of the base plan
+    (and for rows without a scenario, such as supply ramps or take-or-pay) and names the outage
+    for a limit that binds under it (e.g. an on-demand ceiling of a surviving provider).
+    """
+    keys = ("policy", "subject", "period", "scenario", "marginal_usd", "per")
+    rows: dict[str, list] = {k: [] for k in keys}
+    names = np.array(pm.inputs.scenario_names)
     for name in POLICY_FAMILIES:
         fam = pm.lm.rows.get(name)
         if fam is None:
             continue
         dual = sol.row_dual[fam.slice]
         sel = np.flatnonzero(np.abs(dual) > 1e-9)
-        if name == "pool-market":
-            sel = sel[fam.index["scenario"][sel] == 0]
+        scen = fam.index.get("scenario")
+        rows["scenario"] += list(names[scen[sel]]) if scen is not None else ["base"] * len(sel)
         for i in sel:
             subject, period, per, scale = _describe(pm, name, fam.index, i)
             rows["policy"].append(name)
@@ -555,7 +562,12 @@ def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             rows["marginal_usd"].append(float(abs(dual[i]) * scale))
             rows["per"].append(per)
     df = _frame(rows, {"marginal_usd": "USD (present value) per unit in 'per'"})
-    return df.sort_values("marginal_usd", ascending=False, ignore_index=True)
+    # full keys: the order never depends on ties of marginal_usd
+    return df.sort_values(
+        ["marginal_usd", "policy", "subject", "period", "scenario"],
+        ascending=[False, True, True, True, True],
+        ignore_index=True,
+    )
 
 
 def _describe(

@@ -392,7 +392,9 @@ class _Report:
             else ""
         )
         inner = (
-            f"<div class='kpis'>{''.join(cards)}</div>"
+            self.misses_block()
+            + self.route_mix_block()
+            + f"<div class='kpis'>{''.join(cards)}</div>"
             f"<div class='cols'><div><h3>Three biggest risks</h3>{risk_html}</div>"
             f"<div><h3>Served fraction under each outage</h3>"
             f"{outage_table or '<p>No outage scenarios were planned.</p>'}</div></div>"
@@ -663,6 +665,33 @@ class _Report:
             )
         )
         return self.section("allocation", "Allocation", inner + self.routes_block())
+
+    def misses_block(self) -> str:
+        """Every stated target the plan misses (``Plan.misses()``), first in the report."""
+        missed = self.plan.misses()
+        if not len(missed):
+            return ""
+        items = "".join(
+            f"<li data-kind='{esc(r['kind'])}'>{esc(r['message'])}</li>"
+            for _, r in missed.iterrows()
+        )
+        return (
+            f"<div class='misses'><h3>Missed targets ({len(missed)})</h3>"
+            f"<ul class='misses'>{items}</ul></div>"
+        )
+
+    def route_mix_block(self) -> str:
+        """Built, rented or bought as tokens: the shares and why (break-even), in plain words."""
+        from hyperplan.report.route_mix import route_mix_lines
+
+        lines = route_mix_lines(self.plan)
+        if not lines:
+            return ""
+        return (
+            "<div class='route-mix'><h3>Build, rent or buy</h3><ul>"
+            + "".join(f"<li>{esc(line)}</li>" for line in lines)
+            + "</ul></div>"
+        )
 
     def routes_block(self) -> str:
         """Rent, build or managed: shares per route, break-evens, capex of owned builds."""
@@ -1203,6 +1232,9 @@ section.hp-section { margin: 22px 0 30px; }
 .kpi-note { font-size: .82rem; color: var(--muted); }
 .cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 18px; }
 ol.risks li { margin: 4px 0; }
+div.misses { border: 1px solid #e3a0a0; background: #fdf0f0; border-radius: 8px;
+  padding: 4px 14px; margin: 6px 0 10px; }
+ul.misses li { color: #9b1c1c; margin: 3px 0; }
 figure.hp-figure { margin: 8px 0 14px; break-inside: avoid; }
 figure.hp-figure figcaption { font-size: .85rem; color: var(--muted); margin-top: 2px; }
 .hp-chart { width: 100%; min-height: 120px; }

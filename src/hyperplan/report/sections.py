@@ -433,6 +433,15 @@ def policy_costs(plan: Plan) -> pd.DataFrame:
     ]
     if pol is None or not len(pol):
         return pd.DataFrame(columns=cols)
+    if "scenario" in pol.columns:  # a limit binding under an outage is a subject of its own
+        outage = pol["scenario"].astype(str) != "base"
+        pol = pol.assign(
+            subject=pol["subject"]
+            .astype(str)
+            .where(
+                ~outage, pol["subject"].astype(str) + " (when " + pol["scenario"].astype(str) + ")"
+            )
+        )
     out = pol.groupby(["policy", "subject", "per"], as_index=False, sort=False).agg(
         periods=("period", "size"),
         marginal_usd_max=("marginal_usd", "max"),

@@ -13,6 +13,9 @@ from hyperplan.plan.api import Plan
 from hyperplan.report import fmt
 from hyperplan.report.summary import summarize
 
+WIDE_COLUMNS = 6
+"""Beyond this many value columns a table drops repeated words (USD, "down") to fit 100 columns."""
+
 
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=False)
@@ -30,14 +33,21 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         f"max provider share {fmt.pct(s.max_share)}; peak power {fmt.power_mw(s.peak_mw)}"
         + (f" of {fmt.power_mw(s.target_mw)} target" if s.target_mw else "")
     )
+    from hyperplan.report.route_mix import route_mix_lines
+
+    for line in route_mix_lines(plan):  # build, rent or buy: shares and why
+        console.print(line, markup=False, highlight=False)
     years = s.spend_year_provider
     if len(years):
+        # many providers (owned sites count as providers): USD in the title, so 100 columns fit
+        wide = len(years.columns) > WIDE_COLUMNS
+        money = fmt.compact if wide else fmt.usd
         table = _table(
-            "Spend per year and provider (nominal)",
+            "Spend per year and provider (nominal" + (", USD)" if wide else ")"),
             [("year", "left")] + [(p, "right") for p in years.columns] + [("total", "right")],
         )
         for year, row in years.iterrows():
-            table.add_row(str(year), *[fmt.usd(v) for v in row], fmt.usd(row.sum()))
+            table.add_row(str(year), *[money(v) for v in row], money(row.sum()))
         console.print(table)
     com = s.top_commitments(top)
     if len(com):
@@ -68,9 +78,15 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         console.print(table)
     res = s.resilience_matrix
     if len(res):
+        wide = len(res.columns) > WIDE_COLUMNS
         table = _table(
-            "Served fraction (worst period)",
-            [("workload", "left")] + [(c, "right") for c in res.columns],
+            "Served fraction (worst period)"
+            + (": base plan, and each column's provider or owned site down" if wide else ""),
+            [("workload", "left")]
+            + [
+                (str(c).removesuffix(" down").removeprefix("owned:") if wide else c, "right")
+                for c in res.columns
+            ],
         )
         for w, row in res.iterrows():
             table.add_row(str(w), *[fmt.pct(v) for v in row])
@@ -84,6 +100,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
                 ("policy", "left"),
                 ("subject", "left"),
                 ("period", "left"),
+                ("scenario", "left"),
                 ("marginal", "right"),
                 ("per", "left"),
             ],
@@ -91,8 +108,9 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         for _, r in pol.iterrows():
             table.add_row(
                 r["policy"],
-                str(r["subject"])[:34],
+                str(r["subject"])[:30],
                 r["period"],
+                str(r.get("scenario", "base")),
                 fmt.usd(r["marginal_usd"]),
                 r["per"],
             )
@@ -166,8 +184,12 @@ def print_routes(plan: Plan, console: Console) -> None:
 
 
 def print_compare(table: pd.DataFrame, console: Console) -> None:
-    """The strategy comparison side by side."""
+    """The strategy comparison side by side (one row per strategy; with many outage columns,
+    one column per strategy instead, so the table fits 100 columns)."""
     outage_cols = [c for c in table.columns if c.startswith("served: ")]
+    if len(outage_cols) > 4:  # 5 figures + more than 4 outages do not fit 100 columns
+        _print_compare_by_column(table, outage_cols, console)
+        return
     t = _table(
         "Strategies (outage columns: served fraction of inference, evaluated with each plan's commitments fixed)",
         [
@@ -188,6 +210,24 @@ def print_compare(table: pd.DataFrame, console: Console) -> None:
             fmt.power_mw(r["peak_mw"]),
             *[fmt.pct(r[c]) for c in outage_cols],
         )
+    console.print(t)
+
+
+def _print_compare_by_column(table: pd.DataFrame, outage_cols: list[str], console: Console) -> None:
+    """:func:`print_compare` transposed: a row per figure, a column per strategy."""
+    t = _table(
+        "Strategies (served: fraction of inference served under each outage, evaluated with "
+        "each plan's commitments fixed)",
+        [("", "left")] + [(str(name), "right") for name in table["strategy"]],
+    )
+    figures = [
+        ("total", "total_usd", fmt.usd),
+        ("NPV", "npv_usd", fmt.usd),
+        ("max share", "max_share", fmt.pct),
+        ("peak", "peak_mw", fmt.power_mw),
+    ] + [(c, c, fmt.pct) for c in outage_cols]
+    for label, column, show in figures:
+        t.add_row(label, *[show(v) for v in table[column]])
     console.print(t)
 
 
