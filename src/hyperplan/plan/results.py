@@ -12,6 +12,7 @@ import pandas as pd
 from hyperplan.plan.build import MUSD, ONDEMAND, RESERVED, SPOT, PlanningModel
 from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS
 from hyperplan.plan.model import group_ids
+from hyperplan.plan.outage_mix import outage_mix
 from hyperplan.plan.routes import OWNED, ROUTES
 from hyperplan.plan.solve import Solution
 
@@ -34,6 +35,7 @@ def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
         "spend": spend(pm, sol),
         "resilience": resilience(pm, sol),
         "unserved": unserved(pm, sol),
+        "outage_mix": outage_mix(pm, sol),
     }
     if sol.has_duals:
         out["shadow_prices"] = shadow_prices(pm, sol)
