@@ -84,6 +84,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
             "kw_facility": inp.kw,
             "site": np.array(inp.sites)[inp.offer_site],
             "route": np.array(ROUTES)[inp.route],
+            **_cap_basis(inp),
         },
         {"kw_facility": "kW per instance incl. PUE", "gpus": "GPUs per instance"},
     )
@@ -114,6 +115,14 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
         {"perf": "demand units per instance"},
     )
     return {"workloads": workloads, "offers": offers, "markets": markets, "perf": perf}
+
+
+def _cap_basis(inp) -> dict[str, np.ndarray]:
+    """Where each offer's on-demand and spot ceilings come from (see ``PlanInputs.cap_basis``)."""
+    basis = inp.cap_basis
+    if basis is None:
+        basis = np.full((len(inp.offers), 2), "", dtype=object)
+    return {"ondemand_cap_basis": basis[:, 0], "spot_cap_basis": basis[:, 1]}
 
 
 def _values(pm: PlanningModel, sol: Solution, family: str) -> np.ndarray:
