@@ -386,3 +386,19 @@ def test_no_outage_serves_more_than_the_base_case(tmp_path_factory, case) -> Non
     for name in inp.scenario_names[1:]:
         burst = mix[mix["scenario"] == name][["ondemand_usd_per_hour", "spot_usd_per_hour"]]
         assert reserved + float(burst.to_numpy().sum()) * hours <= budget + 1e-3
+
+
+def test_a_misspelt_unlimited_is_a_located_error() -> None:
+    from hyperplan.errors import InputError
+    from hyperplan.scenario.load import load_scenario_text
+
+    text = (
+        "name: t\nhorizon: {start: 2027-01-01}\noffers:\n  ondemand_cap: unlimted\n"
+        "workloads:\n  - {name: chat, kind: inference, demand_tokens_per_s: 100}\n"
+    )
+    with pytest.raises(InputError) as err:
+        load_scenario_text(text)
+    (problem,) = err.value.problems
+    assert problem.line == 4
+    assert problem.path == "offers.ondemand_cap"
+    assert problem.message.endswith("{csv, column} or unlimited; found 'unlimted'")
