@@ -402,3 +402,21 @@ def test_a_misspelt_unlimited_is_a_located_error() -> None:
     assert problem.line == 4
     assert problem.path == "offers.ondemand_cap"
     assert problem.message.endswith("{csv, column} or unlimited; found 'unlimted'")
+
+
+def test_re_solving_a_plan_with_its_reservations_fixed_gives_its_own_served_fractions() -> None:
+    """The path compare takes for other strategies (reservations fixed, second stage re-solved),
+    run on the tutorial's own plan, gives the plan's table: 100% base, 80% with either
+    provider down."""
+    from pathlib import Path
+
+    from hyperplan.plan.compare import evaluate_fixed
+
+    sc = load_scenario(Path(__file__).parents[1] / "examples" / "small.yaml")
+    cat = _scenario_catalog(sc)
+    solved = solve_scenario(sc, catalog=cat)
+    again = evaluate_fixed(sc, solved, cat).set_index(["workload", "scenario"])["served_fraction"]
+    own = solved.plan.tables["resilience"].set_index(["workload", "scenario"])["served_fraction"]
+    assert again.to_dict() == pytest.approx(own.to_dict(), abs=1e-7)
+    assert own[("chat", "base")] == approx(1.0)
+    assert own[("chat", "aws down")] == approx(0.8)

@@ -136,6 +136,12 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
     probe = evaluation_scenario(full, solved.inputs.scenario)
     if _same_problem(probe, solved.inputs.scenario):
         return resilience(solved.model, solved.solution)
+    return evaluate_fixed(probe, solved, catalog)
+
+
+def evaluate_fixed(probe: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+    """:func:`resilience` of ``probe``'s planning model with ``solved``'s reservations fixed
+    (matched by offer, term and start; the second stage re-optimised as a plain LP)."""
     inp_full = resolve(probe, catalog)
     pm = build(inp_full, integer=False, outages=True)
     lm = pm.lm
