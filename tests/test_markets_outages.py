@@ -420,3 +420,29 @@ def test_re_solving_a_plan_with_its_reservations_fixed_gives_its_own_served_frac
     assert again.to_dict() == pytest.approx(own.to_dict(), abs=1e-7)
     assert own[("chat", "base")] == approx(1.0)
     assert own[("chat", "aws down")] == approx(0.8)
+
+
+@pytest.mark.parametrize("outages", ["providers", "both"])
+def test_the_estimate_counts_the_outage_policy_rows_exactly(outages: str) -> None:
+    """The tutorial's scenario with a budget, a site power cap and a total power cap: every
+    new family (outage-not-better, reserved-spend, budget-outage, power-*-outage) is counted
+    exactly by the size estimate, nonzeros included."""
+    from pathlib import Path
+
+    from hyperplan.plan.build import build
+    from hyperplan.plan.estimate import estimate
+    from hyperplan.scenario.load import load_scenario_text
+
+    text = (Path(__file__).parents[1] / "examples" / "small.yaml").read_text(encoding="utf-8")
+    text = text.replace("  max_share: 0.7", "  max_share: 0.7\n  budget_usd_per_year: 3_000_000")
+    text = text.replace("  max_share: 0.7", "  max_share: 0.7\n  power_total_mw: 0.5")
+    text = text.replace("outages: providers", f"outages: {outages}")
+    text = text.replace("  nebius: {}", "  nebius:\n    regions:\n      eu-north1: {power_mw: 0.3}")
+    sc = load_scenario_text(text)
+    inp = resolve(sc, _scenario_catalog(sc))
+    est = estimate(inp)
+    lm = build(inp).lm
+    for family in ("outage-not-better", "budget-outage", "power-site-outage", "power-total-outage"):
+        assert est.families[f"{family} (rows)"] == lm.rows[family].size > 0
+    assert est.families["reserved-spend"] == lm.cols["reserved-spend"].size == 2  # 2027, 2028
+    assert (est.columns, est.rows, est.nonzeros) == (lm.n_cols, lm.n_rows, lm.matrix().nnz)
