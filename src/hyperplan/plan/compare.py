@@ -112,25 +112,41 @@ def _needs(scenario: Scenario, strategy: str, group: str) -> None:
         )
 
 
-def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
-    """Served fractions of a plan's fixed commitments under every provider outage of ``full``."""
-    # inference asks for all of its demand under an outage (we measure what can be served);
-    # batch and agents keep their own levels so they do not crowd inference out of the evaluation
-    probe = full.model_copy(
-        update={
-            # resilience of fixed commitments, not policy compliance: a single-provider plan
-            # breaks the share cap by design and must still be evaluated
-            "policies": full.policies.model_copy(
-                update={"outages": "providers", "max_share": None, "budget_usd_per_year": None}
-            ),
-            "workloads": [
-                w.model_copy(update={"resilience": 1.0}) if w.kind == "inference" else w
-                for w in full.workloads
-            ],
-        }
-    )
+def evaluation_scenario(full: Scenario, planned: Scenario) -> Scenario:
+    """The scenario in which a plan's commitments are judged under outages.
+
+    The full scenario (every provider and offer, its market ceilings, budgets, power caps and
+    resilience targets, so a strategy is judged by the same rules as the plan of the full
+    scenario) with every provider-outage scenario on; the share cap only where the plan being
+    judged kept it (a single-provider plan breaks it by design and must still be judged).
+    """
+    outages = full.policies.outages if full.policies.outages != "none" else "providers"
+    update: dict[str, object] = {"outages": outages}
+    if planned.policies.max_share is None:
+        update["max_share"] = None
+    probe = full.model_copy(update={"policies": full.policies.model_copy(update=update)})
     if hasattr(full, "_base_dir"):
         probe._base_dir = full._base_dir  # type: ignore[attr-defined]
+    return probe
+
+
+def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+    """Served fractions of a plan's fixed commitments under every provider outage of ``full``.
+
+    The one evaluation that ``plan`` and ``compare`` share: :func:`resilience` of the planning
+    model of :func:`evaluation_scenario` with the plan's reservations fixed. When that model is
+    the plan's own (the plan of the full scenario with its outages), the plan's own solution is
+    that evaluation and is returned as is, so ``compare`` and ``plan`` print the same figures.
+    """
+    probe = evaluation_scenario(full, solved.inputs.scenario)
+    if _same_problem(probe, solved.inputs.scenario):
+        return resilience(solved.model, solved.solution)
+    return evaluate_fixed(probe, solved, catalog)
+
+
+def evaluate_fixed(probe: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+    """:func:`resilience` of ``probe``'s planning model with ``solved``'s reservations fixed
+    (matched by offer, term and start; the second stage re-optimised as a plain LP)."""
     inp_full = resolve(probe, catalog)
     pm = build(inp_full, integer=False, outages=True)
     lm = pm.lm
@@ -153,7 +169,7 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
     )
     chosen = pd.Series(values, index=key_own).groupby(level=[0, 1, 2]).sum()
     fixed = chosen.reindex(key_full).fillna(0.0).to_numpy()
-    h = make_highs(lm, SolverOptions())
+    h = make_highs(lm, SolverOptions())  # served fractions only: a plain LP
     cols = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
     h.changeColsBounds(len(cols), cols, fixed, fixed)
     sol = run(h, is_mip=False)
@@ -162,6 +178,12 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
             columns=["workload", "scenario", "required_fraction", "served_fraction", "met"]
         )
     return resilience(pm, sol)
+
+
+def _same_problem(a: Scenario, b: Scenario) -> bool:
+    """Whether two scenarios state the same planning problem (names and texts aside)."""
+    skip = {"name", "description"}
+    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
 
 
 def compare(

@@ -12,6 +12,7 @@ import pandas as pd
 from hyperplan.plan.build import MUSD, ONDEMAND, RESERVED, SPOT, PlanningModel
 from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS
 from hyperplan.plan.model import group_ids
+from hyperplan.plan.outage_mix import outage_mix
 from hyperplan.plan.routes import OWNED, ROUTES
 from hyperplan.plan.solve import Solution
 
@@ -34,6 +35,7 @@ def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
         "spend": spend(pm, sol),
         "resilience": resilience(pm, sol),
         "unserved": unserved(pm, sol),
+        "outage_mix": outage_mix(pm, sol),
     }
     if sol.has_duals:
         out["shadow_prices"] = shadow_prices(pm, sol)
@@ -82,6 +84,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
             "kw_facility": inp.kw,
             "site": np.array(inp.sites)[inp.offer_site],
             "route": np.array(ROUTES)[inp.route],
+            **_cap_basis(inp),
         },
         {"kw_facility": "kW per instance incl. PUE", "gpus": "GPUs per instance"},
     )
@@ -112,6 +115,14 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
         {"perf": "demand units per instance"},
     )
     return {"workloads": workloads, "offers": offers, "markets": markets, "perf": perf}
+
+
+def _cap_basis(inp) -> dict[str, np.ndarray]:
+    """Where each offer's on-demand and spot ceilings come from (see ``PlanInputs.cap_basis``)."""
+    basis = inp.cap_basis
+    if basis is None:
+        basis = np.full((len(inp.offers), 2), "", dtype=object)
+    return {"ondemand_cap_basis": basis[:, 0], "spot_cap_basis": basis[:, 1]}
 
 
 def _values(pm: PlanningModel, sol: Solution, family: str) -> np.ndarray:

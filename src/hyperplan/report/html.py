@@ -796,6 +796,7 @@ class _Report:
                 )
             )
             parts.append(self.chart("chart-resilience", charts.resilience(served, required)))
+        parts.append(self.outage_mix_block())
         uns = self.plan.tables["unserved"]
         if len(uns):
             rows = [
@@ -815,6 +816,52 @@ class _Report:
         if not parts:
             return ""
         return self.section("resilience", "Resilience", "".join(parts))
+
+    def outage_mix_block(self) -> str:
+        """Who serves each outage: reserved/owned, on-demand and spot bursts, unserved, USD/h."""
+        mix = self.s.outage_mix()
+        if not len(mix):
+            return ""
+        rows = [
+            [
+                r["scenario"],
+                r["workload"],
+                fmt.pct(r["required_fraction"]),
+                fmt.pct(r["reserved_fraction"]),
+                fmt.pct(r["ondemand_fraction"]),
+                fmt.pct(r["spot_fraction"]),
+                fmt.pct(r["unserved_fraction"]),
+                fmt.usd(r["ondemand_usd_per_hour"] + r["spot_usd_per_hour"]),
+                fmt.usd(r["expected_burst_usd"]),
+            ]
+            for _, r in mix.iterrows()
+        ]
+        return details(
+            f"Who serves each outage ({len(rows)} rows)",
+            _p(
+                "Shares of each workload's demand over the horizon served, in each outage, by "
+                "reserved or owned capacity, by on-demand and spot bursts (within the market "
+                "ceilings), and left unserved; what the bursts cost per hour of that outage, and "
+                "over the horizon weighted by the outage's share of time."
+            )
+            + table(
+                [
+                    "outage",
+                    "workload",
+                    "required",
+                    "reserved/owned",
+                    "on-demand",
+                    "spot",
+                    "unserved",
+                    "burst USD/h",
+                    "expected burst USD",
+                ],
+                rows,
+                numeric=range(2, 9),
+                cls="small",
+            ),
+            open_=True,
+        )
 
     def sim_block(self) -> str:
         view = self.sim
@@ -1089,6 +1136,9 @@ class _Report:
                 )
                 + "."
             )
+        caps = sec.market_ceiling_words(plan)
+        if caps:
+            items.append(esc(caps))
         for c in scenario.get("contracts") or []:
             items.append(
                 f"Contract {esc(c.get('name'))}: {esc(c.get('provider'))}, "

@@ -456,6 +456,30 @@ def policy_costs(plan: Plan) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ assumptions
+def market_ceiling_words(plan: Plan) -> str:
+    """One sentence: where the on-demand and spot ceilings of the offers in play come from,
+    with the bundled defaults flagged [A] (``""`` for plans without the basis columns)."""
+    off = plan.tables.get("offers")
+    if off is None or "ondemand_cap_basis" not in off.columns or not len(off):
+        return ""
+    parts = []
+    for market, column in (("on-demand", "ondemand_cap_basis"), ("spot", "spot_cap_basis")):
+        counts = off[column].astype(str).value_counts()
+        counts = counts[[b not in ("", "route") for b in counts.index]]
+        words = "; ".join(
+            f"{b}: {n} offer{'s' if n != 1 else ''}"
+            for b, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        if words:
+            parts.append(f"{market}: {words}")
+    if not parts:
+        return ""
+    return (
+        "Market ceilings (instances obtainable per offer and period; [A] = assumption of the "
+        "bundled catalog/data/market_caps.csv, no public source): " + " | ".join(parts) + "."
+    )
+
+
 def catalog_rows(plan: Plan, catalog_offers: pd.DataFrame | None = None) -> pd.DataFrame:
     """The offers in play with their source, whether the plan uses them, and estimated perf.
 

@@ -91,6 +91,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         for w, row in res.iterrows():
             table.add_row(str(w), *[fmt.pct(v) for v in row])
         console.print(table)
+    print_outage_mix(s.outage_mix(), console, rows=3 * top)
     print_routes(plan, console)
     pol = s.binding_policies(top)
     if len(pol):
@@ -139,6 +140,37 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         f"{int(st.get('nonzeros', 0)):,} nonzeros; build {st.get('build_seconds', 0):.2f} s, "
         f"solve {st.get('solve_seconds', 0):.2f} s[/]"
     )
+
+
+def print_outage_mix(mix: pd.DataFrame, console: Console, *, rows: int = 24) -> None:
+    """Who serves each outage: reserved/owned, on-demand, spot, unserved; burst USD per hour."""
+    if not len(mix):
+        return
+    table = _table(
+        "Who serves each outage (share of demand over the horizon)",
+        [
+            ("outage", "left"),
+            ("workload", "left"),
+            ("reserved", "right"),
+            ("on-demand", "right"),
+            ("spot", "right"),
+            ("unserved", "right"),
+            ("burst USD/h", "right"),
+        ],
+    )
+    for _, r in mix.head(rows).iterrows():
+        table.add_row(
+            str(r["scenario"]),
+            str(r["workload"])[:24],
+            fmt.pct(r["reserved_fraction"]),
+            fmt.pct(r["ondemand_fraction"]),
+            fmt.pct(r["spot_fraction"]),
+            fmt.pct(r["unserved_fraction"]),
+            fmt.usd(r["ondemand_usd_per_hour"] + r["spot_usd_per_hour"]),
+        )
+    console.print(table)
+    if len(mix) > rows:
+        console.print(f"... {len(mix) - rows} more rows in the plan's outage_mix table")
 
 
 def print_routes(plan: Plan, console: Console) -> None:

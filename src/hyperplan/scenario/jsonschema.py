@@ -110,7 +110,7 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
         "examples": [500, {"start": 2000, "growth_per_year": 0.5}],
     },
     "OfferOverride.max_instances": {"unit": "instances", "examples": [4000]},
-    "OfferOverride.ondemand_cap": {"unit": "instances", "examples": [2000]},
+    "OfferOverride.ondemand_cap": {"unit": "instances", "examples": [2000, "unlimited"]},
     "OfferOverride.spot_cap": {"unit": "instances", "examples": [1000]},
     "OfferOverride.kw_per_instance": {"unit": "kW", "examples": [10.2]},
     "Offers.catalog_csv": {"examples": [["my-offers.csv"]]},
@@ -125,8 +125,8 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
         ),
         "examples": [[{"match": {"provider": "aws"}, "ondemand_cap": 200}]],
     },
-    "Offers.ondemand_cap": {"unit": "instances", "examples": [2000]},
-    "Offers.spot_cap": {"unit": "instances", "examples": [1000]},
+    "Offers.ondemand_cap": {"unit": "instances", "examples": [2000, "unlimited"]},
+    "Offers.spot_cap": {"unit": "instances", "examples": [1000, "unlimited"]},
     "Offers.supply": {"unit": "instances per period", "examples": [2000]},
     "SkypilotCsv.path": {
         "description": "path of a SkyPilot catalog CSV (vms.csv), relative to the scenario file",
@@ -555,6 +555,9 @@ def _language(node: dict[str, Any]) -> dict[str, Any]:
         rest = {k: v for k, v in node.items() if k != "anyOf"}
         if rest.get("description", "").startswith("a time series over the horizon"):
             del rest["description"]  # the Series type's own description: said in $defs/Series
+        words = [alt for alt in node["anyOf"] if "const" in alt]  # a market ceiling: unlimited
+        if words:
+            return {"anyOf": [*words, {"$ref": "#/$defs/Series"}], **rest}
         return {"$ref": "#/$defs/Series", **rest}
     return node
 

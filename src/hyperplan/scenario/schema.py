@@ -123,6 +123,29 @@ Series = Annotated[
 ]
 
 
+UNLIMITED = "unlimited"
+
+
+def _cap_shorthand(value: Any) -> Any:
+    """``unlimited`` (any case) lifts a market ceiling; anything else is a series."""
+    if isinstance(value, str) and value.strip().lower() == UNLIMITED:
+        return UNLIMITED
+    return _csv_shorthand(value)
+
+
+CapSeries = Annotated[
+    Literal["unlimited"] | NonNeg | list[NonNeg] | GrowthSeries | CsvSeries,
+    BeforeValidator(_cap_shorthand),
+    Field(
+        description=(
+            "a market ceiling per period, instances: a series (see Series) or ``unlimited``; "
+            "left out, the bundled default of catalog/data/market_caps.csv applies"
+        )
+    ),
+]
+"""A market (on-demand or spot) ceiling: a series, or ``unlimited``, which must be written."""
+
+
 # ----------------------------------------------------------------------------------------------
 # Horizon
 # ----------------------------------------------------------------------------------------------
@@ -240,11 +263,14 @@ class OfferOverride(Model):
     max_instances: NonNeg | None = Field(
         default=None, description="ceiling on active reserved instances of each matched offer"
     )
-    ondemand_cap: Series | None = Field(
-        default=None, description="on-demand instances obtainable per period"
+    ondemand_cap: CapSeries | None = Field(
+        default=None,
+        description="on-demand instances obtainable per period, or unlimited; "
+        "default: offers.ondemand_cap",
     )
-    spot_cap: Series | None = Field(
-        default=None, description="spot instances obtainable per period"
+    spot_cap: CapSeries | None = Field(
+        default=None,
+        description="spot instances obtainable per period, or unlimited; default: offers.spot_cap",
     )
     kw_per_instance: Positive | None = Field(default=None, description="power per instance, kW")
 
@@ -264,12 +290,15 @@ class Offers(Model):
     instance_types: list[str] | None = Field(default=None, description="instance types in play")
     exclude: list[OfferMatch] = Field(default_factory=list, description="offers taken out of play")
     overrides: list[OfferOverride] = Field(default_factory=list)
-    ondemand_cap: Series | None = Field(
+    ondemand_cap: CapSeries | None = Field(
         default=None,
-        description="default on-demand instances obtainable per offer and period; none = unlimited",
+        description="on-demand instances obtainable per offer and period, or unlimited; "
+        "default: the bundled market_caps.csv ([A] assumptions, see docs/catalog.md)",
     )
-    spot_cap: Series | None = Field(
-        default=None, description="default spot instances per offer and period; none = unlimited"
+    spot_cap: CapSeries | None = Field(
+        default=None,
+        description="spot instances obtainable per offer and period, or unlimited; "
+        "default: the bundled market_caps.csv ([A] assumptions)",
     )
     supply: Series | None = Field(
         default=None, description="default cap on new reserved instances per offer and period"
