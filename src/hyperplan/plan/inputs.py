@@ -22,6 +22,7 @@ from hyperplan.catalog import (
     training_equivalents,
 )
 from hyperplan.errors import InputError, Problem
+from hyperplan.plan.ends import end_effect_inputs
 from hyperplan.plan.routes import (
     MANAGED,
     OWNED_PREFIX,
@@ -53,6 +54,9 @@ DEMAND_UNITS = {
     "agents": "vCPUs",
     "batch": "reference GPUs",
 }
+#: unit of what one instance delivers at a time (``perf``, ``allocation.served``): a training run's
+#: demand is work (GPU-hours), its rate of delivery is reference GPUs
+RATE_UNITS = {**DEMAND_UNITS, "training": "reference GPUs"}
 
 
 @dataclass
@@ -118,6 +122,12 @@ class PlanInputs:
     special_term: int  # index in K of the build / provisioned term slot, -1 = none
     routes: RouteOffers  # owned and managed offers' details (server costs, token prices)
     warnings: list[str] = field(default_factory=list)
+    # end of the horizon (plan/ends.py): how commitments running past it are charged
+    end_effects: str = "prorate"  # full, prorate or salvage
+    salvage_fraction: np.ndarray | None = None  # (O, K) share of post-horizon cost recovered
+    salvage_usd_per_hour: np.ndarray | None = None  # (O, K) USD per post-horizon instance-hour
+    capex: np.ndarray | None = None  # (O,) USD per server of an owned build (NaN elsewhere)
+    annuity_usd_per_hour: np.ndarray | None = None  # (O,) capex annuity share of its hourly price
 
     @property
     def shape(self) -> dict[str, int]:
@@ -584,6 +594,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         routes=extra,
         warnings=warnings,
     )
+    end_effect_inputs(inputs)
     problems = hard_limit_problems(inputs)
     if problems:
         raise InputError(problems)
