@@ -91,7 +91,9 @@ def test_full_discounts_the_tail_at_the_horizons_rate(tmp_path) -> None:
     # rate the two post-horizon years start 365/365.25 and 1 + 365/365.25 years after the start.
     cat = _catalog(tmp_path, r3=6.0)
     hz = {**horizon(1), "discount_rate": 0.08}
-    sc = scenario(horizon=hz, terms=[1, 3], workloads=[inference("chat", 8000)], policies=NO_OUTAGES)
+    sc = scenario(
+        horizon=hz, terms=[1, 3], workloads=[inference("chat", 8000)], policies=NO_OUTAGES
+    )
     plan = solve_scenario(sc, catalog=cat).plan
     com = plan.tables["commitments"]
     assert list(com["term_years"]) == [3]
@@ -155,7 +157,7 @@ def test_salvage_per_offer_override_and_term(tmp_path) -> None:
 def test_salvage_without_a_value_is_an_input_error(tmp_path) -> None:
     from hyperplan.errors import InputError
 
-    with pytest.raises(InputError, match="horizon.salvage|salvage value"):
+    with pytest.raises(InputError, match=r"horizon\.salvage|salvage value"):
         _one_year(tmp_path, "salvage")
 
 
