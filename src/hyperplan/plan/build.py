@@ -101,9 +101,7 @@ def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict
     unit_cost = inp.reserved_price[o[owner], k[owner], t] * inp.tl.hours[t] * MUSD  # per instance
     ends = commitment_ends(inp, o, k, first, owner, t)
     # inside the horizon, plus the tail the end_effects rule charges, plus the tie-break
-    cost = (
-        ends["in_usd_discounted"] + ends["charge_usd_discounted"] + ends["tiebreak_usd"]
-    ) * MUSD
+    cost = (ends["in_usd_discounted"] + ends["charge_usd_discounted"] + ends["tiebreak_usd"]) * MUSD
     cols = lm.add_cols(
         "reserve", cost, 0.0, np.inf, integer=integer, unit="instances", offer=o, term=k, start=s
     )
