@@ -16,6 +16,8 @@ from hyperplan.plan.routes import OWNED, ROUTES
 from hyperplan.plan.solve import Solution
 
 EPS = 1e-6
+#: columns that name an offer (with the term and start: a commitment), for sorting on full keys
+OFFER_KEYS = ("provider", "region", "instance_type")
 
 
 def _frame(data: dict[str, object], units: dict[str, str]) -> pd.DataFrame:
@@ -193,7 +195,11 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "first_period_index": "first period served (start + lead time)",
             "periods_covered": "periods served inside the horizon",
         },
-    ).sort_values(["start_date", "contract_value_usd"], ascending=[True, False], ignore_index=True)
+    ).sort_values(  # full keys: (offer, term, start) is unique, so ties cannot reorder rows
+        ["start_date", "contract_value_usd", *OFFER_KEYS, "term_years", "commitment"],
+        ascending=[True, False, True, True, True, True, True],
+        ignore_index=True,
+    )
 
 
 #: per-column arrays of :func:`hyperplan.plan.ends.commitment_ends` scaled by instances signed
@@ -600,7 +606,9 @@ def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "best_start": np.array(inp.tl.labels)[ss] if len(ss) else np.zeros(0, dtype=str),
         },
         {"usd_per_hour": "USD per instance-hour", "entry_usd_per_hour": "USD per instance-hour"},
-    ).sort_values("cut_fraction", ignore_index=True)
+    ).sort_values(  # full keys: equal cut fractions keep one order on every pandas version
+        ["cut_fraction", *OFFER_KEYS, "term_years", "commitment"], ignore_index=True
+    )
 
 
 POLICY_FAMILIES = (
@@ -634,7 +642,11 @@ def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             rows["marginal_usd"].append(float(abs(dual[i]) * scale))
             rows["per"].append(per)
     df = _frame(rows, {"marginal_usd": "USD (present value) per unit in 'per'"})
-    return df.sort_values("marginal_usd", ascending=False, ignore_index=True)
+    return df.sort_values(
+        ["marginal_usd", "policy", "subject", "period", "per"],
+        ascending=[False, True, True, True, True],
+        ignore_index=True,
+    )
 
 
 def _describe(

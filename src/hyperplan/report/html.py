@@ -594,7 +594,10 @@ class _Report:
                 fmt.usd(r["contract_value_usd"]),
                 fmt.usd(r["in_horizon_usd"]),
             ]
-            for _, r in com.sort_values("contract_value_usd", ascending=False).iterrows()
+            for _, r in com.sort_values(
+                ["contract_value_usd", "provider", "region", "instance_type", "term_years"],
+                ascending=[False, True, True, True, True],
+            ).iterrows()
         ]
         inner = (
             _p(

@@ -96,7 +96,8 @@ def capacity_by(plan: Plan, key: str = "provider", value: str = "gpus") -> pd.Da
     if key == "provider":
         cols = [p for p in providers(plan) if p in out.columns]
     else:
-        cols = list(out.sum().sort_values(ascending=False).index)
+        totals = out.sum()
+        cols = sorted(totals.index, key=lambda c: (-totals[c], str(c)))  # ties: by name
     out = out.reindex(index=labels, columns=cols, fill_value=0.0).fillna(0.0)
     out.index.name = "period"
     out.columns.name = key
@@ -192,7 +193,9 @@ def commitment_timeline(plan: Plan) -> pd.DataFrame:
     ]
     rank = {p: i for i, p in enumerate(providers(plan))}
     out = out.assign(_p=out["provider"].map(rank), _v=-out["contract_value_usd"])
-    out = out.sort_values(["start_date", "_p", "_v"], ignore_index=True)
+    out = out.sort_values(
+        ["start_date", "_p", "_v", "accelerator", "term_years"], ignore_index=True
+    )
     return out[cols]
 
 
