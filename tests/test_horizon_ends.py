@@ -283,3 +283,97 @@ def test_training_allocation_served_is_in_reference_gpus(tmp_path) -> None:
     assert set(al["unit"]) == {"reference GPUs"}
     assert al["served"].sum() == approx(4.0)
     assert (al["served"] * H2027).sum() == approx(4 * H2027)
+
+
+# ---------------------------------------------------------------------------------------------
+# owned builds: the whole capex under full, the annuity under prorate, salvage in between
+# ---------------------------------------------------------------------------------------------
+
+# The site of test_routes.py, undiscounted: capex F + H = 876 + 43 800 = 44 676 USD per server
+# (1 H100, 1 kW, PUE 1), lives 10 / 3 years, O&M 1% of capex a year = 446.76 USD, electricity
+# 0.1 USD/h. On a one-year horizon a server built in 2027 serves 8760 h (2 years of its 3-year
+# life fall after the horizon):
+#   prorate: (87.6 + 14 600 + 446.76) + 876 = 16 010.36 USD per server;
+#   full:    44 676 + 446.76 + 876 = 45 998.76 USD per server (its post-horizon part is
+#            44 676 − 14 687.6 = 29 988.4 USD of capex not annualised inside the horizon);
+# renting at 3 USD/h costs 26 280 per instance-year: the build wins under prorate, loses under
+# full; with salvage fraction f it wins iff 16 010.36 + (1 − f) × 29 988.4 < 26 280, i.e.
+# f > 1 − 10 269.64 / 29 988.4 = 0.657546.
+SITE = {
+    "name": "dc1",
+    "region": "us-tx",
+    "geo": "us",
+    "accelerator": "H100",
+    "gpus_per_server": 1,
+    "kw_per_server": 1.0,
+    "pue": 1.0,
+    "facility_usd_per_mw": 876_000.0,
+    "hardware_usd_per_accelerator": 43_800.0,
+    "facility_lifetime_years": 10,
+    "hardware_lifetime_years": 3,
+    "fixed_om_share_per_year": 0.01,
+    "electricity_usd_per_mwh": 100.0,
+    "lead_time_periods": 0,
+}
+PRORATE_BUILD = 87.6 + 14_600 + 446.76 + 876
+FULL_BUILD = 44_676 + 446.76 + 876
+POST_BUILD = 44_676 - (87.6 + 14_600)
+
+
+def _build_or_rent(tmp_path, end_effects: str, salvage: dict | None = None):
+    cat = tiny_catalog(tmp_path, [offer("aws", "us-east-1", "a1", 3.0)])
+    hz = {**horizon(1), "end_effects": end_effects}
+    if salvage is not None:
+        hz["salvage"] = salvage
+    sc = scenario(
+        horizon=hz,
+        terms=[],
+        workloads=[inference("chat", 1000)],
+        owned_sites=[SITE],
+        policies=NO_OUTAGES,
+    )
+    return solve_scenario(sc, catalog=cat).plan
+
+
+def test_build_wins_under_prorate(tmp_path) -> None:
+    plan = _build_or_rent(tmp_path, "prorate")
+    com = plan.tables["commitments"]
+    assert list(com["commitment"]) == ["build"]
+    assert plan.objective_usd == approx(10 * PRORATE_BUILD)
+    assert com["post_horizon_usd"].iloc[0] == approx(10 * POST_BUILD)
+
+
+def test_build_loses_under_full_which_charges_its_whole_capex(tmp_path) -> None:
+    plan = _build_or_rent(tmp_path, "full")
+    assert plan.tables["commitments"].empty
+    assert plan.objective_usd == approx(10 * 3.0 * H2027)  # 262 800 < 459 987.6
+
+
+@pytest.mark.parametrize(("fraction", "built"), [(0.70, True), (0.60, False)])
+def test_build_salvage_break_even(tmp_path, fraction: float, built: bool) -> None:
+    plan = _build_or_rent(tmp_path, "salvage", {"fraction": fraction, "terms": ["build"]})
+    com = plan.tables["commitments"]
+    if built:
+        assert list(com["commitment"]) == ["build"]
+        assert plan.objective_usd == approx(10 * (PRORATE_BUILD + (1 - fraction) * POST_BUILD))
+    else:
+        assert com.empty
+        assert plan.objective_usd == approx(10 * 3.0 * H2027)
+
+
+def test_full_build_charge_is_the_whole_capex(tmp_path) -> None:
+    # build forced (renting at 100 USD/h): the objective is capex + O&M + electricity
+    cat = tiny_catalog(tmp_path, [offer("aws", "us-east-1", "a1", 100.0)])
+    sc = scenario(
+        horizon=horizon(1),
+        terms=[],
+        workloads=[inference("chat", 1000)],
+        owned_sites=[SITE],
+        policies=NO_OUTAGES,
+    )
+    plan = solve_scenario(sc, catalog=cat).plan
+    assert list(plan.tables["commitments"]["commitment"]) == ["build"]
+    assert plan.objective_usd == approx(10 * FULL_BUILD)
+    li = plan.tables["liability"]
+    assert li["post_horizon_usd"].iloc[0] == approx(10 * POST_BUILD)
+    assert li["charged_usd_discounted"].iloc[0] == approx(10 * POST_BUILD)
