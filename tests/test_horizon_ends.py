@@ -377,3 +377,61 @@ def test_full_build_charge_is_the_whole_capex(tmp_path) -> None:
     li = plan.tables["liability"]
     assert li["post_horizon_usd"].iloc[0] == approx(10 * POST_BUILD)
     assert li["charged_usd_discounted"].iloc[0] == approx(10 * POST_BUILD)
+
+
+# ---------------------------------------------------------------------------------------------
+# the summary shows the liability next to the in-horizon cost (terminal, HTML, plan.json)
+# ---------------------------------------------------------------------------------------------
+
+
+def test_summary_shows_what_is_owed_after_the_horizon(tmp_path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from hyperplan.plan.api import Plan
+    from hyperplan.report.html import render_report
+    from hyperplan.report.terminal import print_plan
+
+    plan = _one_year(tmp_path, "prorate")  # 3-year terms: USD 2.10M owed after 2027
+    out = io.StringIO()
+    print_plan(plan, Console(file=out, width=120, color_system=None))
+    text = " ".join(out.getvalue().split())  # rich wraps long lines
+    assert (
+        "New commitments: USD 1.05M inside the horizon; USD 2.10M owed after it (present value "
+        "USD 2.10M), NOT charged in the plan's cost (end_effects: prorate)." in text
+    )
+    assert "after horizon (PV)" in text
+    html = render_report(plan)
+    assert "Owed after the horizon" in html and "USD 2.10M owed after it" in html
+    path = tmp_path / "plan.json"
+    plan.to_json(path)
+    again = Plan.from_json(path)
+    assert again.tables["liability"]["post_horizon_usd"].iloc[0] == approx(2_102_400.0)
+    # under full nothing is owed: the 1-year term fits the horizon
+    full = _one_year(tmp_path, "full")
+    out = io.StringIO()
+    print_plan(full, Console(file=out, width=120, color_system=None))
+    assert "USD 1.75M inside the horizon; nothing owed after it." in " ".join(
+        out.getvalue().split()
+    )
+
+
+def test_equal_cut_fractions_are_listed_on_full_keys(tmp_path) -> None:
+    # Demand is served by a 1-year reservation at 0.5 USD/h (0.005 USD per tok/s-hour). Three
+    # identical offers in three regions, 1-year reserved at 2 USD/h, all enter at 0.5 USD/h:
+    # cut 0.75 each. The catalog lists them west-2, east-2, east-1; the table lists them by
+    # region whatever the input order or the sort algorithm of the pandas version.
+    rows = [offer("aws", "us-east-1", "cheap", 1.0, reserved_1y_usd_per_hour=0.5)]
+    rows += [
+        offer("aws", region, "dear", 5.0, reserved_1y_usd_per_hour=2.0)
+        for region in ("us-west-2", "us-east-2", "us-east-1")
+    ]
+    sc = scenario(
+        horizon=horizon(1), terms=[1], workloads=[inference("chat", 1000)], policies=NO_OUTAGES
+    )
+    plan = solve_scenario(sc, catalog=tiny_catalog(tmp_path, rows)).plan
+    entry = plan.tables["entry_prices"]
+    dear = entry[entry["instance_type"] == "dear"]
+    assert list(dear["cut_fraction"]) == [pytest.approx(0.75, abs=2e-5)] * 3  # tie-break: ε
+    assert list(dear["region"]) == ["us-east-1", "us-east-2", "us-west-2"]

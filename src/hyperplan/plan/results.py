@@ -20,6 +20,20 @@ EPS = 1e-6
 OFFER_KEYS = ("provider", "region", "instance_type")
 
 
+def sort_on_keys(
+    df: pd.DataFrame, keys: list[str], ascending: list[bool], rounded: dict[str, int]
+) -> pd.DataFrame:
+    """``df`` sorted on ``keys``, the float columns in ``rounded`` compared at that many decimals
+    (solver noise of 1e-12 must not order two equal figures differently from one HiGHS or pandas
+    version to the next); the keys should identify a row, so ties cannot reorder rows."""
+    tmp = {f"_sort_{c}": df[c].astype(float).round(d) for c, d in rounded.items()}
+    by = [f"_sort_{c}" if c in rounded else c for c in keys]
+    out = df.assign(**tmp).sort_values(by, ascending=ascending, kind="stable", ignore_index=True)
+    out = out.drop(columns=list(tmp))
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def _frame(data: dict[str, object], units: dict[str, str]) -> pd.DataFrame:
     df = pd.DataFrame(data)
     df.attrs["units"] = units
@@ -195,10 +209,11 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "first_period_index": "first period served (start + lead time)",
             "periods_covered": "periods served inside the horizon",
         },
-    ).sort_values(  # full keys: (offer, term, start) is unique, so ties cannot reorder rows
+    ).pipe(  # full keys: (offer, term, start) is unique, so ties cannot reorder rows
+        sort_on_keys,
         ["start_date", "contract_value_usd", *OFFER_KEYS, "term_years", "commitment"],
-        ascending=[True, False, True, True, True, True, True],
-        ignore_index=True,
+        [True, False, True, True, True, True, True],
+        {"contract_value_usd": 2},
     )
 
 
@@ -606,8 +621,11 @@ def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "best_start": np.array(inp.tl.labels)[ss] if len(ss) else np.zeros(0, dtype=str),
         },
         {"usd_per_hour": "USD per instance-hour", "entry_usd_per_hour": "USD per instance-hour"},
-    ).sort_values(  # full keys: equal cut fractions keep one order on every pandas version
-        ["cut_fraction", *OFFER_KEYS, "term_years", "commitment"], ignore_index=True
+    ).pipe(  # full keys: equal cut fractions keep one order on every pandas and HiGHS version
+        sort_on_keys,
+        ["cut_fraction", *OFFER_KEYS, "term_years", "commitment"],
+        [True] * 6,
+        {"cut_fraction": 9},
     )
 
 
@@ -642,10 +660,11 @@ def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             rows["marginal_usd"].append(float(abs(dual[i]) * scale))
             rows["per"].append(per)
     df = _frame(rows, {"marginal_usd": "USD (present value) per unit in 'per'"})
-    return df.sort_values(
+    return sort_on_keys(
+        df,
         ["marginal_usd", "policy", "subject", "period", "per"],
-        ascending=[False, True, True, True, True],
-        ignore_index=True,
+        [False, True, True, True, True],
+        {"marginal_usd": 6},
     )
 
 
