@@ -393,7 +393,12 @@ def entry_by_provider_accelerator(plan: Plan) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     df = ep.assign(accelerator=[accelerator_label(a) for a in ep["accelerator"]])
     df = df[np.isfinite(df["cut_fraction"].astype(float))]
-    best = df.loc[df.groupby(["provider", "accelerator"])["cut_fraction"].idxmin()]
+    # the smallest cut per (provider, accelerator); equal cuts (to 1e-9): the first offer by
+    # region, instance and term, so solver noise cannot pick another one
+    df = df.assign(_c=df["cut_fraction"].astype(float).round(9)).sort_values(
+        ["_c", "provider", "accelerator", "region", "instance_type", "term_years"], kind="stable"
+    )
+    best = df.groupby(["provider", "accelerator"], sort=False).head(1)
     out = pd.DataFrame(
         {
             "provider": best["provider"].to_numpy(),
