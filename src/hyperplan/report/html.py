@@ -1043,7 +1043,8 @@ class _Report:
             items.append(
                 f"Horizon: {esc(horizon.get('periods'))} {esc(horizon.get('period'))}s from "
                 f"{esc(horizon.get('start'))}; discount rate "
-                f"{esc(fmt.pct(horizon.get('discount_rate')))} a year."
+                f"{esc(fmt.pct(horizon.get('discount_rate')))} a year; commitments past its end: "
+                f"{esc(liability.end_effects(plan))} (docs/formulation.md, choice 3)."
             )
         if policies:
             ms = policies.get("max_share")
