@@ -682,7 +682,7 @@ def _share_problems(inp: PlanInputs, source: str) -> list[Problem]:
     held = np.zeros((P, T))
     np.add.at(held, inp.offer_provider, held_o)
     perf_pos = inp.perf > 0
-    useful = perf_pos.any(axis=0)
+    useful = (perf_pos & inp.market_ok[:, 0][:, None]).any(axis=0)  # someone may reserve it
     ok = (
         np.isfinite(inp.reserved_price)
         & inp.available[:, None, :]
