@@ -435,3 +435,9 @@ def test_equal_cut_fractions_are_listed_on_full_keys(tmp_path) -> None:
     dear = entry[entry["instance_type"] == "dear"]
     assert list(dear["cut_fraction"]) == [pytest.approx(0.75, abs=2e-5)] * 3  # tie-break: ε
     assert list(dear["region"]) == ["us-east-1", "us-east-2", "us-west-2"]
+
+
+def test_salvage_value_under_another_rule_is_ignored_loudly(tmp_path) -> None:
+    plan = _one_year(tmp_path, "full", {"fraction": 0.9})
+    assert _terms(plan) == [1]  # 0.9 would make the 3-year term win under salvage
+    assert any("horizon.salvage ignored" in w for w in plan.warnings)
