@@ -441,3 +441,13 @@ def test_salvage_value_under_another_rule_is_ignored_loudly(tmp_path) -> None:
     plan = _one_year(tmp_path, "full", {"fraction": 0.9})
     assert _terms(plan) == [1]  # 0.9 would make the 3-year term win under salvage
     assert any("horizon.salvage ignored" in w for w in plan.warnings)
+
+
+def test_salvage_never_exceeds_the_post_horizon_cost(tmp_path) -> None:
+    # a resale price of 15 USD/h above the 12 USD/h still owed: the tail is charged 0 (as under
+    # prorate), never a credit that would pay the plan to sign terms it cannot use
+    plan = _one_year(tmp_path, "salvage", {"usd_per_instance_hour": 15.0})
+    assert _terms(plan) == [3]
+    assert plan.objective_usd == approx(10 * 12 * H2027)
+    com = plan.tables["commitments"]
+    assert com["salvage_usd_discounted"].sum() == approx(10 * 12 * 17_520)
