@@ -169,6 +169,8 @@ CSV_COLUMNS = [
     "ondemand_usd_per_hour",
     "spot_usd_per_hour",
     "source",
+    "reserved_1y_usd_per_hour",
+    "reserved_3y_usd_per_hour",
 ]
 
 
@@ -215,6 +217,12 @@ def test_invented_prices_follow_their_stated_rule() -> None:
         assert float(row["ondemand_usd_per_hour"]) == pytest.approx(expected, abs=0.001), row
         assert int(row["accelerators_per_instance"]) == 4  # as OCI's .4 shapes
         assert row["spot_usd_per_hour"] == ""
+        # reserved prices are explicit (a blank one would mean "not offered"): the GCP A3 High
+        # CUD rates the bundled catalog borrows, 1y 0.306 and 3y 0.561 off on demand, flagged
+        od = float(row["ondemand_usd_per_hour"])
+        assert float(row["reserved_1y_usd_per_hour"]) == pytest.approx(od * 0.694, rel=1e-5)
+        assert float(row["reserved_3y_usd_per_hour"]) == pytest.approx(od * 0.439, rel=1e-5)
+        assert "reserved 1y/3y: assumption" in row["source"]
 
 
 def test_offers_csv_reads_through_the_catalog_importer() -> None:

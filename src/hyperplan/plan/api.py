@@ -236,9 +236,10 @@ def solve_scenario(
         raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
     result_tables = tables(pm, solution)
+    objective_usd = solution.objective / 1e-6 - tiebreak_usd(pm, solution)
     stats = {
         "status": solution.status,
-        "objective_usd": solution.objective / 1e-6,
+        "objective_usd": objective_usd,
         "mip_gap": solution.mip_gap if solution.mip_gap is not None else float("nan"),
         "build_seconds": build_seconds,
         "solve_seconds": solution.seconds,
@@ -259,7 +260,7 @@ def solve_scenario(
     plan_obj = Plan(
         scenario_name=scenario.name,
         status=status,
-        objective_usd=solution.objective / 1e-6,
+        objective_usd=objective_usd,
         tables=result_tables,
         stats=stats,
         warnings=warnings,
@@ -293,6 +294,15 @@ def solve_scenario(
             f"this is a bug or a numerical failure, not a plan:\n  {shown}"
         )
     return Solved(inputs, pm, solution, plan_obj)
+
+
+def tiebreak_usd(pm: PlanningModel, solution: Solution) -> float:
+    """The tie-break part of the solver's objective (``plan/ends.py``), USD: reported
+    objectives leave it out."""
+    fam = pm.lm.cols.get("reserve")
+    if fam is None or pm.ends is None or not len(solution.col_value):
+        return 0.0
+    return float(pm.ends["tiebreak_usd"] @ solution.col_value[fam.slice])
 
 
 def _no_plan(solution: Solution, pm: PlanningModel, options: SolverOptions | None) -> Exception:

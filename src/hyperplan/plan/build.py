@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyperplan.plan.ends import commitment_ends
 from hyperplan.plan.inputs import PlanInputs
 from hyperplan.plan.model import LinearModel, expand_ranges, group_ids
 
@@ -39,6 +40,9 @@ class PlanningModel:
     spend: SpendEntries
     gpu_entries: SpendEntries
     existing_spend: np.ndarray  # (P, T) MUSD of existing reservations
+    #: per ``reserve`` column, USD per instance: in- and post-horizon cost, salvage, tie-break
+    #: (:func:`hyperplan.plan.ends.commitment_ends`)
+    ends: dict[str, np.ndarray] | None = None
 
 
 def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> PlanningModel:
@@ -62,7 +66,7 @@ def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> Pl
     define_take_or_pay(lm, inp, spend, existing_spend)
     # sunk cost of existing reservations: a constant in the objective
     lm.offset = float((existing_spend.sum(axis=0) * inp.tl.discount).sum())
-    return PlanningModel(lm, inp, spend, gpu_entries, existing_spend)
+    return PlanningModel(lm, inp, spend, gpu_entries, existing_spend, x["ends"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -71,8 +75,8 @@ def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> Pl
 
 
 def _useful_offers(inp: PlanInputs) -> np.ndarray:
-    """Offers some workload may use (others get no columns)."""
-    return (inp.perf > 0).any(axis=0)
+    """Offers some workload may use in the reserved market (others get no reservation columns)."""
+    return ((inp.perf > 0) & inp.market_ok[:, RESERVED][:, None]).any(axis=0)
 
 
 def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict[str, np.ndarray]:
@@ -98,7 +102,9 @@ def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict
     o, k, s, first, count = o[keep], k[keep], s[keep], first[keep], count[keep]
     owner, t = expand_ranges(first, count)
     unit_cost = inp.reserved_price[o[owner], k[owner], t] * inp.tl.hours[t] * MUSD  # per instance
-    cost = np.bincount(owner, weights=unit_cost * inp.tl.discount[t], minlength=len(o))
+    ends = commitment_ends(inp, o, k, first, owner, t)
+    # inside the horizon, plus the tail the end_effects rule charges, plus the tie-break
+    cost = (ends["in_usd_discounted"] + ends["charge_usd_discounted"] + ends["tiebreak_usd"]) * MUSD
     cols = lm.add_cols(
         "reserve", cost, 0.0, np.inf, integer=integer, unit="instances", offer=o, term=k, start=s
     )
@@ -110,6 +116,7 @@ def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict
         "cov_owner": owner,
         "cov_t": t,
         "cov_cost": unit_cost,
+        "ends": ends,  # type: ignore[dict-item]
     }
 
 

@@ -115,7 +115,7 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
     nnz = 0
 
     perf_pos = inp.perf > 0  # (W, O)
-    useful = perf_pos.any(axis=0)  # (O,)
+    useful = (perf_pos & inp.market_ok[:, 0][:, None]).any(axis=0)  # (O,) reserved market used
     # --- reserve x[o,k,s] and capacity R[o,t] ------------------------------------------------
     ok = (
         np.isfinite(inp.reserved_price)

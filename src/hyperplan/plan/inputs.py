@@ -23,6 +23,7 @@ from hyperplan.catalog import (
 )
 from hyperplan.catalog.market_caps import default_caps
 from hyperplan.errors import InputError, Problem
+from hyperplan.plan.ends import end_effect_inputs
 from hyperplan.plan.routes import (
     MANAGED,
     OWNED_PREFIX,
@@ -55,6 +56,9 @@ DEMAND_UNITS = {
     "agents": "vCPUs",
     "batch": "reference GPUs",
 }
+#: unit of what one instance delivers at a time (``perf``, ``allocation.served``): a training run's
+#: demand is work (GPU-hours), its rate of delivery is reference GPUs
+RATE_UNITS = {**DEMAND_UNITS, "training": "reference GPUs"}
 
 
 @dataclass
@@ -124,6 +128,12 @@ class PlanInputs:
     #: region and period`` (bundled default), ``offers.ondemand_cap``, ``offers.overrides``,
     #: ``unlimited (offers.overrides)``, ``route`` (owned / managed) or ``none`` (no default row)
     cap_basis: np.ndarray | None = None
+    # end of the horizon (plan/ends.py): how commitments running past it are charged
+    end_effects: str = "prorate"  # full, prorate or salvage
+    salvage_fraction: np.ndarray | None = None  # (O, K) share of post-horizon cost recovered
+    salvage_usd_per_hour: np.ndarray | None = None  # (O, K) USD per post-horizon instance-hour
+    capex: np.ndarray | None = None  # (O,) USD per server of an owned build (NaN elsewhere)
+    annuity_usd_per_hour: np.ndarray | None = None  # (O,) capex annuity share of its hourly price
 
     @property
     def shape(self) -> dict[str, int]:
@@ -620,6 +630,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         routes=extra,
         warnings=warnings,
     )
+    end_effect_inputs(inputs)
     problems = hard_limit_problems(inputs)
     if problems:
         raise InputError(problems)
@@ -707,7 +718,7 @@ def _share_problems(inp: PlanInputs, source: str) -> list[Problem]:
     held = np.zeros((P, T))
     np.add.at(held, inp.offer_provider, held_o)
     perf_pos = inp.perf > 0
-    useful = perf_pos.any(axis=0)
+    useful = (perf_pos & inp.market_ok[:, 0][:, None]).any(axis=0)  # someone may reserve it
     ok = (
         np.isfinite(inp.reserved_price)
         & inp.available[:, None, :]

@@ -31,7 +31,7 @@ from hyperplan import __version__
 from hyperplan.catalog import Catalog
 from hyperplan.fileio import write_text_atomic
 from hyperplan.plan.api import Plan
-from hyperplan.report import charts, fmt
+from hyperplan.report import charts, fmt, liability
 from hyperplan.report import sections as sec
 from hyperplan.report.summary import Summary, summarize
 
@@ -398,9 +398,18 @@ class _Report:
             f"<div class='cols'><div><h3>Three biggest risks</h3>{risk_html}</div>"
             f"<div><h3>Served fraction under each outage</h3>"
             f"{outage_table or '<p>No outage scenarios were planned.</p>'}</div></div>"
+            f"{self.liability_block()}"
             f"<h3>Spend per year</h3>{chart}{year_table}{warn}"
         )
         return self.section("summary", "Executive summary", inner)
+
+    def liability_block(self) -> str:
+        """New commitments inside and after the horizon, per provider (report/liability.py)."""
+        headers, body = liability.rows(self.plan)
+        inner = f"<p class='liability'>{esc(liability.sentence(self.plan))}</p>"
+        if body:
+            inner += table(headers, body, numeric=range(1, len(headers)), cls="liability")
+        return f"<h3>Owed after the horizon</h3>{inner}"
 
     def outage_matrix(self) -> str:
         """Outage scenarios (rows) × workloads kept under an outage (columns): served fraction,
@@ -587,7 +596,10 @@ class _Report:
                 fmt.usd(r["contract_value_usd"]),
                 fmt.usd(r["in_horizon_usd"]),
             ]
-            for _, r in com.sort_values("contract_value_usd", ascending=False).iterrows()
+            for _, r in com.sort_values(
+                ["contract_value_usd", "provider", "region", "instance_type", "term_years"],
+                ascending=[False, True, True, True, True],
+            ).iterrows()
         ]
         inner = (
             _p(
@@ -1107,7 +1119,8 @@ class _Report:
             items.append(
                 f"Horizon: {esc(horizon.get('periods'))} {esc(horizon.get('period'))}s from "
                 f"{esc(horizon.get('start'))}; discount rate "
-                f"{esc(fmt.pct(horizon.get('discount_rate')))} a year."
+                f"{esc(fmt.pct(horizon.get('discount_rate')))} a year; commitments past its end: "
+                f"{esc(liability.end_effects(plan))} (docs/formulation.md, choice 3)."
             )
         if policies:
             ms = policies.get("max_share")

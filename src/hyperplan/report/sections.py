@@ -96,7 +96,8 @@ def capacity_by(plan: Plan, key: str = "provider", value: str = "gpus") -> pd.Da
     if key == "provider":
         cols = [p for p in providers(plan) if p in out.columns]
     else:
-        cols = list(out.sum().sort_values(ascending=False).index)
+        totals = out.sum()
+        cols = sorted(totals.index, key=lambda c: (-totals[c], str(c)))  # ties: by name
     out = out.reindex(index=labels, columns=cols, fill_value=0.0).fillna(0.0)
     out.index.name = "period"
     out.columns.name = key
@@ -192,7 +193,9 @@ def commitment_timeline(plan: Plan) -> pd.DataFrame:
     ]
     rank = {p: i for i, p in enumerate(providers(plan))}
     out = out.assign(_p=out["provider"].map(rank), _v=-out["contract_value_usd"])
-    out = out.sort_values(["start_date", "_p", "_v"], ignore_index=True)
+    out = out.sort_values(
+        ["start_date", "_p", "_v", "accelerator", "term_years"], ignore_index=True
+    )
     return out[cols]
 
 
@@ -390,7 +393,12 @@ def entry_by_provider_accelerator(plan: Plan) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     df = ep.assign(accelerator=[accelerator_label(a) for a in ep["accelerator"]])
     df = df[np.isfinite(df["cut_fraction"].astype(float))]
-    best = df.loc[df.groupby(["provider", "accelerator"])["cut_fraction"].idxmin()]
+    # the smallest cut per (provider, accelerator); equal cuts (to 1e-9): the first offer by
+    # region, instance and term, so solver noise cannot pick another one
+    df = df.assign(_c=df["cut_fraction"].astype(float).round(9)).sort_values(
+        ["_c", "provider", "accelerator", "region", "instance_type", "term_years"], kind="stable"
+    )
+    best = df.groupby(["provider", "accelerator"], sort=False).head(1)
     out = pd.DataFrame(
         {
             "provider": best["provider"].to_numpy(),

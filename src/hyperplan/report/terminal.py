@@ -11,6 +11,7 @@ from rich.table import Table
 
 from hyperplan.plan.api import Plan
 from hyperplan.report import fmt
+from hyperplan.report.liability import print_liability
 from hyperplan.report.summary import summarize
 
 WIDE_COLUMNS = 6
@@ -33,6 +34,8 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         f"max provider share {fmt.pct(s.max_share)}; peak power {fmt.power_mw(s.peak_mw)}"
         + (f" of {fmt.power_mw(s.target_mw)} target" if s.target_mw else "")
     )
+    print_liability(plan, console)  # owed after the horizon, next to the in-horizon cost
+
     from hyperplan.report.route_mix import route_mix_lines
 
     for line in route_mix_lines(plan):  # build, rent or buy: shares and why

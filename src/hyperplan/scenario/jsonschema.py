@@ -62,6 +62,12 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
     "Horizon.period": {"examples": ["quarter"]},
     "Horizon.periods": {"unit": "periods", "examples": [8, 20]},
     "Horizon.discount_rate": {"unit": "fraction per year", "examples": [0.08]},
+    "Horizon.end_effects": {"examples": ["full", "prorate"]},
+    "Horizon.salvage": {"examples": [{"fraction": 0.3}, {"usd_per_instance_hour": 1.2}]},
+    "Salvage.fraction": {"unit": "fraction", "examples": [0.3]},
+    "Salvage.usd_per_instance_hour": {"unit": "USD per instance-hour", "examples": [1.2]},
+    "Salvage.terms": {"examples": [["3y"], ["build"]]},
+    "OfferOverride.salvage": {"examples": [{"fraction": 0.5, "terms": ["3y"]}]},
     # providers
     "OutageModel.rate_per_year": {"unit": "outages per year", "examples": [1.0, 0.5]},
     "OutageModel.mean_hours": {"unit": "hours", "examples": [8.0, 12.0]},
