@@ -91,9 +91,11 @@ def _three_routes(tmp_path):
     # * managed bedrock: 6 USD per M output tokens = 0.0216 USD per token/s-hour = 2.16 USD/h
     #   per 100 tok/s, capped at 300 tok/s: second cheapest, at its cap;
     # * rented nebius b1 at 3 USD/h per 100 tok/s: the rest, 1300 − 400 − 300 = 600 tok/s.
+    # The server price above is the annualised capex: `end_effects: prorate` (under the default
+    # `full`, a one-year horizon would carry the whole 3-year hardware cost and build nothing).
     cat = tiny_catalog(tmp_path, [offer("nebius", "eu-north1", "b1", 3.0)])
     sc = scenario(
-        horizon=horizon(1),
+        horizon={**horizon(1), "end_effects": "prorate"},
         terms=[],
         workloads=[inference("chat", 1000), inference("chat-b", 300)],
         owned_sites=[{**SITE, "max_mw": 0.004}],

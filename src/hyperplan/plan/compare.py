@@ -225,6 +225,10 @@ def compare(
             "peak_mw": float(mw),
         }
         res = evaluate_outages(scenario, solved, catalog)
+        if len(res):
+            # the strategy judged by the full scenario's rules: its misses (Plan.misses reads this
+            # table) then say what the comparison table shows, never the strategy's own model
+            plan.tables["resilience"] = res
         res = res[res["workload"].isin(inference)]
         for provider in full_inputs.providers:
             sel = res[res["scenario"] == f"{provider} down"]
