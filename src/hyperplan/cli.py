@@ -44,6 +44,18 @@ EXIT_SIGINT = 130
 """Exit status after Ctrl-C (SIGINT)."""
 EXIT_SIGTERM = 143
 """Exit status after SIGTERM."""
+AllowPath = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        metavar="DIR",
+        help=(
+            "Also let the scenario read files (CSV series, offer CSVs) under DIR (repeat); "
+            "default: only its own folder and HYPERPLAN_ALLOW_PATHS."
+        ),
+    ),
+]
+"""The option of every command that loads a scenario: more folders its files may lie in."""
 
 
 def _on_term(signum: int, frame: Any) -> None:
@@ -176,6 +188,7 @@ def catalog(
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    allow_path: AllowPath = None,
 ) -> None:
     """Check a scenario and summarise what it holds (periods, providers, offers, workloads, policies).
 
@@ -186,7 +199,7 @@ def validate(
         from hyperplan.report.scenario_summary import print_scenario
         from hyperplan.scenario.load import load_scenario
 
-        scenario = load_scenario(file)
+        scenario = load_scenario(file, allow_paths=allow_path or ())
         print_scenario(scenario, out)
 
     _run(body)
@@ -266,6 +279,7 @@ def plan(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write the HTML report here.")
     ] = None,
+    allow_path: AllowPath = None,
 ) -> None:
     """Solve the multi-cloud capacity plan and print its summary.
 
@@ -277,7 +291,7 @@ def plan(
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
-        scenario = load_scenario(file)
+        scenario = load_scenario(file, allow_paths=allow_path or ())
         result = make_plan(
             scenario,
             integer=True if integer else None,
@@ -324,6 +338,7 @@ def compare(
     seed: Annotated[int, typer.Option("--seed", help="Seed for --simulate.")] = 0,
     workers: Annotated[int | None, typer.Option("--workers", "-w", help="Processes.")] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    allow_path: AllowPath = None,
 ) -> None:
     """Plan the scenario under several strategies and compare cost, share, power and resilience.
 
@@ -338,7 +353,7 @@ def compare(
         from hyperplan.report.terminal import print_compare
         from hyperplan.scenario.load import load_scenario
 
-        scenario = load_scenario(file)
+        scenario = load_scenario(file, allow_paths=allow_path or ())
         strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
             f"single:{p}" for p in scenario.providers
         ]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -135,9 +136,20 @@ def _read_rows(path: str | os.PathLike[str]) -> tuple[str, list[str], pd.DataFra
     Raises:
         InputError: missing/unreadable file, no header, ragged records.
     """
+    from hyperplan.scenario.files import FileAccessError, read_bounded
+
     file = os.fspath(path)
     try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
+        text = read_bounded(file).decode("utf-8-sig")
+    except FileAccessError as exc:
+        message = str(exc)
+        if message.startswith("file not found"):
+            message = "file not found"
+        raise InputError([Problem(message, file=file)]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(f"not UTF-8 text: {exc.reason}", file=file)]) from None
+    try:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header: list[str] | None = None
             records: list[list[str]] = []
@@ -189,12 +201,14 @@ def _check_header(
     *,
     allow_extra: bool,
 ) -> None:
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            col.add(f"duplicate column {name!r}", 1, name)
-        seen.add(name)
+    # messages name only the columns we expect: the file's own text is never echoed
     known = [*required, *optional]
+    seen: set[str] = set()
+    for i, name in enumerate(header):
+        if name in seen:
+            shown = repr(name) if name in known else f"{i + 1}"
+            col.add(f"duplicate column {shown}: one column per name", 1, name)
+        seen.add(name)
     for name in required:
         if name not in seen:
             col.add(
@@ -203,12 +217,13 @@ def _check_header(
                 name,
             )
     if not allow_extra:
-        for name in header:
+        for i, name in enumerate(header):
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 col.add(
-                    f"unknown column {name!r}{hint} expected columns: {', '.join(known)}",
+                    f"column {i + 1} of the header is not a known column{hint} expected "
+                    f"columns: {', '.join(known)}",
                     1,
                     name,
                 )
@@ -243,8 +258,14 @@ def _numbers(
     if required:
         for i in np.flatnonzero(blank):
             col.add(f"expected {expected}, found an empty cell", int(lines[i]), name)
-    for i in np.flatnonzero(bad):
-        col.add(f"expected {expected}, found {text.iat[i]!r}", int(lines[i]), name)
+    for i in np.flatnonzero(bad):  # what the cell holds is not echoed, only what is wrong
+        if not finite[i]:
+            found = "text that is not a finite number"
+        elif num[i] < 0:
+            found = "a negative number"
+        else:
+            found = "a fraction"
+        col.add(f"expected {expected}, found {found}", int(lines[i]), name)
     num[bad] = np.nan
     return num
 
@@ -265,8 +286,8 @@ def _accelerators(col: _Collector, names: pd.Series, lines: np.ndarray, column: 
         try:
             canon[k] = normalize_accelerator(raw)
         except UnknownAcceleratorError as exc:
-            canon[k] = ""
-            errors[k] = str(exc)
+            canon[k] = ""  # the cell's text is not echoed; suggestions are catalog names
+            errors[k] = str(exc).strip("'\"").replace(repr(raw), "name", 1)
     for k, message in errors.items():
         for i in np.flatnonzero(codes == k):
             col.add(message, int(lines[i]), column)
@@ -308,8 +329,8 @@ def _duplicates(col: _Collector, frame: pd.DataFrame, lines: np.ndarray) -> None
     first_line = pd.Series(lines).groupby(key.to_numpy()).transform("first").to_numpy()
     for i in np.flatnonzero(dup):
         col.add(
-            f"duplicate offer {key.iat[i]!r} (first at line {first_line[i]}): one row per "
-            "provider, region and instance_type",
+            f"duplicate offer (first at line {first_line[i]}): one row per provider, region and "
+            "instance_type",
             int(lines[i]),
             "instance_type",
         )

@@ -13,7 +13,6 @@ import functools
 import math
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,6 +20,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from hyperplan.errors import InputError, Problem
+from hyperplan.scenario.files import FileAccessError, resolve_scenario_file
 from hyperplan.scenario.load import _members, _resolve, did_you_mean
 from hyperplan.scenario.schema import (
     CsvSeries,
@@ -191,9 +191,10 @@ class _Checker:
             for i, sp in enumerate(self.s.offers.skypilot_csv)
         ]
         for path, name, reader in extra:
-            file = self._resolve(name)
-            if not file.is_file():
-                self.add(path, f"file not found: {file}")
+            try:
+                file = resolve_scenario_file(name, self.s._base_dir)
+            except FileAccessError as exc:
+                self.add(path, str(exc))
                 self.catalog_incomplete = True
                 continue
             try:
@@ -202,7 +203,7 @@ class _Checker:
                 self.catalog_incomplete = True
                 n = len(exc.problems)
                 self.add(
-                    path, f"cannot use {file}: {n} problem{'s' if n != 1 else ''} in that file"
+                    path, f"cannot use {name}: {n} problem{'s' if n != 1 else ''} in that file"
                 )
                 self.problems.extend(exc.problems)
                 continue
@@ -309,12 +310,6 @@ class _Checker:
                         f"workload {w.name!r} is {w.kind}: a managed platform serves inference "
                         "only",
                     )
-
-    def _resolve(self, name: str) -> Path:
-        path = Path(name)
-        if not path.is_absolute() and self.s._base_dir is not None:
-            path = self.s._base_dir / path
-        return path
 
     # -- series and plausibility -----------------------------------------------------------
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 from pydantic import BaseModel, ValidationError
 
 from hyperplan.errors import InputError, Problem
+from hyperplan.scenario.files import scenario_folder
 from hyperplan.scenario.schema import FieldValueError, Scenario
 from hyperplan.scenario.yamlpos import (
     PathKey,
@@ -37,7 +38,11 @@ __all__ = ["format_problems", "load_scenario", "load_scenario_text", "problems_f
 
 
 def load_scenario(
-    path: str | Path, *, catalog: Catalog | None = None, check: bool = True
+    path: str | Path,
+    *,
+    catalog: Catalog | None = None,
+    check: bool = True,
+    allow_paths: Iterable[str | Path] = (),
 ) -> Scenario:
     """Read, validate and (by default) cross-check a scenario file.
 
@@ -46,6 +51,9 @@ def load_scenario(
         catalog: the catalog to check names against; default: the bundled catalog.
         check: run :func:`~hyperplan.scenario.check.check_scenario` (catalog names, series
             lengths, windows, plausibility).
+        allow_paths: more folders the files the scenario names (CSV series, offer CSVs) may
+            lie in; by default only the scenario's own folder (and ``HYPERPLAN_ALLOW_PATHS``),
+            see :mod:`hyperplan.scenario.files`.
 
     Returns:
         The validated scenario, with ``_source`` (the path) and ``_base_dir`` (its directory).
@@ -56,7 +64,12 @@ def load_scenario(
     path = Path(path)
     text = decode_yaml_bytes(read_yaml_bytes(path), str(path))
     scenario = load_scenario_text(
-        text, filename=str(path), base_dir=path.resolve().parent, catalog=catalog, check=check
+        text,
+        filename=str(path),
+        base_dir=path.resolve().parent,
+        catalog=catalog,
+        check=check,
+        allow_paths=allow_paths,
     )
     scenario._source = str(path)
     return scenario
@@ -69,6 +82,7 @@ def load_scenario_text(
     base_dir: str | Path | None = None,
     catalog: Catalog | None = None,
     check: bool = True,
+    allow_paths: Iterable[str | Path] = (),
 ) -> Scenario:
     """Validate a scenario given as YAML text; see :func:`load_scenario`.
 
@@ -78,6 +92,8 @@ def load_scenario_text(
         base_dir: directory CSV series resolve against; default: the current directory.
         catalog: the catalog to check against; default: the bundled catalog.
         check: run the cross-reference checks.
+        allow_paths: more folders its files may lie in (besides ``base_dir``, or the current
+            directory without one).
     """
     data, positions = parse_yaml(text, filename)
     if not isinstance(data, dict):
@@ -90,7 +106,11 @@ def load_scenario_text(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise InputError(problems_from_validation(exc, data, positions)) from None
-    scenario._base_dir = Path(base_dir) if base_dir is not None else None
+    allow = list(allow_paths)
+    if base_dir is not None or allow:
+        scenario._base_dir = scenario_folder(base_dir if base_dir is not None else Path.cwd(), allow)
+    else:
+        scenario._base_dir = None
     scenario._source = filename if filename != "<input>" else None
     if check:
         from hyperplan.scenario.check import check_scenario, default_catalog
