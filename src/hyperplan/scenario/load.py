@@ -22,7 +22,7 @@ from pydantic import BaseModel, ValidationError
 
 from hyperplan.errors import InputError, Problem
 from hyperplan.scenario.files import scenario_folder
-from hyperplan.scenario.schema import FieldValueError, Scenario
+from hyperplan.scenario.schema import SERIES_LIMITS, FieldValueError, Scenario
 from hyperplan.scenario.yamlpos import (
     PathKey,
     Positions,
@@ -108,7 +108,9 @@ def load_scenario_text(
         raise InputError(problems_from_validation(exc, data, positions)) from None
     allow = list(allow_paths)
     if base_dir is not None or allow:
-        scenario._base_dir = scenario_folder(base_dir if base_dir is not None else Path.cwd(), allow)
+        scenario._base_dir = scenario_folder(
+            base_dir if base_dir is not None else Path.cwd(), allow
+        )
     else:
         scenario._base_dir = None
     scenario._source = filename if filename != "<input>" else None
@@ -167,6 +169,7 @@ class _Err:
     parent: Any  # the type holding the last path item (a model class for unknown fields)
     final: Any  # the type at the path
     choices: list[_Choice] = field(default_factory=list)
+    owner: tuple[Any, str] | None = None  # the innermost model field the path goes through
 
 
 def problems_from_validation(
@@ -259,6 +262,7 @@ def _split(err: Any) -> _Err:
     parent: Any = None
     path: list[str | int] = []
     choices: list[_Choice] = []
+    owner: tuple[Any, str] | None = None
     for item in err["loc"]:
         tp = _resolve(tp)
         members = _members(tp)
@@ -272,6 +276,8 @@ def _split(err: Any) -> _Err:
         path.append(item)
         if _is_model(tp):
             info = tp.model_fields.get(item) if isinstance(item, str) else None
+            if info is not None:
+                owner = (tp, str(item))
             tp = info.annotation if info is not None else None
         elif get_origin(tp) in (list, dict):
             tp = get_args(tp)[-1]
@@ -281,7 +287,7 @@ def _split(err: Any) -> _Err:
     if isinstance(error, FieldValueError):
         path.extend(error.loc)
         parent, tp = None, None
-    return _Err(dict(err), tuple(path), parent, _resolve(tp), choices)
+    return _Err(dict(err), tuple(path), parent, _resolve(tp), choices, owner)
 
 
 def _value_at(data: Any, path: PathKey) -> Any:
@@ -435,7 +441,8 @@ def _message(e: _Err) -> tuple[str, bool]:
     bounds["less_than"] = "<"
     if kind in bounds:
         limit = next(iter(ctx.values()), "")
-        return f"expected a number {bounds[kind]} {_num(limit)}, found {found}", False
+        expected = _range_text(e.owner) or f"a number {bounds[kind]} {_num(limit)}"
+        return f"expected {expected}, found {found}", False
     simple = {
         "float_type": "a number",
         "float_parsing": "a number",
@@ -456,6 +463,8 @@ def _message(e: _Err) -> tuple[str, bool]:
         "string_pattern_mismatch": "a name of letters, digits, '_', '.' or '-'",
     }
     if kind in simple:
+        if kind == "int_type" and isinstance(value, float):
+            found = repr(value)  # 8.0, not "8"
         return f"expected {simple[kind]}, found {found}", False
     if kind in ("string_too_short", "too_short"):
         least = ctx.get("min_length")
@@ -466,6 +475,59 @@ def _message(e: _Err) -> tuple[str, bool]:
         unit = "characters" if kind == "string_too_long" else "items"
         return f"expected at most {most} {unit}, found {found}", False
     return f"{raw.get('msg', 'invalid value')}; found {found}", False
+
+
+def _bounds_of(tp: Any, out: dict[str, float]) -> None:
+    """Collect ``ge``/``gt``/``le``/``lt`` from the constraints in a type (first found wins)."""
+    from annotated_types import Ge, Gt, Le, Lt
+
+    if get_origin(tp) is Annotated:
+        for meta in get_args(tp)[1:]:
+            for item in [meta, *getattr(meta, "metadata", [])]:
+                for cls, key in ((Ge, "ge"), (Gt, "gt"), (Le, "le"), (Lt, "lt")):
+                    if isinstance(item, cls) and key not in out:
+                        out[key] = getattr(item, key)
+        _bounds_of(get_args(tp)[0], out)
+        return
+    for arg in get_args(tp):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            continue
+        _bounds_of(arg, out)
+
+
+def _range_text(owner: tuple[Any, str] | None) -> str | None:
+    """``"a number from 0 to 1000 (outages per year)"``: the declared range and unit of a field."""
+    if owner is None:
+        return None
+    model, name = owner
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    bounds: dict[str, float] = {}
+    _bounds_of(
+        Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation, bounds
+    )
+    from hyperplan.scenario.jsonschema import field_docs
+
+    unit = field_docs(model.__name__, name).get("unit")
+    unit_text = f" ({unit})" if unit else ""
+    lo = f"{bounds['ge']:g}" if "ge" in bounds else None
+    if name in SERIES_LIMITS:  # the field's own limit, checked after expansion
+        bounds["le"] = SERIES_LIMITS[name][0]
+    hi = f"{bounds['le']:g}" if "le" in bounds else None
+    if "gt" in bounds:
+        lo_text = f"above {bounds['gt']:g}"
+    elif lo is not None:
+        lo_text = f"from {lo}"
+    else:
+        lo_text = ""
+    if hi is not None and lo_text.startswith("from"):
+        return f"a number {lo_text} to {hi}{unit_text}"
+    if hi is not None:
+        return f"a number {lo_text + ' and ' if lo_text else ''}at most {hi}{unit_text}"
+    if lo_text:
+        return f"a number {lo_text}{unit_text}"
+    return None
 
 
 def _problem(e: _Err, positions: Positions) -> Problem:
