@@ -401,6 +401,8 @@ def _found(value: Any) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest choice (case-insensitive), or ``""``."""
+    if len(str(word)) > 200:  # no name is that long; difflib is quadratic in the length
+        return ""
     table = {str(c).lower(): str(c) for c in choices}
     close = difflib.get_close_matches(str(word).lower(), list(table), n=1, cutoff=0.6)
     return f"; did you mean {table[close[0]]!r}?" if close else ""
