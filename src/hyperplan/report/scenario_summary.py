@@ -12,7 +12,6 @@ from hyperplan.plan.inputs import DEMAND_UNITS, resolve
 from hyperplan.report import fmt
 from hyperplan.scenario.schema import Scenario
 
-
 MAX_TEXT_CHARS = 2000
 """Free text (a scenario's description) longer than this is cut when printed: rendering stays
 linear in the input (rich's highlighter and wrapping of one long word were quadratic)."""
