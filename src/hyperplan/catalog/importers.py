@@ -102,13 +102,17 @@ class _Collector:
         self.colno = {name: i + 1 for i, name in enumerate(header)}
         self.problems: list[Problem] = []
 
-    def add(self, message: str, line: int | None, column: str = "") -> None:
+    def add(
+        self, message: str, line: int | None, column: str = "", colno: int | None = None
+    ) -> None:
+        """A problem at ``line``, in the column named ``column`` (a name we expect: it becomes
+        the path) or, for a column whose name we do not expect, at column number ``colno``."""
         self.problems.append(
             Problem(
                 message,
                 file=self.file,
                 line=line,
-                column=self.colno.get(column),
+                column=colno if colno is not None else self.colno.get(column),
                 path=column,
             )
         )
@@ -206,8 +210,10 @@ def _check_header(
     seen: set[str] = set()
     for i, name in enumerate(header):
         if name in seen:
-            shown = repr(name) if name in known else f"{i + 1}"
-            col.add(f"duplicate column {shown}: one column per name", 1, name)
+            if name in known:
+                col.add(f"duplicate column {name!r}: one column per name", 1, name)
+            else:
+                col.add(f"column {i + 1} repeats the name of an earlier one", 1, colno=i + 1)
         seen.add(name)
     for name in required:
         if name not in seen:
@@ -225,7 +231,7 @@ def _check_header(
                     f"column {i + 1} of the header is not a known column{hint} expected "
                     f"columns: {', '.join(known)}",
                     1,
-                    name,
+                    colno=i + 1,
                 )
 
 
