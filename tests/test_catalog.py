@@ -476,7 +476,7 @@ def test_bad_user_csv_rows_are_located() -> None:
     assert probs[0].column == 4
     # the cells' text is not echoed (a scenario may name a file it should not show)
     assert "found text that is not a finite number" in probs[1].message
-    assert "number >= 0" in probs[1].message and "fifty" not in probs[1].message
+    assert "number from 0 to 100000" in probs[1].message and "fifty" not in probs[1].message
     assert probs[1].column == 8
     assert "found a negative number" in probs[2].message and "0.80" not in probs[2].message
     assert "H10O" not in probs[0].message and "unknown accelerator name" in probs[0].message

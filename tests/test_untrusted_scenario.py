@@ -434,3 +434,15 @@ def test_budget_below_take_or_pay_charge_is_refused(budget: int, refused: bool) 
     assert problem.path == "policies.budget_usd_per_year" and problem.line == 16
     assert "budget for 2027 (USD 15,000,000)" in problem.message
     assert "(USD 19,972,640: deal USD 19,972,640)" in problem.message
+
+
+def test_offer_csv_values_out_of_range_are_refused(tmp_path: Path) -> None:
+    """A 1e300 price in an offers CSV passed the load and failed the solve; now it is refused
+    at its cell (line 2, column 6), with the range and unit and without echoing the cell."""
+    header = "provider,region,instance_type,accelerator,accelerators_per_instance,"
+    header += "ondemand_usd_per_hour\n"
+    (tmp_path / "offers.csv").write_text(header + "aws,us-east-1,z1,H100,8,1e300\n")
+    path = _scenario(tmp_path, extra="offers:\n  catalog_csv: [offers.csv]\n")
+    text = "\n".join(_problems(path))
+    assert "offers.csv:2:6: ondemand_usd_per_hour: expected a number from 0 to 100000 " in text
+    assert "(USD per instance-hour), found a number above that range" in text

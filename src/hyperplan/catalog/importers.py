@@ -94,6 +94,25 @@ _UNITS: dict[str, str] = {
 }
 
 
+#: Largest plausible value of a numeric column (beyond it: a unit mistake, or an attack that
+#: would pass the load and fail the solve). Prices in USD per instance-hour.
+_MAX: dict[str, float] = {
+    "ondemand_usd_per_hour": 1e5,
+    "spot_usd_per_hour": 1e5,
+    "reserved_1y_usd_per_hour": 1e5,
+    "reserved_3y_usd_per_hour": 1e5,
+    "Price": 1e5,
+    "SpotPrice": 1e5,
+    "kw_per_instance": 1e4,
+    "vcpus": 1e5,
+    "vCPUs": 1e5,
+    "memory_gib": 1e7,
+    "MemoryGiB": 1e7,
+    "accelerators_per_instance": 1e4,
+    "AcceleratorCount": 1e4,
+}
+
+
 class _Collector:
     """Collects located problems of one file."""
 
@@ -256,9 +275,11 @@ def _numbers(
     num = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float, copy=True)
     finite = np.isfinite(num)
     unit = _UNITS.get(name, "")
-    kind = "a whole number >= 0" if whole else "a number >= 0"
+    top = _MAX.get(name, np.inf)
+    kind = "a whole number" if whole else "a number"
+    kind += f" from 0 to {top:g}" if np.isfinite(top) else " >= 0"
     expected = f"{kind}{f' ({unit})' if unit else ''}"
-    bad = (~blank & ~finite) | (finite & (num < 0))
+    bad = (~blank & ~finite) | (finite & ((num < 0) | (num > top)))
     if whole:
         bad |= finite & (num != np.floor(num))
     if required:
@@ -269,6 +290,8 @@ def _numbers(
             found = "text that is not a finite number"
         elif num[i] < 0:
             found = "a negative number"
+        elif num[i] > top:
+            found = "a number above that range"
         else:
             found = "a fraction"
         col.add(f"expected {expected}, found {found}", int(lines[i]), name)
