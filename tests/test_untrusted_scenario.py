@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import os
+import pickle
 import time
 from pathlib import Path
 
@@ -127,6 +128,9 @@ def test_allowed_folders_by_argument_and_environment(
     scenario = load_scenario(path, allow_paths=[tree / "other"])
     # the plan's own reading (plan/inputs.py) keeps the allowance the loader was given
     assert resolve(scenario, default_catalog()).demand[0].tolist() == [1.0, 2.0, 3.0, 4.0]
+    # and so do other processes (walk-away re-solves): the allowance pickles with the scenario
+    copy = pickle.loads(pickle.dumps(scenario))
+    assert resolve(copy, default_catalog()).demand[0].tolist() == [1.0, 2.0, 3.0, 4.0]
     monkeypatch.setenv(ENV_ALLOW, os.pathsep.join(["", str(tree / "other")]))
     assert load_scenario(path).workloads[0].name == "chat"
     # allowing a parent never opens the kernel's pseudo-files
