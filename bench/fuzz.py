@@ -11,7 +11,8 @@ YAML-ish text, random unicode, valid scenarios, and the classes of issue 18: hos
 special files (``..``, absolute, symlinks, FIFOs, /dev/zero, /proc), huge and tiny numbers,
 numbers YAML cannot build (2027-02-30, 5,001 digits), long strings, names that differ only in
 case, booleans and numeric strings. With ``--plan`` every input that loads is also planned
-(time limit 30 s): it must give a plan that passes the independent check, or a HyperplanError.
+(time limit 30 s): it must give a plan that passes the independent check, a located
+InputError, or a conflict of hard limits the scenario holds ("unplannable").
 
 Hypothesis shrinks each failure; the minimal input is written to
 ``bench/results/fuzz-failures/`` (move it to ``tests/fuzz_corpus/load/`` once fixed, so the
@@ -49,8 +50,10 @@ from hyperplan.errors import HyperplanError, InputError  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 FAILURES = RESULTS / "fuzz-failures"
-OUTCOMES = ("refused", "loaded", "planned")
-"""What a check may return: refused with a located error, loaded (valid), planned."""
+OUTCOMES = ("refused", "loaded", "planned", "unplannable")
+"""What a check may return: refused with a located error (at load, or by the planner's own
+located checks), loaded (valid), planned, or unplannable (valid, but its hard limits cannot all
+hold: a HyperplanError that is not an InputError)."""
 
 
 @dataclass
@@ -101,8 +104,9 @@ class Planner:
             key = f"{type(exc).__name__}: " + re.sub(r"[\d,.]+", "#", message)[:110]
             self.errors[key] = self.errors.get(key, 0) + 1
             if not isinstance(exc, InputError) and "cannot all hold" not in str(exc):
-                _save(text, "plan", status)  # not a known, explained refusal: keep it
-            outcome = "refused"
+                raise AssertionError(f"unexplained refusal: {status}") from exc  # a failure
+            located = isinstance(exc, InputError) and all(p.path for p in exc.problems)
+            outcome = "refused" if located else "unplannable"
         seconds = time.perf_counter() - started
         self.slowest = sorted([*self.slowest, (round(seconds, 2), status)], reverse=True)[:5]
         return outcome
@@ -208,6 +212,7 @@ def main() -> int:
         "refused_with_location": total["refused"],
         "loaded": total["loaded"],
         "planned": total["planned"],
+        "unplannable": total["unplannable"],
         "failures": len(failures),
         "inputs_per_second": round(total["tried"] / max(elapsed, 1e-9), 1),
         "slowest_input_seconds": round(fz.STATS["slowest_seconds"], 3),
