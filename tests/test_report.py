@@ -517,7 +517,9 @@ def test_report_is_self_contained_with_plotly_once(toy: Plan) -> None:
     assert not re.search(r"<link\b", page)
     assert not re.search(r"""(src|href)=["']?(https?:)?//""", page)
     chart_ids = re.findall(r'<div class="hp-chart" id="([^"]+)"', html)
-    assert len(chart_ids) == len(set(chart_ids)) == html.count("Plotly.newPlot(")
+    # one newPlot call per chart in the page's own scripts (plotly.js itself may name the
+    # function in its source: 5.18's bundle does)
+    assert len(chart_ids) == len(set(chart_ids)) == page.count("Plotly.newPlot(")
     assert set(chart_ids) >= {
         "chart-spend-year",
         "chart-capacity-gpus-provider",
