@@ -1,0 +1,226 @@
+"""Map FOCUS rows to hyperplan's world, in SQL: provider, region, offer, market, GPU-hours.
+
+- provider: ``ServiceProviderName`` (FOCUS 1.3) else ``ProviderName``, normalised to the
+  catalog's keys (``Amazon Web Services`` → ``aws``, ``Microsoft`` → ``azure``, ...);
+- region: ``RegionId`` as given;
+- offer (instance type): the user mapping first (a CSV ``column,value,instance_type`` such as
+  ``SkuId,VM_LARGE,p5.48xlarge``), then ``SkuPriceDetails`` keys ``InstanceType`` /
+  ``x_InstanceType``, then ``ResourceType`` or ``SkuId`` when it is a catalog instance type;
+- market: ``PricingCategory`` Standard = ondemand, Committed = reserved, Dynamic = spot;
+- GPU-hours: ``ConsumedQuantity`` (unit Hour/Hours) × accelerators per instance (catalog).
+
+Rows that map to nothing stay in the table with NULL keys and are counted by the reader.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from hyperplan.errors import InputError, Problem
+
+PROVIDER_ALIASES = {
+    "aws": "aws",
+    "amazon": "aws",
+    "amazon web services": "aws",
+    "amazon web services, inc.": "aws",
+    "microsoft": "azure",
+    "azure": "azure",
+    "microsoft azure": "azure",
+    "google": "gcp",
+    "google cloud": "gcp",
+    "google cloud platform": "gcp",
+    "gcp": "gcp",
+    "oracle": "oci",
+    "oci": "oci",
+    "oracle cloud": "oci",
+    "oracle cloud infrastructure": "oci",
+    "lambda": "lambda",
+    "lambda labs": "lambda",
+    "nebius": "nebius",
+}
+"""Lower-cased FOCUS provider names → catalog provider keys."""
+MARKETS = {"standard": "ondemand", "committed": "reserved", "dynamic": "spot"}
+"""FOCUS PricingCategory (lower case) → hyperplan market."""
+HOUR_UNITS = ("hour", "hours", "hr", "hrs", "instance-hour", "instance-hours", "instance hours")
+"""ConsumedUnit values (lower case) read as instance-hours."""
+MAPPABLE = ("SkuId", "SkuPriceId", "ResourceType", "ResourceId", "ServiceName")
+"""Columns a user mapping may match on."""
+
+
+@dataclass
+class Mapping:
+    """User mapping of FOCUS values to instance types: rows of (column, value, instance_type)."""
+
+    rows: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rows, columns=["column", "value", "instance_type"], dtype=str)
+
+
+def load_mapping(path: str | Path) -> Mapping:
+    """A mapping CSV with header ``column,value,instance_type`` (located errors, exit 2)."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError([Problem("no such mapping file (or not a regular file)", str(p))])
+    if p.stat().st_size > 10 * 1024**2:
+        raise InputError([Problem("a mapping file is at most 10 MiB", str(p))])
+    problems: list[Problem] = []
+    rows: list[tuple[str, str, str]] = []
+    with p.open(newline="", encoding="utf-8-sig") as fh:
+        reader = csv.DictReader(fh)
+        need = {"column", "value", "instance_type"}
+        if not reader.fieldnames or not need <= set(reader.fieldnames):
+            raise InputError(
+                [Problem(f"expected the header column,value,instance_type; found {reader.fieldnames}", str(p), 1)]
+            )
+        for i, r in enumerate(reader, start=2):
+            col = (r["column"] or "").strip()
+            if col not in MAPPABLE:
+                problems.append(
+                    Problem(f"expected one of {', '.join(MAPPABLE)}; found {col!r}", str(p), i, path="column")
+                )
+                continue
+            if not (r["value"] or "").strip() or not (r["instance_type"] or "").strip():
+                problems.append(Problem("value and instance_type must not be empty", str(p), i))
+                continue
+            rows.append((col, r["value"].strip(), r["instance_type"].strip()))
+    if problems:
+        raise InputError(problems)
+    return Mapping(rows)
+
+
+def catalog_gpus() -> pd.DataFrame:
+    """(provider, instance_type, gpus) of every catalog offer, one row per pair."""
+    from hyperplan.catalog import load_catalog
+
+    off = load_catalog().offers
+    df = (
+        off[["provider", "instance_type", "accelerators"]]
+        .astype({"provider": str, "instance_type": str, "accelerators": float})
+        .drop_duplicates(["provider", "instance_type"])
+        .rename(columns={"accelerators": "gpus"})
+        .reset_index(drop=True)
+    )
+    return df
+
+
+def _case_map(expr: str, table: dict[str, str]) -> str:
+    whens = " ".join(f"WHEN '{k}' THEN '{v}'" for k, v in sorted(table.items()))
+    return f"(CASE lower(trim({expr})) {whens} END)"
+
+
+def mapped_select(
+    view: str, extra: list[str], mapping: Mapping, con: duckdb.DuckDBPyConnection
+) -> str:
+    """SQL selecting typed, mapped rows from ``view`` (raw text columns of FOCUS)."""
+    from hyperplan.actuals.reader import num_expr, ts_expr
+
+    cat = catalog_gpus()
+    con.register("hp_catalog_df", cat)
+    con.execute("CREATE OR REPLACE TEMP TABLE hp_catalog AS SELECT * FROM hp_catalog_df")
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hp_catalog_it AS SELECT instance_type, any_value(gpus) AS gpus "
+        "FROM hp_catalog GROUP BY instance_type HAVING count(DISTINCT gpus) = 1"
+    )
+    con.register("hp_mapping_df", mapping.frame())
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hp_mapping AS SELECT DISTINCT ON (\"column\", value) * "
+        "FROM hp_mapping_df"
+    )
+    con.unregister("hp_catalog_df")
+    con.unregister("hp_mapping_df")
+    used = sorted({c for c, _, _ in mapping.rows})
+    provider_names = sorted(set(cat["provider"]))
+    aliases = {**{p: p for p in provider_names}, **PROVIDER_ALIASES}
+    prov = _case_map('coalesce(r."ServiceProviderName", r."ProviderName")', aliases)
+    joins = "\n".join(
+        f'LEFT JOIN hp_mapping m{i} ON m{i}."column" = \'{c}\' AND m{i}.value = r."{c}"'
+        for i, c in enumerate(used)
+    )
+    user_it = ", ".join(f"m{i}.instance_type" for i in range(len(used)))
+    spd = 'r."SkuPriceDetails"'
+    json_it = (
+        f"(CASE WHEN json_valid({spd}) THEN coalesce(json_extract_string({spd}, '$.InstanceType'), "
+        f"json_extract_string({spd}, '$.x_InstanceType')) END)"
+    )
+    it_parts = [p for p in (user_it, json_it) if p]
+    cat_it = (
+        '(CASE WHEN r."ResourceType" IN (SELECT instance_type FROM hp_catalog) THEN r."ResourceType" '
+        'WHEN r."SkuId" IN (SELECT instance_type FROM hp_catalog) THEN r."SkuId" END)'
+    )
+    extra_cols = "".join(f', r."{c}"' for c in extra)
+    nums = {
+        "billed_usd": "BilledCost",
+        "effective_usd": "EffectiveCost",
+        "list_usd": "ListCost",
+        "contracted_usd": "ContractedCost",
+        "consumed_quantity": "ConsumedQuantity",
+        "pricing_quantity": "PricingQuantity",
+        "commitment_quantity": "CommitmentDiscountQuantity",
+    }
+    num_cols = ",\n".join(f'{num_expr(f"r.{chr(34)}{src}{chr(34)}")} AS {dst}' for dst, src in nums.items())
+    inner = f"""
+    SELECT r._file,
+        {prov} AS provider,
+        r."ProviderName" AS provider_name,
+        r."RegionId" AS region,
+        r."ChargeCategory" AS charge_category,
+        r."ChargeFrequency" AS charge_frequency,
+        r."PricingCategory" AS pricing_category,
+        {_case_map('r."PricingCategory"', MARKETS)} AS market,
+        {ts_expr('r."ChargePeriodStart"')} AS charge_period_start,
+        {ts_expr('r."ChargePeriodEnd"')} AS charge_period_end,
+        r."ChargePeriodStart" AS start_text,
+        r."ChargePeriodEnd" AS end_text,
+        {num_cols},
+        r."BilledCost" AS _t_billed, r."EffectiveCost" AS _t_effective, r."ListCost" AS _t_list,
+        r."ContractedCost" AS _t_contracted, r."ConsumedQuantity" AS _t_consumed,
+        r."PricingQuantity" AS _t_pricing, r."CommitmentDiscountQuantity" AS _t_cdq,
+        r."ConsumedUnit" AS consumed_unit,
+        r."SkuId" AS sku_id,
+        r."SkuPriceDetails" AS sku_price_details,
+        r."ResourceId" AS resource_id,
+        r."ResourceType" AS resource_type,
+        r."ServiceName" AS service_name,
+        r."CommitmentDiscountId" AS commitment_id,
+        r."CommitmentDiscountStatus" AS commitment_status,
+        r."CommitmentDiscountCategory" AS commitment_category,
+        r."CommitmentDiscountUnit" AS commitment_unit,
+        r."ContractApplied" AS contract_applied,
+        r."BillingCurrency" AS billing_currency,
+        coalesce({", ".join([*it_parts, cat_it])}) AS instance_type
+        {extra_cols}
+    FROM {view} r
+    {joins}
+    """
+    checks = [
+        ("_t_billed", "billed_usd", "BilledCost"),
+        ("_t_effective", "effective_usd", "EffectiveCost"),
+        ("_t_list", "list_usd", "ListCost"),
+        ("_t_contracted", "contracted_usd", "ContractedCost"),
+        ("_t_consumed", "consumed_quantity", "ConsumedQuantity"),
+        ("_t_pricing", "pricing_quantity", "PricingQuantity"),
+        ("_t_cdq", "commitment_quantity", "CommitmentDiscountQuantity"),
+    ]
+    bad = ", ".join(
+        f"CASE WHEN x.{t} IS NOT NULL AND x.{v} IS NULL THEN '{n}' END" for t, v, n in checks
+    )
+    bad += ", CASE WHEN x.charge_period_start IS NULL THEN 'ChargePeriodStart' END"
+    hours = ", ".join(f"'{u}'" for u in HOUR_UNITS)
+    return f"""
+    SELECT x.* EXCLUDE (_t_billed, _t_effective, _t_list, _t_contracted, _t_consumed, _t_pricing, _t_cdq),
+        concat_ws(',', {bad}) AS _bad,
+        strftime(x.charge_period_start, '%Y-%m') AS month,
+        coalesce(cp.gpus, ci.gpus) AS gpus_per_instance,
+        CASE WHEN x.charge_category = 'Usage' AND lower(trim(x.consumed_unit)) IN ({hours})
+            THEN coalesce(x.consumed_quantity, 0) * coalesce(cp.gpus, ci.gpus, 0) ELSE 0 END
+            AS gpu_hours
+    FROM ({inner}) x
+    LEFT JOIN hp_catalog cp ON cp.provider = x.provider AND cp.instance_type = x.instance_type
+    LEFT JOIN hp_catalog_it ci ON x.provider IS NULL AND ci.instance_type = x.instance_type
+    """
