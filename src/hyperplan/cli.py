@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from hyperplan import __version__
+from hyperplan.actuals.commands import register as register_actuals
 from hyperplan.docs_commands import register as register_docs
 from hyperplan.errors import HyperplanError, InputError, Interrupted
 from hyperplan.report.commands import register as register_report
@@ -363,6 +364,7 @@ def compare(
 
 register_simulate(app)
 register_report(app)
+register_actuals(app)
 register_docs(app)
 
 

@@ -371,7 +371,7 @@ def burndown(
         else:
             p10 = p90 = centre
         plan_fc = math.nan
-        if plan_m is not None:
+        if plan_m is not None and str(c.provider):
             pm = plan_m[(plan_m["provider"] == str(c.provider)) & (plan_m["market"] != "shortfall")]
             in_term = (pm["month"] >= at.strftime("%Y-%m")) & (pm["month"] < end.strftime("%Y-%m"))
             plan_fc = consumed + float(pm.loc[in_term, "spend_usd"].sum())
