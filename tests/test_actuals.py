@@ -314,3 +314,98 @@ def test_sample_contract_burndown_from_contract_applied() -> None:
         spend["consumed_usd"] * (1 + spend["months_left"])
     )
     assert spend["shortfall_p50_usd"] == pytest.approx(250_000 - spend["forecast_p50_usd"])
+
+
+# --- round trip: simulate → FOCUS export → read → the simulator's own totals ---------------------
+@pytest.fixture(scope="module")
+def small_trial(tmp_path_factory: pytest.TempPathFactory):
+    from hyperplan.actuals.focus_writer import write_focus
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.scenario.load import load_scenario
+    from hyperplan.sim.api import simulate
+
+    root = Path(__file__).resolve().parents[1]
+    plan = make_plan(load_scenario(root / "examples" / "small.yaml"))
+    result = simulate(plan, trials=2, seed=11, workers=1, years=1.0, step_hours=1.0)
+    out = tmp_path_factory.mktemp("focus")
+    path = write_focus(plan, result, out, trial=1)
+    return plan, result, path
+
+
+def test_round_trip_equals_simulator_totals_to_the_cent(small_trial) -> None:
+    plan, result, path = small_trial
+    m = result.metrics.iloc[1]
+    fr = read_focus(path)
+    assert fr.unmapped.empty, fr.unmapped  # every row maps: provider, offer, market
+    got = fr.sql(
+        """
+        SELECT sum(effective_usd) FILTER (WHERE commitment_status IN ('Used', 'Unused')) AS res,
+               sum(billed_usd) FILTER (WHERE charge_category = 'Purchase') AS purchases,
+               sum(effective_usd) FILTER (WHERE market = 'ondemand') AS od,
+               sum(effective_usd) FILTER (WHERE market = 'spot') AS spot,
+               sum(effective_usd) AS total
+        FROM focus
+        """
+    ).iloc[0]
+    cent = 0.005
+    assert abs(got["res"] - m["reserved_usd"]) < cent
+    assert abs(got["purchases"] - m["reserved_usd"]) < cent
+    assert abs(got["od"] - (m["ondemand_usd"] + m["burst_usd"])) < cent
+    assert abs((got["spot"] if pd.notna(got["spot"]) else 0.0) - m["spot_usd"]) < cent
+    assert abs(got["total"] - m["cost_usd"]) < cent
+    # the same through the answers
+    u = a.utilisation(fr)
+    assert abs(u["used_usd"].sum() + u["unused_usd"].sum() - m["reserved_usd"]) < cent
+    pva = a.plan_vs_actual(fr, plan)
+    assert abs(pva["actual_usd"].sum() - m["cost_usd"]) < cent
+
+
+def test_round_trip_utilisation_is_the_plans_use_of_reservations(small_trial) -> None:
+    """Used share per pool and month = Σ reserved allocation / reserved instances (plan tables)."""
+    plan, _, path = small_trial
+    fr = read_focus(path)
+    u = a.utilisation(fr)
+    al = plan.allocation[plan.allocation["market"] == "reserved"]
+    used = al.groupby(["provider", "region", "instance_type", "period_index"])["instances"].sum()
+    cap = plan.capacity.set_index(["provider", "region", "instance_type", "period_index"])
+    share = (used / cap["reserved_instances"]).fillna(0.0).clip(0, 1)
+    starts = pd.to_datetime(pd.Series(plan.meta["period_starts"]))
+    for r in u.itertuples():
+        _, prov, region, itype, _ = r.commitment_id.split(":")
+        t = int(np.searchsorted(starts.to_numpy(), np.datetime64(r.month + "-01"), side="right") - 1)
+        want = share.get((prov, region, itype, t), 0.0)
+        assert r.utilisation == pytest.approx(want, abs=1e-9), r
+
+
+def test_simulate_focus_out_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hyperplan.cli import app
+
+    root = Path(__file__).resolve().parents[1]
+    runner = CliRunner()
+    res = runner.invoke(
+        app,
+        ["simulate", str(root / "examples" / "small.yaml"), "--trials", "2", "--workers", "1",
+         "--focus-out", str(tmp_path / "bills")],
+    )
+    assert res.exit_code == 0, res.output
+    (written,) = (tmp_path / "bills").glob("*.csv")
+    rep = runner.invoke(app, ["actuals", "report", str(tmp_path / "bills"), "--json"])
+    assert rep.exit_code == 0, rep.output
+    import json
+
+    data = json.loads(rep.stdout)
+    assert data["rows"] == read_focus(written).rows
+    assert {"spend", "utilisation", "coverage"} <= set(data["tables"])
+
+
+def test_actuals_report_bad_input_exits_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from hyperplan.cli import app
+
+    bad = _write(tmp_path, "bad.csv", HEADER + "2026-01-01T00:00:00Z,Usage,x,1,AWS,Standard\n")
+    res = CliRunner().invoke(app, ["actuals", "report", str(bad)])
+    assert res.exit_code == 2
+    assert f"{bad}:2" in res.output and "BilledCost" in res.output

@@ -252,6 +252,8 @@ def plan_vs_actual(frame: FocusFrame, plan: Plan) -> pd.DataFrame:
             ),
         }
     ).sort_values(["provider", "market", "month"], ignore_index=True)
+    values = out[["plan_usd", "actual_usd", "plan_gpu_hours", "actual_gpu_hours"]].to_numpy()
+    out = out[(np.abs(values) > 0).any(axis=1)].reset_index(drop=True)
     return _units(
         out,
         {
