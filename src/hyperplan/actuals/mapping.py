@@ -163,27 +163,47 @@ def mapped_select(
         "pricing_quantity": "PricingQuantity",
         "commitment_quantity": "CommitmentDiscountQuantity",
     }
-    num_cols = ",\n".join(f'{num_expr(f"r.{chr(34)}{src}{chr(34)}")} AS {dst}' for dst, src in nums.items())
+    # fast paths first (a plain number, an ISO 8601 UTC time); the slow parsers run only on the
+    # rows the fast path could not read (CASE evaluates a branch for its rows alone)
+    fast_nums = ",\n".join(
+        f'TRY_CAST(r."{src}" AS DOUBLE) AS _f_{dst}, r."{src}" AS _t_{dst}' for dst, src in nums.items()
+    )
+    slow_nums = ",\n".join(
+        f"CASE WHEN isfinite(y._f_{dst}) THEN y._f_{dst} WHEN y._t_{dst} IS NOT NULL "
+        f"THEN {num_expr(f'y._t_{dst}')} END AS {dst}"
+        for dst in nums
+    )
+    fast_ts = ",\n".join(
+        f"try_strptime(r.\"{src}\", '%Y-%m-%dT%H:%M:%SZ') AS _f_{dst}, r.\"{src}\" AS _t_{dst}"
+        for dst, src in (("charge_period_start", "ChargePeriodStart"), ("charge_period_end", "ChargePeriodEnd"))
+    )
+    slow_ts = ",\n".join(
+        f"CASE WHEN y._f_{dst} IS NOT NULL THEN y._f_{dst} WHEN y._t_{dst} IS NOT NULL "
+        f"THEN {ts_expr(f'y._t_{dst}')} END AS {dst}"
+        for dst in ("charge_period_start", "charge_period_end")
+    )
     inner = f"""
+    SELECT y._file, y.provider, y.region, y.charge_category, y.charge_frequency,
+        y.pricing_category, y.market, y.consumed_unit, y.sku_id, y.resource_id, y.resource_type,
+        y.service_name, y.commitment_id, y.commitment_status, y.commitment_category,
+        y.commitment_unit, y.contract_applied, y.billing_currency, y.instance_type,
+        y._t_charge_period_end AS end_text,
+        {slow_nums},
+        {slow_ts},
+        concat_ws(',', {{bad}}) AS _bad
+        {extra_cols.replace('r."', 'y."')}
+    FROM (
     SELECT r._file,
         {prov} AS provider,
-        r."ProviderName" AS provider_name,
         r."RegionId" AS region,
         r."ChargeCategory" AS charge_category,
         r."ChargeFrequency" AS charge_frequency,
         r."PricingCategory" AS pricing_category,
         {_case_map('r."PricingCategory"', MARKETS)} AS market,
-        {ts_expr('r."ChargePeriodStart"')} AS charge_period_start,
-        {ts_expr('r."ChargePeriodEnd"')} AS charge_period_end,
-        r."ChargePeriodStart" AS start_text,
-        r."ChargePeriodEnd" AS end_text,
-        {num_cols},
-        r."BilledCost" AS _t_billed, r."EffectiveCost" AS _t_effective, r."ListCost" AS _t_list,
-        r."ContractedCost" AS _t_contracted, r."ConsumedQuantity" AS _t_consumed,
-        r."PricingQuantity" AS _t_pricing, r."CommitmentDiscountQuantity" AS _t_cdq,
+        {fast_nums},
+        {fast_ts},
         r."ConsumedUnit" AS consumed_unit,
         r."SkuId" AS sku_id,
-        r."SkuPriceDetails" AS sku_price_details,
         r."ResourceId" AS resource_id,
         r."ResourceType" AS resource_type,
         r."ServiceName" AS service_name,
@@ -197,24 +217,18 @@ def mapped_select(
         {extra_cols}
     FROM {view} r
     {joins}
+    ) y
     """
-    checks = [
-        ("_t_billed", "billed_usd", "BilledCost"),
-        ("_t_effective", "effective_usd", "EffectiveCost"),
-        ("_t_list", "list_usd", "ListCost"),
-        ("_t_contracted", "contracted_usd", "ContractedCost"),
-        ("_t_consumed", "consumed_quantity", "ConsumedQuantity"),
-        ("_t_pricing", "pricing_quantity", "PricingQuantity"),
-        ("_t_cdq", "commitment_quantity", "CommitmentDiscountQuantity"),
-    ]
     bad = ", ".join(
-        f"CASE WHEN x.{t} IS NOT NULL AND x.{v} IS NULL THEN '{n}' END" for t, v, n in checks
+        f"CASE WHEN y._t_{dst} IS NOT NULL AND NOT coalesce(isfinite(y._f_{dst}), false) "
+        f"AND {num_expr(f'y._t_{dst}')} IS NULL THEN '{src}' END"
+        for dst, src in nums.items()
     )
-    bad += ", CASE WHEN x.charge_period_start IS NULL THEN 'ChargePeriodStart' END"
+    bad += ", CASE WHEN y._f_charge_period_start IS NULL AND " + ts_expr("y._t_charge_period_start") + " IS NULL THEN 'ChargePeriodStart' END"
+    inner = inner.replace("{bad}", bad)
     hours = ", ".join(f"'{u}'" for u in HOUR_UNITS)
     return f"""
-    SELECT x.* EXCLUDE (_t_billed, _t_effective, _t_list, _t_contracted, _t_consumed, _t_pricing, _t_cdq),
-        concat_ws(',', {bad}) AS _bad,
+    SELECT x.*,
         strftime(x.charge_period_start, '%Y-%m') AS month,
         coalesce(cp.gpus, ci.gpus) AS gpus_per_instance,
         CASE WHEN x.charge_category = 'Usage' AND lower(trim(x.consumed_unit)) IN ({hours})

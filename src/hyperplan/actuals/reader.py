@@ -213,6 +213,7 @@ def read_focus(
     mapping = mapping or Mapping()
     con = con or duckdb.connect()
     con.execute("SET TimeZone='UTC'")
+    con.execute("SET enable_progress_bar=false")
     con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory={_lit(tempfile.gettempdir())}")
     problems: list[Problem] = []
@@ -281,13 +282,18 @@ def _check_values(
     for file, n in bad:
         f = Path(file)
         checks = [
-            (c, "a number (found %s)", num_expr(_q(c)))
+            (c, "a number (found %s)", f"{_q(c)} IS NOT NULL AND {num_expr(_q(c))} IS NULL")
             for c in NUMERIC
             if c in columns[f]
-        ] + [("ChargePeriodStart", "an ISO 8601 date-time (found %s)", ts_expr('"ChargePeriodStart"'))]
+        ] + [
+            (
+                "ChargePeriodStart",
+                "an ISO 8601 date-time (found %s)",
+                f'{ts_expr(chr(34) + "ChargePeriodStart" + chr(34))} IS NULL',
+            )
+        ]
         cases = ", ".join(
-            f"CASE WHEN {_q(c)} IS NOT NULL AND {e} IS NULL THEN {_q(c)} END AS {_q(c)}"
-            for c, _, e in checks
+            f"CASE WHEN {e} THEN coalesce({_q(c)}, '<empty>') END AS {_q(c)}" for c, _, e in checks
         )
         hits = con.execute(
             f"SELECT * FROM (SELECT row_number() OVER () AS _row, {cases} FROM {_source(f)}) "
