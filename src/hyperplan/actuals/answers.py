@@ -41,7 +41,7 @@ def spend_summary(frame: FocusFrame) -> pd.DataFrame:
         f"""
         SELECT coalesce(provider, '{UNKNOWN}') AS provider,
                coalesce(charge_category, '{UNKNOWN}') AS charge_category,
-               count(*) AS rows,
+               sum(rows)::BIGINT AS rows,
                coalesce(sum(billed_usd), 0) AS billed_usd,
                coalesce(sum(effective_usd), 0) AS effective_usd,
                coalesce(sum(gpu_hours), 0) AS gpu_hours
@@ -270,7 +270,7 @@ def plan_vs_actual(frame: FocusFrame, plan: Plan) -> pd.DataFrame:
 
 def as_of(frame: FocusFrame) -> pd.Timestamp | None:
     """End of the last month the bills cover (first day of the next month), or None."""
-    last = frame.con.execute("SELECT max(charge_period_start) FROM focus").fetchone()[0]
+    last = frame.con.execute("SELECT max(last_start) FROM focus").fetchone()[0]
     if last is None:
         return None
     return pd.Timestamp(last).to_period("M").to_timestamp() + pd.offsets.MonthBegin(1)
@@ -325,21 +325,10 @@ def burndown(
     ]
     if contracts is None or not len(contracts) or at is None:
         return _units(pd.DataFrame(columns=cols), {})
-    applied = frame.sql(
-        """
-        WITH e AS (
-            SELECT month, unnest(CAST(json_extract(contract_applied, '$.Elements') AS JSON[])) AS el
-            FROM focus WHERE contract_applied IS NOT NULL AND json_valid(contract_applied)
-        )
-        SELECT month, json_extract_string(el, '$.ContractId') AS contract_id,
-               json_extract_string(el, '$.ContractCommitmentId') AS commitment_id,
-               TRY_CAST(json_extract_string(el, '$.ContractCommitmentAppliedCost') AS DOUBLE) AS usd
-        FROM e
-        """
-    )
+    applied = frame.sql("SELECT month, contract_id, commitment_id, usd FROM focus_contracts")
     monthly_all = frame.sql(
         "SELECT provider, month, sum(effective_usd) AS usd FROM focus "
-        "WHERE charge_period_start IS NOT NULL GROUP BY ALL"
+        "WHERE month IS NOT NULL GROUP BY ALL"
     )
     plan_m = plan_by_month(plan) if plan is not None else None
     rows = []

@@ -77,6 +77,38 @@ TEXT = (
 DATES = ("ChargePeriodStart", "ChargePeriodEnd")
 NULL_STRINGS = ["", "null", "NULL", "Null"]
 _SUFFIXES = (".csv", ".csv.gz", ".parquet")
+KEYS = (
+    "_file, _bad, provider, region, charge_category, charge_frequency, pricing_category, market, "
+    "commitment_id, commitment_status, commitment_category, billing_currency, instance_type, "
+    "gpus_per_instance, consumed_unit, month"
+)
+"""Columns of table ``focus``: the rows mapped and summed by these keys (the answers need no more)."""
+FACTS = f"""
+SELECT {KEYS},
+    (charge_period_end IS NULL AND end_text IS NOT NULL) AS end_unreadable,
+    count(*) AS rows,
+    sum(billed_usd) AS billed_usd,
+    sum(effective_usd) AS effective_usd,
+    sum(list_usd) AS list_usd,
+    sum(contracted_usd) AS contracted_usd,
+    sum(consumed_quantity) AS consumed_quantity,
+    sum(commitment_quantity) AS commitment_quantity,
+    sum(gpu_hours) AS gpu_hours,
+    min(charge_period_start) AS first_start,
+    max(charge_period_start) AS last_start
+FROM focus_rows GROUP BY ALL
+"""
+CONTRACTS = """
+WITH e AS (
+    SELECT strftime(charge_period_start, '%Y-%m') AS month,
+        unnest(CAST(json_extract(contract_applied, '$.Elements') AS JSON[])) AS el
+    FROM focus_rows WHERE contract_applied IS NOT NULL AND json_valid(contract_applied)
+)
+SELECT month, json_extract_string(el, '$.ContractId') AS contract_id,
+    json_extract_string(el, '$.ContractCommitmentId') AS commitment_id,
+    sum(TRY_CAST(json_extract_string(el, '$.ContractCommitmentAppliedCost') AS DOUBLE)) AS usd
+FROM e GROUP BY ALL
+"""
 
 
 @dataclass
@@ -84,7 +116,10 @@ class FocusFrame:
     """FOCUS rows read into DuckDB, ready for :mod:`hyperplan.actuals.answers`.
 
     Attributes:
-        con: the DuckDB connection holding table ``focus`` (one row per FOCUS row).
+        con: the DuckDB connection holding table ``focus`` (the rows mapped and summed by
+            :data:`KEYS`, with ``rows`` = how many FOCUS rows each holds), table
+            ``focus_contracts`` (FOCUS 1.3 ContractApplied elements summed by month and
+            contract) and view ``focus_rows`` (one mapped row per FOCUS row, x_ columns kept).
         files: files read, in order.
         rows: rows read (blank lines not counted).
         extra_columns: ``x_`` columns found and kept (as text).
@@ -105,9 +140,10 @@ class FocusFrame:
         return self.con.execute(query, params or []).df()
 
     def rows_frame(self, limit: int | None = None) -> pd.DataFrame:
-        """The ``focus`` table as pandas (tests and small files; ``limit`` rows at most)."""
+        """One row per FOCUS row, mapped (view ``focus_rows``: re-reads the files; for tests,
+        small files and drill-downs; ``limit`` rows at most)."""
         lim = f" LIMIT {int(limit)}" if limit is not None else ""
-        return self.sql(f"SELECT * FROM focus{lim}")
+        return self.sql(f"SELECT * FROM focus_rows{lim}")
 
 
 def expand_paths(paths: list[str | Path]) -> list[Path]:
@@ -214,6 +250,7 @@ def read_focus(
     con = con or duckdb.connect()
     con.execute("SET TimeZone='UTC'")
     con.execute("SET enable_progress_bar=false")
+    con.execute("SET preserve_insertion_order=false")
     con.execute(f"SET memory_limit='{MEMORY_LIMIT}'")
     con.execute(f"SET temp_directory={_lit(tempfile.gettempdir())}")
     problems: list[Problem] = []
@@ -252,16 +289,28 @@ def read_focus(
         selects.append(f"SELECT {', '.join(parts)} FROM {_source(f)}")
     raw = "\nUNION ALL BY NAME\n".join(selects)
     con.execute("DROP TABLE IF EXISTS focus")
+    con.execute("DROP TABLE IF EXISTS focus_contracts")
     try:
         con.execute(f"CREATE OR REPLACE TEMP VIEW focus_raw AS {raw}")
-        con.execute(f"CREATE TABLE focus AS {mapped_select('focus_raw', extra, mapping, con)}")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW focus_rows AS "
+            + mapped_select("focus_raw", extra, mapping, con)
+        )
+        con.execute(f"CREATE TABLE focus AS {FACTS}")
+        if any("ContractApplied" in cols for cols in columns.values()):
+            con.execute(f"CREATE TABLE focus_contracts AS {CONTRACTS}")
+        else:
+            con.execute(
+                "CREATE TABLE focus_contracts (month VARCHAR, contract_id VARCHAR, "
+                "commitment_id VARCHAR, usd DOUBLE)"
+            )
     except duckdb.Error as exc:
         raise InputError([Problem(f"cannot read the FOCUS export(s): {_first_line(exc)}")]) from None
     _check_values(con, columns, problems)
     if problems:
         con.execute("DROP TABLE IF EXISTS focus")
         raise InputError(problems)
-    rows = int(con.execute("SELECT count(*) FROM focus").fetchone()[0])
+    rows = int(con.execute("SELECT coalesce(sum(rows), 0) FROM focus").fetchone()[0])
     frame = FocusFrame(con=con, files=files, rows=rows, extra_columns=extra)
     frame.unmapped = _unmapped(con)
     frame.warnings = _warnings(con, frame.unmapped)
@@ -277,7 +326,7 @@ def _check_values(
 ) -> None:
     """Locate values that are not numbers/dates: file, data row, column (first 20 faults)."""
     bad = con.execute(
-        "SELECT _file, count(*) FROM focus WHERE _bad <> '' GROUP BY _file ORDER BY _file"
+        "SELECT _file, sum(rows) FROM focus WHERE _bad <> '' GROUP BY _file ORDER BY _file"
     ).fetchall()
     for file, n in bad:
         f = Path(file)
@@ -314,15 +363,15 @@ def _unmapped(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Rows that map to nothing, by reason (counts and EffectiveCost, USD)."""
     df = con.execute(
         """
-        SELECT reason, count(*) AS rows, coalesce(sum(effective_usd), 0) AS effective_usd FROM (
-            SELECT 'provider not recognised' AS reason, effective_usd FROM focus
+        SELECT reason, sum(n)::BIGINT AS rows, coalesce(sum(effective_usd), 0) AS effective_usd FROM (
+            SELECT 'provider not recognised' AS reason, rows AS n, effective_usd FROM focus
                 WHERE provider IS NULL
             UNION ALL
-            SELECT 'usage row without a known GPU offer' AS reason, effective_usd FROM focus
-                WHERE charge_category = 'Usage' AND gpus_per_instance IS NULL
+            SELECT 'usage row without a known GPU offer' AS reason, rows, effective_usd
+                FROM focus WHERE charge_category = 'Usage' AND gpus_per_instance IS NULL
             UNION ALL
-            SELECT 'PricingCategory not Standard/Committed/Dynamic' AS reason, effective_usd
-                FROM focus WHERE charge_category = 'Usage' AND market IS NULL
+            SELECT 'PricingCategory not Standard/Committed/Dynamic' AS reason, rows,
+                effective_usd FROM focus WHERE charge_category = 'Usage' AND market IS NULL
         ) GROUP BY reason ORDER BY reason
         """
     ).df()
@@ -336,7 +385,7 @@ def _warnings(con: duckdb.DuckDBPyConnection, unmapped: pd.DataFrame) -> list[st
         for r in unmapped.itertuples()
     ]
     n_end = con.execute(
-        "SELECT count(*) FROM focus WHERE charge_period_end IS NULL AND end_text IS NOT NULL"
+        "SELECT coalesce(sum(rows), 0) FROM focus WHERE end_unreadable"
     ).fetchone()[0]
     if n_end:
         out.append(f"{n_end} row(s) with an unreadable ChargePeriodEnd (kept; not used)")
