@@ -115,9 +115,19 @@ def _case_map(expr: str, table: dict[str, str]) -> str:
 
 
 def mapped_select(
-    view: str, extra: list[str], mapping: Mapping, con: duckdb.DuckDBPyConnection
+    view: str,
+    extra: list[str],
+    mapping: Mapping,
+    con: duckdb.DuckDBPyConnection,
+    *,
+    pre: bool = False,
 ) -> str:
-    """SQL selecting typed, mapped rows from ``view`` (raw text columns of FOCUS)."""
+    """SQL selecting typed, mapped rows from ``view`` (raw text columns of FOCUS).
+
+    With ``pre``, ``view`` is :func:`hyperplan.actuals.reader.pre_aggregate` output (the same
+    column names, numbers already summed, plus ``_rows``, ``_bad_cols``, ``_max_start``,
+    ``_end_bad``), carried through; faults then come from ``_bad_cols``.
+    """
     from hyperplan.actuals.reader import num_expr, ts_expr
 
     cat = catalog_gpus()
@@ -153,6 +163,8 @@ def mapped_select(
         '(CASE WHEN r."ResourceType" IN (SELECT instance_type FROM hp_catalog) THEN r."ResourceType" '
         'WHEN r."SkuId" IN (SELECT instance_type FROM hp_catalog) THEN r."SkuId" END)'
     )
+    if pre:
+        extra = ["_rows", "_bad_cols", "_max_start", "_end_bad"]
     extra_cols = "".join(f', r."{c}"' for c in extra)
     nums = {
         "billed_usd": "BilledCost",
@@ -219,12 +231,19 @@ def mapped_select(
     {joins}
     ) y
     """
+    # nested CASEs: the slow parser runs only on rows the fast path could not read
     bad = ", ".join(
         f"CASE WHEN y._t_{dst} IS NOT NULL AND NOT coalesce(isfinite(y._f_{dst}), false) "
-        f"AND {num_expr(f'y._t_{dst}')} IS NULL THEN '{src}' END"
+        f"THEN (CASE WHEN {num_expr(f'y._t_{dst}')} IS NULL THEN '{src}' END) END"
         for dst, src in nums.items()
     )
-    bad += ", CASE WHEN y._f_charge_period_start IS NULL AND " + ts_expr("y._t_charge_period_start") + " IS NULL THEN 'ChargePeriodStart' END"
+    bad += (
+        ", CASE WHEN y._f_charge_period_start IS NULL THEN (CASE WHEN "
+        + ts_expr("y._t_charge_period_start")
+        + " IS NULL THEN 'ChargePeriodStart' END) END"
+    )
+    if pre:
+        bad = "y._bad_cols"
     inner = inner.replace("{bad}", bad)
     hours = ", ".join(f"'{u}'" for u in HOUR_UNITS)
     return f"""

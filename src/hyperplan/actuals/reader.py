@@ -85,8 +85,8 @@ KEYS = (
 """Columns of table ``focus``: the rows mapped and summed by these keys (the answers need no more)."""
 FACTS = f"""
 SELECT {KEYS},
-    (charge_period_end IS NULL AND end_text IS NOT NULL) AS end_unreadable,
-    count(*) AS rows,
+    sum(_end_bad) AS end_unreadable_rows,
+    sum(_rows) AS rows,
     sum(billed_usd) AS billed_usd,
     sum(effective_usd) AS effective_usd,
     sum(list_usd) AS list_usd,
@@ -94,9 +94,8 @@ SELECT {KEYS},
     sum(consumed_quantity) AS consumed_quantity,
     sum(commitment_quantity) AS commitment_quantity,
     sum(gpu_hours) AS gpu_hours,
-    min(charge_period_start) AS first_start,
-    max(charge_period_start) AS last_start
-FROM focus_rows GROUP BY ALL
+    max(coalesce(try_strptime(_max_start, '%Y-%m-%dT%H:%M:%SZ'), {{last}})) AS last_start
+FROM focus_pre_mapped GROUP BY ALL
 """
 CONTRACTS = """
 WITH e AS (
@@ -226,6 +225,68 @@ def ts_expr(col: str) -> str:
     )
 
 
+_ISO_FAST = "'%Y-%m-%dT%H:%M:%SZ'"
+
+
+def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
+    """SQL: FOCUS rows of view ``focus_raw`` summed by their raw text keys (one pass, no mapping).
+
+    Keys: the file, the text columns the mapping and the answers read, and the month of
+    ChargePeriodStart (``YYYY-MM-01T00:00:00Z`` for ISO UTC text, else the text itself, parsed
+    later). Numbers are summed after the fast parse, the slow one (spreadsheet money) only on the
+    rows that need it; ``_bad_cols`` names the columns with a value that is not a number or date
+    in the group; ``_max_start`` is the latest ChargePeriodStart text; ``_end_bad`` counts
+    unreadable ChargePeriodEnd values. Mapping then runs on the groups, not on every row.
+    """
+    from hyperplan.actuals.mapping import MAPPABLE
+
+    used = {c for c, _, _ in mapping.rows}
+    keys = [c for c in TEXT if c not in ("ContractApplied",) and (c not in MAPPABLE or c in used
+            or c in ("SkuId", "ResourceType", "ServiceName", "SkuPriceId"))]
+    nulls = [c for c in TEXT if c not in keys]
+    start = '"ChargePeriodStart"'
+    iso = (
+        f"(length({start}) = 20 AND substr({start}, 20, 1) = 'Z' AND substr({start}, 11, 1) = 'T')"
+    )
+    month_key = f"CASE WHEN {iso} THEN substr({start}, 1, 7) || '-01T00:00:00Z' ELSE {start} END"
+    sums = []
+    bads = []
+    for i, c in enumerate(NUMERIC):
+        f, t = f"_f{i}", _q(c)
+        sums.append(
+            f"sum(CASE WHEN isfinite({f}) THEN {f} WHEN {t} IS NOT NULL THEN {num_expr(t)} END) "
+            f"AS {_q(c)}"
+        )
+        bads.append(
+            f"CASE WHEN sum(CASE WHEN {t} IS NOT NULL AND NOT coalesce(isfinite({f}), false) "
+            f"THEN (CASE WHEN {num_expr(t)} IS NULL THEN 1 ELSE 0 END) ELSE 0 END) > 0 "
+            f"THEN '{c}' END"
+        )
+    bads.append(
+        f"CASE WHEN sum(CASE WHEN NOT {iso} OR {start} IS NULL THEN (CASE WHEN {ts_expr(start)} "
+        f"IS NULL THEN 1 ELSE 0 END) ELSE 0 END) > 0 THEN 'ChargePeriodStart' END"
+    )
+    end = '"ChargePeriodEnd"'
+    end_bad = (
+        f"sum(CASE WHEN {end} IS NOT NULL AND try_strptime({end}, {_ISO_FAST}) IS NULL "
+        f"THEN (CASE WHEN {ts_expr(end)} IS NULL THEN 1 ELSE 0 END) ELSE 0 END)"
+    )
+    parts = [
+        "_file",
+        *(_q(c) for c in keys),
+        *(f"NULL::VARCHAR AS {_q(c)}" for c in nulls),
+        f"{month_key} AS {start}",
+        f"NULL::VARCHAR AS {end}",
+        *sums,
+        "count(*) AS _rows",
+        f"concat_ws(',', {', '.join(bads)}) AS _bad_cols",
+        f"max({start}) AS _max_start",
+        f"{end_bad} AS _end_bad",
+    ]
+    fast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
+    return f"SELECT {', '.join(parts)} FROM (SELECT *, {fast} FROM focus_raw) GROUP BY ALL"
+
+
 def read_focus(
     paths: list[str | Path] | str | Path,
     mapping: Mapping | None = None,
@@ -296,7 +357,12 @@ def read_focus(
             "CREATE OR REPLACE TEMP VIEW focus_rows AS "
             + mapped_select("focus_raw", extra, mapping, con)
         )
-        con.execute(f"CREATE TABLE focus AS {FACTS}")
+        con.execute(f"CREATE OR REPLACE TEMP VIEW focus_pre AS {pre_aggregate(columns, mapping)}")
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW focus_pre_mapped AS "
+            + mapped_select("focus_pre", [], mapping, con, pre=True)
+        )
+        con.execute(f"CREATE TABLE focus AS {FACTS.replace('{last}', ts_expr('_max_start'))}")
         if any("ContractApplied" in cols for cols in columns.values()):
             con.execute(f"CREATE TABLE focus_contracts AS {CONTRACTS}")
         else:
@@ -328,7 +394,7 @@ def _check_values(
     bad = con.execute(
         "SELECT _file, sum(rows) FROM focus WHERE _bad <> '' GROUP BY _file ORDER BY _file"
     ).fetchall()
-    for file, n in bad:
+    for file, _ in bad:
         f = Path(file)
         checks = [
             (c, "a number (found %s)", f"{_q(c)} IS NOT NULL AND {num_expr(_q(c))} IS NULL")
@@ -355,6 +421,9 @@ def _check_values(
                     problems.append(
                         Problem(f"expected {what % repr(value)[:60]}", str(f), line=row + 1, path=c)
                     )
+        n = con.execute(
+            f"SELECT count(*) FROM {_source(f)} WHERE {' OR '.join(f'({e})' for _, _, e in checks)}"
+        ).fetchone()[0]
         if n > len(hits):
             problems.append(Problem(f"{n} rows with bad values in all (first 20 shown)", str(f)))
 
@@ -385,7 +454,7 @@ def _warnings(con: duckdb.DuckDBPyConnection, unmapped: pd.DataFrame) -> list[st
         for r in unmapped.itertuples()
     ]
     n_end = con.execute(
-        "SELECT coalesce(sum(rows), 0) FROM focus WHERE end_unreadable"
+        "SELECT coalesce(sum(end_unreadable_rows), 0) FROM focus"
     ).fetchone()[0]
     if n_end:
         out.append(f"{n_end} row(s) with an unreadable ChargePeriodEnd (kept; not used)")
