@@ -128,9 +128,11 @@ def run_pandas(path: str) -> dict[str, float]:
         aggfunc="sum",
         fill_value=0.0,
     )
-    covered = usage[usage["CommitmentDiscountStatus"] == "Used"].groupby(["ProviderName", "month"])[
-        "EffectiveCost"
-    ].sum()
+    covered = (
+        usage[usage["CommitmentDiscountStatus"] == "Used"]
+        .groupby(["ProviderName", "month"])["EffectiveCost"]
+        .sum()
+    )
     od = usage[(usage["PricingCategory"] == "Standard") & usage["CommitmentDiscountId"].isna()]
     od.groupby(["ProviderName", "month"])["EffectiveCost"].sum()
     s = df.groupby(["ProviderName", "ChargeCategory"])[["BilledCost", "EffectiveCost"]].sum()
@@ -153,7 +155,10 @@ def worker(route: str, path: str) -> None:
 
 
 def measure(route: str, path: Path) -> dict[str, float]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+    }
     proc = subprocess.run(
         [sys.executable, __file__, "--worker", route, str(path)],
         capture_output=True,

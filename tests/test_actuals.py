@@ -59,14 +59,18 @@ def _all_examples() -> list[Path]:
 def test_every_official_example_reads(path: Path) -> None:
     """Each example reads; rows = non-blank data lines; sums equal a plain-Python parse."""
     fr = read_focus(path)
-    raw = pd.read_csv(path, dtype=str, keep_default_na=False, skip_blank_lines=True, encoding="utf-8-sig")
+    raw = pd.read_csv(
+        path, dtype=str, keep_default_na=False, skip_blank_lines=True, encoding="utf-8-sig"
+    )
     assert fr.rows == len(raw)
 
     def money(s: str) -> float:
         s = s.strip().replace("$", "").replace(",", "")
         return 0.0 if s in ("", "null") else float(s)
 
-    got = fr.sql("SELECT coalesce(sum(billed_usd), 0) b, coalesce(sum(effective_usd), 0) e FROM focus")
+    got = fr.sql(
+        "SELECT coalesce(sum(billed_usd), 0) b, coalesce(sum(effective_usd), 0) e FROM focus"
+    )
     assert got["b"].iloc[0] == pytest.approx(sum(money(v) for v in raw["BilledCost"]), abs=1e-6)
     assert got["e"].iloc[0] == pytest.approx(sum(money(v) for v in raw["EffectiveCost"]), abs=1e-6)
 
@@ -82,14 +86,38 @@ def test_every_official_example_reads(path: Path) -> None:
 # zero_percent_utilization_without_...: Unused 1.50 → utilisation 0, waste 1.50;
 #   on-demand medium VM 2.00 → coverage 0 / (0 + 2.00) = 0.
 FLEX_CASES = [
-    ("one_hundred_percent_utilization_with_commitment_discount_flexibility_with_1_resource.csv",
-     0.50, 0.00, 0.50, 2.25, 2 / 11),
-    ("one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv",
-     2.00, 0.00, 2.00, 0.00, 1.0),
-    ("one_hundred_percent_utilization_without_commitment_discount_flexibility.csv",
-     1.50, 0.00, 1.50, 0.00, 1.0),
-    ("zero_percent_utilization_without_commitment_discount_flexibility.csv",
-     0.00, 1.50, 1.50, 2.00, 0.0),
+    (
+        "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_1_resource.csv",
+        0.50,
+        0.00,
+        0.50,
+        2.25,
+        2 / 11,
+    ),
+    (
+        "one_hundred_percent_utilization_with_commitment_discount_flexibility_with_2_resources.csv",
+        2.00,
+        0.00,
+        2.00,
+        0.00,
+        1.0,
+    ),
+    (
+        "one_hundred_percent_utilization_without_commitment_discount_flexibility.csv",
+        1.50,
+        0.00,
+        1.50,
+        0.00,
+        1.0,
+    ),
+    (
+        "zero_percent_utilization_without_commitment_discount_flexibility.csv",
+        0.00,
+        1.50,
+        1.50,
+        2.00,
+        0.0,
+    ),
 ]
 
 
@@ -266,7 +294,9 @@ def test_mapping_provider_offer_market_gpu_hours(tmp_path: Path) -> None:
 
 
 # --- the third-party FOCUS 1.3 sample ------------------------------------------------------------
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} absent (shared data beside the checkout)")
+@pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"{SHARED} absent (shared data beside the checkout)"
+)
 def test_sample_totals_against_pandas() -> None:
     path = SHARED / "samples" / "focus_sample_costandusage_aws_1000.csv"
     fr = read_focus(path)
@@ -276,12 +306,17 @@ def test_sample_totals_against_pandas() -> None:
     want = raw.groupby("ChargeCategory")[["BilledCost", "EffectiveCost"]].sum()
     for cat in want.index:
         assert got.loc[cat, "billed_usd"] == pytest.approx(want.loc[cat, "BilledCost"], abs=1e-6)
-        assert got.loc[cat, "effective_usd"] == pytest.approx(want.loc[cat, "EffectiveCost"], abs=1e-6)
+        assert got.loc[cat, "effective_usd"] == pytest.approx(
+            want.loc[cat, "EffectiveCost"], abs=1e-6
+        )
     # utilisation per commitment, independently
     cd = raw[raw["CommitmentDiscountId"].notna() & (raw["ChargeCategory"] == "Usage")]
     piv = cd.pivot_table(
-        index="CommitmentDiscountId", columns="CommitmentDiscountStatus",
-        values="EffectiveCost", aggfunc="sum", fill_value=0.0,
+        index="CommitmentDiscountId",
+        columns="CommitmentDiscountStatus",
+        values="EffectiveCost",
+        aggfunc="sum",
+        fill_value=0.0,
     )
     u = a.utilisation(fr).groupby("commitment_id")[["used_usd", "unused_usd"]].sum()
     u = u.loc[piv.index]
@@ -289,7 +324,9 @@ def test_sample_totals_against_pandas() -> None:
     np.testing.assert_allclose(u["unused_usd"], piv.get("Unused", 0.0), atol=1e-9)
 
 
-@pytest.mark.skipif(not SHARED.is_dir(), reason=f"{SHARED} absent (shared data beside the checkout)")
+@pytest.mark.skipif(
+    not SHARED.is_dir(), reason=f"{SHARED} absent (shared data beside the checkout)"
+)
 def test_sample_contract_burndown_from_contract_applied() -> None:
     """Consumed = Σ ContractCommitmentAppliedCost of the rows naming the commitment (pandas+json)."""
     import json
@@ -372,7 +409,9 @@ def test_round_trip_utilisation_is_the_plans_use_of_reservations(small_trial) ->
     starts = pd.to_datetime(pd.Series(plan.meta["period_starts"]))
     for r in u.itertuples():
         _, prov, region, itype, _ = r.commitment_id.split(":")
-        t = int(np.searchsorted(starts.to_numpy(), np.datetime64(r.month + "-01"), side="right") - 1)
+        t = int(
+            np.searchsorted(starts.to_numpy(), np.datetime64(r.month + "-01"), side="right") - 1
+        )
         want = share.get((prov, region, itype, t), 0.0)
         assert r.utilisation == pytest.approx(want, abs=1e-9), r
 
@@ -386,8 +425,16 @@ def test_simulate_focus_out_cli(tmp_path: Path) -> None:
     runner = CliRunner()
     res = runner.invoke(
         app,
-        ["simulate", str(root / "examples" / "small.yaml"), "--trials", "2", "--workers", "1",
-         "--focus-out", str(tmp_path / "bills")],
+        [
+            "simulate",
+            str(root / "examples" / "small.yaml"),
+            "--trials",
+            "2",
+            "--workers",
+            "1",
+            "--focus-out",
+            str(tmp_path / "bills"),
+        ],
     )
     assert res.exit_code == 0, res.output
     (written,) = (tmp_path / "bills").glob("*.csv")

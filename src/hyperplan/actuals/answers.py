@@ -15,6 +15,7 @@ returns a pandas DataFrame with units in ``attrs["units"]``. Definitions (FOCUS 
 
 from __future__ import annotations
 
+import itertools
 import math
 from typing import TYPE_CHECKING
 
@@ -50,7 +51,11 @@ def spend_summary(frame: FocusFrame) -> pd.DataFrame:
     )
     return _units(
         df,
-        {"billed_usd": "USD (BilledCost)", "effective_usd": "USD (EffectiveCost)", "gpu_hours": "GPU-hours"},
+        {
+            "billed_usd": "USD (BilledCost)",
+            "effective_usd": "USD (EffectiveCost)",
+            "gpu_hours": "GPU-hours",
+        },
     )
 
 
@@ -178,9 +183,16 @@ def _period_months(plan: Plan) -> pd.DataFrame:
         edges = [max(a, e) for e in edges] + [b]
         edges = sorted(set(edges))
         total = (b - a).total_seconds()
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for lo, hi in itertools.pairwise(edges):
             if hi > lo:
-                rows.append((t, lo.strftime("%Y-%m"), (hi - lo).total_seconds() / total, (hi - lo).total_seconds() / 3600))
+                rows.append(
+                    (
+                        t,
+                        lo.strftime("%Y-%m"),
+                        (hi - lo).total_seconds() / total,
+                        (hi - lo).total_seconds() / 3600,
+                    )
+                )
     return pd.DataFrame(rows, columns=["period_index", "month", "share", "hours"])
 
 
@@ -230,8 +242,18 @@ def plan_vs_actual(frame: FocusFrame, plan: Plan) -> pd.DataFrame:
     pl = plan_by_month(plan)
     pl = pl[pl["month"].isin(months)]
     df = pl.merge(act, on=["provider", "market", "month"], how="outer", suffixes=("_plan", ""))
-    df = df.fillna({"spend_usd_plan": 0.0, "gpu_hours_plan": 0.0, "spend_usd": 0.0, "gpu_hours": 0.0, "gpu_spend_usd": 0.0})
-    plan_gpu_usd = np.where(df["market"].isin(["reserved", "ondemand", "spot"]), df["spend_usd_plan"], 0.0)
+    df = df.fillna(
+        {
+            "spend_usd_plan": 0.0,
+            "gpu_hours_plan": 0.0,
+            "spend_usd": 0.0,
+            "gpu_hours": 0.0,
+            "gpu_spend_usd": 0.0,
+        }
+    )
+    plan_gpu_usd = np.where(
+        df["market"].isin(["reserved", "ondemand", "spot"]), df["spend_usd_plan"], 0.0
+    )
     out = pd.DataFrame(
         {
             "provider": df["provider"],
@@ -243,11 +265,15 @@ def plan_vs_actual(frame: FocusFrame, plan: Plan) -> pd.DataFrame:
             "plan_gpu_hours": df["gpu_hours_plan"],
             "actual_gpu_hours": df["gpu_hours"],
             "plan_usd_per_gpu_hour": np.divide(
-                plan_gpu_usd, df["gpu_hours_plan"].to_numpy(), out=np.full(len(df), np.nan),
+                plan_gpu_usd,
+                df["gpu_hours_plan"].to_numpy(),
+                out=np.full(len(df), np.nan),
                 where=df["gpu_hours_plan"].to_numpy() > 0,
             ),
             "actual_usd_per_gpu_hour": np.divide(
-                df["gpu_spend_usd"].to_numpy(), df["gpu_hours"].to_numpy(), out=np.full(len(df), np.nan),
+                df["gpu_spend_usd"].to_numpy(),
+                df["gpu_hours"].to_numpy(),
+                out=np.full(len(df), np.nan),
                 where=df["gpu_hours"].to_numpy() > 0,
             ),
         }

@@ -130,7 +130,9 @@ def register(app: typer.Typer) -> None:
             Path | None,
             typer.Option("--mapping", help="CSV column,value,instance_type for unnamed offers."),
         ] = None,
-        as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")] = False,
+        as_json: Annotated[
+            bool, typer.Option("--json", help="Print JSON instead of tables.")
+        ] = False,
     ) -> None:
         """Utilisation, coverage, plan vs actual and contract burn-down from FOCUS exports.
 

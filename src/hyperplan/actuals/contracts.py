@@ -43,8 +43,12 @@ def _rows_from_file(p: Path) -> list[dict[str, Any]]:
     if p.suffix.lower() == ".csv":
         df = pd.read_csv(p, dtype=str, keep_default_na=False, encoding="utf-8-sig")
         if "ContractCommitmentId" in df.columns:
-            need = ["ContractCommitmentCategory", "ContractCommitmentCost",
-                    "ContractCommitmentPeriodStart", "ContractCommitmentPeriodEnd"]
+            need = [
+                "ContractCommitmentCategory",
+                "ContractCommitmentCost",
+                "ContractCommitmentPeriodStart",
+                "ContractCommitmentPeriodEnd",
+            ]
             missing = [c for c in need if c not in df.columns]
             if missing:
                 raise InputError([Problem(f"missing column(s): {', '.join(missing)}", str(p), 1)])
@@ -87,20 +91,35 @@ def load_contracts(path: str | Path) -> pd.DataFrame:
             usd = math.nan
         if not (math.isfinite(usd) and usd >= 0):
             problems.append(
-                Problem(f"expected a number ≥ 0 (USD); found {r['committed_usd']!r}", str(p), line,
-                        path=f"{where}.committed_usd")
+                Problem(
+                    f"expected a number ≥ 0 (USD); found {r['committed_usd']!r}",
+                    str(p),
+                    line,
+                    path=f"{where}.committed_usd",
+                )
             )
             continue
         start = pd.to_datetime(str(r["start"]), errors="coerce", utc=True)
         end = pd.to_datetime(str(r["end"]), errors="coerce", utc=True)
         if pd.isna(start) or pd.isna(end) or end <= start:
             problems.append(
-                Problem(f"expected dates with start < end; found {r['start']!r} .. {r['end']!r}",
-                        str(p), line, path=f"{where}.start")
+                Problem(
+                    f"expected dates with start < end; found {r['start']!r} .. {r['end']!r}",
+                    str(p),
+                    line,
+                    path=f"{where}.start",
+                )
             )
             continue
-        rows.append((str(r["name"]), str(r.get("provider") or ""), usd,
-                     start.tz_localize(None), end.tz_localize(None)))
+        rows.append(
+            (
+                str(r["name"]),
+                str(r.get("provider") or ""),
+                usd,
+                start.tz_localize(None),
+                end.tz_localize(None),
+            )
+        )
     if problems:
         raise InputError(problems)
     return pd.DataFrame(rows, columns=COLUMNS)
@@ -111,8 +130,13 @@ def contracts_from_plan(plan: Plan) -> pd.DataFrame:
     scen = (plan.meta or {}).get("scenario") or {}
     items = scen.get("contracts") or []
     rows = [
-        (str(c["name"]), str(c["provider"]), float(c["committed_usd"]),
-         pd.Timestamp(str(c["start"])), pd.Timestamp(str(c["end"])))
+        (
+            str(c["name"]),
+            str(c["provider"]),
+            float(c["committed_usd"]),
+            pd.Timestamp(str(c["start"])),
+            pd.Timestamp(str(c["end"])),
+        )
         for c in items
     ]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -20,6 +20,7 @@ equal the trial's to the cent; the split across pools and months is the plan's.
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -57,7 +58,7 @@ def _month_hours(inp: SimInputs, period_starts: list[str]) -> pd.DataFrame:
         a = pd.Timestamp(period_starts[t])
         b = a + pd.Timedelta(hours=float(inp.steps_in_period[t] * inp.step_hours))
         edges = sorted({a, *[e for e in pd.date_range(a, b, freq="MS") if a < e < b], b})
-        for lo, hi in zip(edges[:-1], edges[1:], strict=True):
+        for lo, hi in itertools.pairwise(edges):
             rows.append((t, lo.strftime("%Y-%m"), lo, hi, (hi - lo).total_seconds() / 3600.0))
     return pd.DataFrame(rows, columns=["period", "month", "start", "end", "hours"])
 
@@ -79,7 +80,9 @@ def trial_rows(plan: Plan, result: SimResult, trial: int = 0) -> pd.DataFrame:
 
     meta = result.meta
     cfg = SimConfig.model_validate(meta.get("config", {}))
-    inp = compile_plan(plan, years=float(meta["years"]), step_hours=float(meta["step_hours"]), config=cfg)
+    inp = compile_plan(
+        plan, years=float(meta["years"]), step_hours=float(meta["step_hours"]), config=cfg
+    )
     mh = _month_hours(inp, list(plan.meta["period_starts"]))
     m = result.metrics.iloc[int(trial)]
     P = inp.n_pools
@@ -121,31 +124,73 @@ def trial_rows(plan: Plan, result: SimResult, trial: int = 0) -> pd.DataFrame:
     res_f, used_f, unused_f, od_f, sp_f = map(flat, (res, used, unused, od, sp))
     hrs = hours[c]
     cid = np.array([f"hyperplan:{o}:reserved" for o in offer], dtype=object)[p]
-    block(res_f > 0, ChargeCategory="Purchase", ChargeFrequency="Recurring",
-          PricingCategory="Standard", BilledCost=res_f, EffectiveCost=0.0,
-          CommitmentDiscountId=cid, CommitmentDiscountStatus=None, ConsumedQuantity=np.nan,
-          ChargeDescription="reservation (recurring fee)", _kind="purchase")
-    block(used_f > 0, ChargeCategory="Usage", ChargeFrequency="Usage-Based",
-          PricingCategory="Committed", BilledCost=0.0, EffectiveCost=used_f,
-          CommitmentDiscountId=cid, CommitmentDiscountStatus="Used",
-          ConsumedQuantity=(inp.reserved[t_of] * share).ravel() * hrs,
-          ChargeDescription="reserved capacity in use", _kind="used")
-    block(unused_f > 0, ChargeCategory="Usage", ChargeFrequency="Usage-Based",
-          PricingCategory="Committed", BilledCost=0.0, EffectiveCost=unused_f,
-          CommitmentDiscountId=cid, CommitmentDiscountStatus="Unused", ConsumedQuantity=np.nan,
-          ChargeDescription="reserved capacity not used", _kind="unused")
+    block(
+        res_f > 0,
+        ChargeCategory="Purchase",
+        ChargeFrequency="Recurring",
+        PricingCategory="Standard",
+        BilledCost=res_f,
+        EffectiveCost=0.0,
+        CommitmentDiscountId=cid,
+        CommitmentDiscountStatus=None,
+        ConsumedQuantity=np.nan,
+        ChargeDescription="reservation (recurring fee)",
+        _kind="purchase",
+    )
+    block(
+        used_f > 0,
+        ChargeCategory="Usage",
+        ChargeFrequency="Usage-Based",
+        PricingCategory="Committed",
+        BilledCost=0.0,
+        EffectiveCost=used_f,
+        CommitmentDiscountId=cid,
+        CommitmentDiscountStatus="Used",
+        ConsumedQuantity=(inp.reserved[t_of] * share).ravel() * hrs,
+        ChargeDescription="reserved capacity in use",
+        _kind="used",
+    )
+    block(
+        unused_f > 0,
+        ChargeCategory="Usage",
+        ChargeFrequency="Usage-Based",
+        PricingCategory="Committed",
+        BilledCost=0.0,
+        EffectiveCost=unused_f,
+        CommitmentDiscountId=cid,
+        CommitmentDiscountStatus="Unused",
+        ConsumedQuantity=np.nan,
+        ChargeDescription="reserved capacity not used",
+        _kind="unused",
+    )
     pod = price_od[t_of].ravel()
     psp = price_sp[t_of].ravel()
-    block(od_f > 0, ChargeCategory="Usage", ChargeFrequency="Usage-Based",
-          PricingCategory="Standard", BilledCost=od_f, EffectiveCost=od_f,
-          CommitmentDiscountId=None, CommitmentDiscountStatus=None,
-          ConsumedQuantity=np.divide(od_f, pod, out=np.zeros_like(od_f), where=pod > 0),
-          ChargeDescription="on-demand instances", _kind="ondemand")
-    block(sp_f > 0, ChargeCategory="Usage", ChargeFrequency="Usage-Based",
-          PricingCategory="Dynamic", BilledCost=sp_f, EffectiveCost=sp_f,
-          CommitmentDiscountId=None, CommitmentDiscountStatus=None,
-          ConsumedQuantity=np.divide(sp_f, psp, out=np.zeros_like(sp_f), where=psp > 0),
-          ChargeDescription="spot instances", _kind="spot")
+    block(
+        od_f > 0,
+        ChargeCategory="Usage",
+        ChargeFrequency="Usage-Based",
+        PricingCategory="Standard",
+        BilledCost=od_f,
+        EffectiveCost=od_f,
+        CommitmentDiscountId=None,
+        CommitmentDiscountStatus=None,
+        ConsumedQuantity=np.divide(od_f, pod, out=np.zeros_like(od_f), where=pod > 0),
+        ChargeDescription="on-demand instances",
+        _kind="ondemand",
+    )
+    block(
+        sp_f > 0,
+        ChargeCategory="Usage",
+        ChargeFrequency="Usage-Based",
+        PricingCategory="Dynamic",
+        BilledCost=sp_f,
+        EffectiveCost=sp_f,
+        CommitmentDiscountId=None,
+        CommitmentDiscountStatus=None,
+        ConsumedQuantity=np.divide(sp_f, psp, out=np.zeros_like(sp_f), where=psp > 0),
+        ChargeDescription="spot instances",
+        _kind="spot",
+    )
     if not frames:
         return pd.DataFrame(columns=FOCUS_10_COLUMNS)
     df = pd.concat(frames, ignore_index=True)
@@ -219,7 +264,9 @@ def write_focus(plan: Plan, result: SimResult, out_dir: str | Path, trial: int =
     if not 0 <= int(trial) < len(result.metrics):
         from hyperplan.errors import InputError, Problem
 
-        raise InputError([Problem(f"trial {trial} not in 0..{len(result.metrics) - 1}", path="--trial")])
+        raise InputError(
+            [Problem(f"trial {trial} not in 0..{len(result.metrics) - 1}", path="--trial")]
+        )
     rows = trial_rows(plan, result, trial)
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -238,4 +285,3 @@ def trial_totals(result: SimResult, trial: int = 0) -> dict[str, float]:
         "spot_usd": float(m["spot_usd"]),
         "cost_usd": float(m["cost_usd"]),
     }
-

@@ -76,13 +76,24 @@ def load_mapping(path: str | Path) -> Mapping:
         need = {"column", "value", "instance_type"}
         if not reader.fieldnames or not need <= set(reader.fieldnames):
             raise InputError(
-                [Problem(f"expected the header column,value,instance_type; found {reader.fieldnames}", str(p), 1)]
+                [
+                    Problem(
+                        f"expected the header column,value,instance_type; found {reader.fieldnames}",
+                        str(p),
+                        1,
+                    )
+                ]
             )
         for i, r in enumerate(reader, start=2):
             col = (r["column"] or "").strip()
             if col not in MAPPABLE:
                 problems.append(
-                    Problem(f"expected one of {', '.join(MAPPABLE)}; found {col!r}", str(p), i, path="column")
+                    Problem(
+                        f"expected one of {', '.join(MAPPABLE)}; found {col!r}",
+                        str(p),
+                        i,
+                        path="column",
+                    )
                 )
                 continue
             if not (r["value"] or "").strip() or not (r["instance_type"] or "").strip():
@@ -139,7 +150,7 @@ def mapped_select(
     )
     con.register("hp_mapping_df", mapping.frame())
     con.execute(
-        "CREATE OR REPLACE TEMP TABLE hp_mapping AS SELECT DISTINCT ON (\"column\", value) * "
+        'CREATE OR REPLACE TEMP TABLE hp_mapping AS SELECT DISTINCT ON ("column", value) * '
         "FROM hp_mapping_df"
     )
     con.unregister("hp_catalog_df")
@@ -178,7 +189,8 @@ def mapped_select(
     # fast paths first (a plain number, an ISO 8601 UTC time); the slow parsers run only on the
     # rows the fast path could not read (CASE evaluates a branch for its rows alone)
     fast_nums = ",\n".join(
-        f'TRY_CAST(r."{src}" AS DOUBLE) AS _f_{dst}, r."{src}" AS _t_{dst}' for dst, src in nums.items()
+        f'TRY_CAST(r."{src}" AS DOUBLE) AS _f_{dst}, r."{src}" AS _t_{dst}'
+        for dst, src in nums.items()
     )
     slow_nums = ",\n".join(
         f"CASE WHEN isfinite(y._f_{dst}) THEN y._f_{dst} WHEN y._t_{dst} IS NOT NULL "
@@ -186,8 +198,11 @@ def mapped_select(
         for dst in nums
     )
     fast_ts = ",\n".join(
-        f"try_strptime(r.\"{src}\", '%Y-%m-%dT%H:%M:%SZ') AS _f_{dst}, r.\"{src}\" AS _t_{dst}"
-        for dst, src in (("charge_period_start", "ChargePeriodStart"), ("charge_period_end", "ChargePeriodEnd"))
+        f'try_strptime(r."{src}", \'%Y-%m-%dT%H:%M:%SZ\') AS _f_{dst}, r."{src}" AS _t_{dst}'
+        for dst, src in (
+            ("charge_period_start", "ChargePeriodStart"),
+            ("charge_period_end", "ChargePeriodEnd"),
+        )
     )
     slow_ts = ",\n".join(
         f"CASE WHEN y._f_{dst} IS NOT NULL THEN y._f_{dst} WHEN y._t_{dst} IS NOT NULL "

@@ -241,8 +241,16 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
     from hyperplan.actuals.mapping import MAPPABLE
 
     used = {c for c, _, _ in mapping.rows}
-    keys = [c for c in TEXT if c not in ("ContractApplied",) and (c not in MAPPABLE or c in used
-            or c in ("SkuId", "ResourceType", "ServiceName", "SkuPriceId"))]
+    keys = [
+        c
+        for c in TEXT
+        if c not in ("ContractApplied",)
+        and (
+            c not in MAPPABLE
+            or c in used
+            or c in ("SkuId", "ResourceType", "ServiceName", "SkuPriceId")
+        )
+    ]
     nulls = [c for c in TEXT if c not in keys]
     start = '"ChargePeriodStart"'
     iso = (
@@ -345,7 +353,9 @@ def read_focus(
         parts = [f"{_lit(str(f))} AS _file"]
         for c in [*wanted, *extra]:
             parts.append(
-                f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}"
+                f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}"
+                if c in present
+                else f"NULL::VARCHAR AS {_q(c)}"
             )
         selects.append(f"SELECT {', '.join(parts)} FROM {_source(f)}")
     raw = "\nUNION ALL BY NAME\n".join(selects)
@@ -371,7 +381,9 @@ def read_focus(
                 "commitment_id VARCHAR, usd DOUBLE)"
             )
     except duckdb.Error as exc:
-        raise InputError([Problem(f"cannot read the FOCUS export(s): {_first_line(exc)}")]) from None
+        raise InputError(
+            [Problem(f"cannot read the FOCUS export(s): {_first_line(exc)}")]
+        ) from None
     _check_values(con, columns, problems)
     if problems:
         con.execute("DROP TABLE IF EXISTS focus")
@@ -404,7 +416,7 @@ def _check_values(
             (
                 "ChargePeriodStart",
                 "an ISO 8601 date-time (found %s)",
-                f'{ts_expr(chr(34) + "ChargePeriodStart" + chr(34))} IS NULL',
+                f"{ts_expr(chr(34) + 'ChargePeriodStart' + chr(34))} IS NULL",
             )
         ]
         cases = ", ".join(
@@ -453,9 +465,7 @@ def _warnings(con: duckdb.DuckDBPyConnection, unmapped: pd.DataFrame) -> list[st
         f"{int(r.rows)} row(s) ({r.effective_usd:,.2f} USD EffectiveCost): {r.reason}"
         for r in unmapped.itertuples()
     ]
-    n_end = con.execute(
-        "SELECT coalesce(sum(end_unreadable_rows), 0) FROM focus"
-    ).fetchone()[0]
+    n_end = con.execute("SELECT coalesce(sum(end_unreadable_rows), 0) FROM focus").fetchone()[0]
     if n_end:
         out.append(f"{n_end} row(s) with an unreadable ChargePeriodEnd (kept; not used)")
     cur = con.execute(
