@@ -351,7 +351,13 @@ def read_focus(
     for f, cols in columns.items():
         present = set(cols)
         parts = [f"{_lit(str(f))} AS _file"]
+        parquet = f.name.lower().endswith(".parquet")
         for c in [*wanted, *extra]:
+            if parquet and c in present:  # the CSV reader's null strings, for Parquet too
+                v = f"CAST({_q(c)} AS VARCHAR)"
+                nulls = ", ".join(_lit(x) for x in NULL_STRINGS)
+                parts.append(f"CASE WHEN {v} IN ({nulls}) THEN NULL ELSE {v} END AS {_q(c)}")
+                continue
             parts.append(
                 f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}"
                 if c in present
