@@ -257,7 +257,9 @@ def test_gzip_parquet_and_folder_read_the_same(tmp_path: Path) -> None:
         shutil.copyfileobj(fi, fo)
     import duckdb  # Parquet written by DuckDB: pyarrow is not a dependency
 
-    duckdb.sql(f"COPY (SELECT * FROM read_csv('{src}', nullstr='null')) TO '{part / 'b.parquet'}' (FORMAT parquet)")
+    duckdb.sql(
+        f"COPY (SELECT * FROM read_csv('{src}', nullstr='null')) TO '{part / 'b.parquet'}' (FORMAT parquet)"
+    )
     fr = read_focus(tmp_path / "parts")
     assert fr.rows == 4 and len(fr.files) == 2
     u = _one(a.utilisation(fr))
@@ -458,3 +460,66 @@ def test_actuals_report_bad_input_exits_2(tmp_path: Path) -> None:
     res = CliRunner().invoke(app, ["actuals", "report", str(bad)])
     assert res.exit_code == 2
     assert f"{bad}:2" in res.output and "BilledCost" in res.output
+
+
+# --- the FinOps Foundation's validator ------------------------------------------------------------
+VALIDATOR_DEFECTS = {
+    "InvoiceIssuer_Required": "checks InvoiceIssuer, the pre-1.0 name (FOCUS 1.0: InvoiceIssuerName)",
+    "Provider_Required": "checks Provider, the pre-1.0 name (FOCUS 1.0: ProviderName)",
+    "Publisher_Required": "checks Publisher, the pre-1.0 name (FOCUS 1.0: PublisherName)",
+    "ResourceID_Required": "checks ResourceID, the pre-1.0 name (FOCUS 1.0: ResourceId)",
+    "SkuPriceId_Nullable": "its SQL reads ChargeType, the 0.5 name of ChargeCategory (KeyError)",
+    "BillingCurrency_IsCurrencyCode": "fails inside the validator (FileNotFoundError) on any value",
+}
+"""Rules of focus-validator 1.0.0's "1.0" set that no FOCUS 1.0 file can pass (read in its YAML)."""
+
+
+def _validator() -> Path:
+    """focus-validator 1.0.0 in its own venv (it pins numpy<2), built once under the cache."""
+    import os
+    import subprocess
+    import sys
+
+    cache = Path(os.environ.get("HYPERPLAN_CACHE", Path.home() / ".cache" / "hyperplan"))
+    venv = cache / "focus-validator-1.0.0"
+    exe = venv / "bin" / "focus-validator"
+    if exe.exists():
+        return exe
+    try:
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+        subprocess.run(
+            [str(venv / "bin" / "pip"), "install", "-q", "focus-validator==1.0.0",
+             "multimethod<1.10"],  # pandera 0.17 imports multimethod.overload (gone in 1.10+)
+            check=True, timeout=900, capture_output=True,
+        )  # fmt: skip
+    except (OSError, subprocess.SubprocessError) as exc:
+        shutil.rmtree(venv, ignore_errors=True)
+        pytest.skip(f"cannot build the focus-validator venv under {cache}: {exc}")
+    return exe
+
+
+def _validate(exe: Path, path: Path) -> set[str]:
+    import re
+    import subprocess
+
+    proc = subprocess.run(
+        [str(exe), "--data-file", str(path), "--validate-version", "1.0"],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    out = proc.stdout + proc.stderr
+    assert "Traceback" not in out, out[-3000:]
+    return set(re.findall(r"^(\S+) failed:", out, flags=re.M))
+
+
+@pytest.mark.slow
+def test_focus_validator_accepts_the_simulated_export(small_trial, tmp_path: Path) -> None:
+    """The export passes every rule of the validator's FOCUS 1.0 set except its own defects;
+    a row with a PricingCategory outside the 1.0 enum is caught (the check can fail)."""
+    _, _, path = small_trial
+    exe = _validator()
+    assert _validate(exe, path) <= set(VALIDATOR_DEFECTS)
+    bad = tmp_path / "bad.csv"
+    df = pd.read_csv(path, dtype=str, keep_default_na=False)
+    df.loc[0, "PricingCategory"] = "Bogus"
+    df.to_csv(bad, index=False)
+    assert _validate(exe, bad) - set(VALIDATOR_DEFECTS) == {"PricingCategory_Enum_1.0"}
