@@ -523,3 +523,51 @@ def test_focus_validator_accepts_the_simulated_export(small_trial, tmp_path: Pat
     df.loc[0, "PricingCategory"] = "Bogus"
     df.to_csv(bad, index=False)
     assert _validate(exe, bad) - set(VALIDATOR_DEFECTS) == {"PricingCategory_Enum_1.0"}
+
+
+# --- contract burn-down ----------------------------------------------------------------------------
+def test_burndown_run_rate_forecast_by_hand(tmp_path: Path) -> None:
+    """aws bills 100, 120, 80 USD in Jan-Mar 2027 against 1,200 USD committed over 2027.
+
+    By hand: consumed 300; as of 2027-04-01, n = 3 months, x̄ = 100, s = 20; months left
+    k = 275 days / 30.4375 = 9.03491; P50 = 300 + 903.491 = 1,203.49 (no P50 shortfall);
+    spread t(0.9, 2) = 1.88562 × 20 × √(k + k²/3) = 1.88562 × 20 × 6.02039 = 227.04;
+    P10 = 976.45, P90 = 1,430.53; shortfall at P10 = 1,200 − 976.45 = 223.55 USD.
+    """
+    body = HEADER + "".join(
+        f"2027-{m:02d}-15T00:00:00Z,Usage,{usd},{usd},AWS,Standard\n"
+        for m, usd in ((1, 100), (2, 120), (3, 80))
+    )
+    fr = read_focus(_write(tmp_path, "b.csv", body))
+    c = _write(
+        tmp_path,
+        "c.yaml",
+        "contracts:\n  - {name: aws-ea, provider: aws, committed_usd: 1200, start: 2027-01-01,"
+        " end: 2028-01-01}\n",
+    )
+    bd = _one(a.burndown(fr, load_contracts(c)))
+    assert bd["as_of"] == "2027-04-01" and bd["months_observed"] == 3
+    assert bd["consumed_usd"] == pytest.approx(300.0)
+    assert bd["months_left"] == pytest.approx(275 / 30.4375)
+    assert bd["forecast_p50_usd"] == pytest.approx(1203.49, abs=0.01)
+    assert bd["forecast_p10_usd"] == pytest.approx(976.45, abs=0.01)
+    assert bd["forecast_p90_usd"] == pytest.approx(1430.53, abs=0.01)
+    assert bd["shortfall_p50_usd"] == 0.0
+    assert bd["shortfall_p10_usd"] == pytest.approx(223.55, abs=0.01)
+    assert bd["basis"].startswith("EffectiveCost of aws")
+
+
+def test_contracts_file_errors_are_located(tmp_path: Path) -> None:
+    c = _write(
+        tmp_path,
+        "c.csv",
+        "name,provider,committed_usd,start,end\nok,aws,10,2027-01-01,2028-01-01\n"
+        "bad,aws,lots,2027-01-01,2028-01-01\nrev,aws,5,2028-01-01,2027-01-01\n",
+    )
+    with pytest.raises(InputError) as exc:
+        load_contracts(c)
+    probs = exc.value.problems
+    assert [(p.line, p.path) for p in probs] == [
+        (3, "contracts[1].committed_usd"),
+        (4, "contracts[2].start"),
+    ]
