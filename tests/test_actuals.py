@@ -449,6 +449,23 @@ def test_simulate_focus_out_cli(tmp_path: Path) -> None:
     data = json.loads(rep.stdout)
     assert data["rows"] == read_focus(written).rows
     assert {"spend", "utilisation", "coverage"} <= set(data["tables"])
+    # against the plan: every USD of the bill lands in plan vs actual
+    plan_json = tmp_path / "plan.json"
+    res = runner.invoke(app, ["plan", str(root / "examples" / "small.yaml"), "-o", str(plan_json)])
+    assert res.exit_code == 0, res.output
+    rep = runner.invoke(
+        app, ["actuals", "report", str(tmp_path / "bills"), "--plan", str(plan_json), "--json"]
+    )
+    assert rep.exit_code == 0, rep.output
+    tables = json.loads(rep.stdout)["tables"]
+    spend = sum(r["effective_usd"] for r in tables["spend"]["rows"])
+    pva = sum(r["actual_usd"] for r in tables["plan_vs_actual"]["rows"])
+    assert pva == pytest.approx(spend, abs=0.005)
+    assert sum(r["plan_usd"] for r in tables["plan_vs_actual"]["rows"]) > 0
+    text = runner.invoke(
+        app, ["actuals", "report", str(tmp_path / "bills"), "--plan", str(plan_json)]
+    )
+    assert text.exit_code == 0 and "Plan vs actual" in text.stdout
 
 
 def test_actuals_report_bad_input_exits_2(tmp_path: Path) -> None:
