@@ -231,8 +231,10 @@ def test_bad_number_located_at_row_and_column(tmp_path: Path) -> None:
     assert "expected a number (found 'abc')" in prob.message
 
 
-def test_bad_start_date_located(tmp_path: Path) -> None:
-    p = _write(tmp_path, "d.csv", HEADER + "yesterday,Usage,1,1,AWS,Standard\n")
+@pytest.mark.parametrize("when", ["yesterday", "2026-01-01T30:00:00Z"])
+def test_bad_start_date_located(tmp_path: Path, when: str) -> None:
+    """Not a date, or ISO-shaped with hour 30 (the spec example's ChargePeriodEnd quirk)."""
+    p = _write(tmp_path, "d.csv", HEADER + f"{when},Usage,1,1,AWS,Standard\n")
     with pytest.raises(InputError) as exc:
         read_focus(p)
     (prob,) = exc.value.problems

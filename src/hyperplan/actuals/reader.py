@@ -253,9 +253,9 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
     ]
     nulls = [c for c in TEXT if c not in keys]
     start = '"ChargePeriodStart"'
-    iso = (
-        f"(length({start}) = 20 AND substr({start}, 20, 1) = 'Z' AND substr({start}, 11, 1) = 'T')"
-    )
+    # _fs: the fast parse (ISO 8601 UTC, validated: hour 30 fails); the month is its first 7
+    # characters; other texts are kept whole as the key and parsed on the groups
+    iso = "(_fs IS NOT NULL)"
     month_key = f"CASE WHEN {iso} THEN substr({start}, 1, 7) || '-01T00:00:00Z' ELSE {start} END"
     sums = []
     bads = []
@@ -292,6 +292,7 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
         f"{end_bad} AS _end_bad",
     ]
     fast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
+    fast += f", try_strptime({start}, {_ISO_FAST}) AS _fs"
     return f"SELECT {', '.join(parts)} FROM (SELECT *, {fast} FROM focus_raw) GROUP BY ALL"
 
 
