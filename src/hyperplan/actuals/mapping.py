@@ -142,19 +142,28 @@ def mapped_select(
     from hyperplan.actuals.reader import num_expr, ts_expr
 
     cat = catalog_gpus()
-    con.register("hp_catalog_df", cat)
-    con.execute("CREATE OR REPLACE TEMP TABLE hp_catalog AS SELECT * FROM hp_catalog_df")
+    # plain INSERTs, not con.register(DataFrame): works with every DuckDB and pandas release
+    con.execute(
+        "CREATE OR REPLACE TEMP TABLE hp_catalog (provider VARCHAR, instance_type VARCHAR, "
+        "gpus DOUBLE)"
+    )
+    con.executemany(
+        "INSERT INTO hp_catalog VALUES (?, ?, ?)",
+        [(str(p), str(i), float(g)) for p, i, g in cat.itertuples(index=False)],
+    )
     con.execute(
         "CREATE OR REPLACE TEMP TABLE hp_catalog_it AS SELECT instance_type, any_value(gpus) AS gpus "
         "FROM hp_catalog GROUP BY instance_type HAVING count(DISTINCT gpus) = 1"
     )
-    con.register("hp_mapping_df", mapping.frame())
     con.execute(
-        'CREATE OR REPLACE TEMP TABLE hp_mapping AS SELECT DISTINCT ON ("column", value) * '
-        "FROM hp_mapping_df"
+        'CREATE OR REPLACE TEMP TABLE hp_mapping ("column" VARCHAR, value VARCHAR, '
+        "instance_type VARCHAR)"
     )
-    con.unregister("hp_catalog_df")
-    con.unregister("hp_mapping_df")
+    first = {(c, v): it for c, v, it in reversed(mapping.rows)}  # the first row of a key wins
+    if first:
+        con.executemany(
+            "INSERT INTO hp_mapping VALUES (?, ?, ?)", [(c, v, it) for (c, v), it in first.items()]
+        )
     used = sorted({c for c, _, _ in mapping.rows})
     provider_names = sorted(set(cat["provider"]))
     aliases = {**{p: p for p in provider_names}, **PROVIDER_ALIASES}
