@@ -101,6 +101,7 @@ def outcome(data: str | bytes, folder: Path, name: str = "fuzz.yaml") -> Scenari
             assert problem.line >= 1 and (problem.column is None or problem.column >= 1)
     report = format_problems(result.problems)
     assert report.endswith("found") and str(path) in report
+    assert SECRET not in report, "a problem echoed the content of a file outside the scenario"
     return result
 
 
@@ -260,6 +261,8 @@ def valid_scenarios(draw: st.DrawFn) -> dict[str, Any]:
                 "discount": draw(st.floats(0, 0.5)),
             }
         ]
+        if "budget_usd_per_year" in policies:  # a budget below the contract's charge is refused
+            policies["budget_usd_per_year"] = data["contracts"][0]["committed_usd"] + 1e3
     if draw(st.integers(0, 4)) == 0:
         row = in_play.iloc[draw(st.integers(0, len(in_play) - 1))]
         data["reservations"] = [
@@ -489,13 +492,182 @@ def nesting_bombs() -> list[tuple[str, bool]]:
 
 
 # ----------------------------------------------------------------------------------------------
+# Hostile inputs (issue 18): paths, special files, huge/tiny numbers, long strings, names that
+# differ only in case, booleans and numeric strings
+# ----------------------------------------------------------------------------------------------
+
+SECRET = "HYPERPLAN_FUZZ_SECRET_d41d8cd9"
+"""Written into files a scenario must not read; no problem message may ever hold it."""
+
+
+def prepare_folder(folder: Path) -> None:
+    """Files the path class names: a secret beside the folder, a symlink to it, a FIFO, a
+    directory, a CSV whose header and cells are the secret, and a good CSV."""
+    outside = folder.parent / f"{folder.name}-secret.txt"
+    outside.write_text(SECRET + "\n1\n2\n", encoding="utf-8")
+    (folder / "secret.csv").write_text(f"{SECRET}\n{SECRET}\n", encoding="utf-8")
+    (folder / "good.csv").write_text("v\n1\n2\n3\n4\n", encoding="utf-8")
+    (folder / "sub").mkdir(exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        (folder / "link.csv").symlink_to(outside)
+    with contextlib.suppress(FileExistsError, AttributeError, OSError):
+        os.mkfifo(folder / "fifo.csv")
+
+
+def hostile_paths(folder: Path) -> list[str]:
+    """Paths a scenario may not read (and two it may): ``..``, absolute, symlinks, FIFOs,
+    devices, /proc files, directories."""
+    outside = folder.parent / f"{folder.name}-secret.txt"
+    return [
+        f"../{outside.name}",
+        str(outside),
+        "link.csv",
+        "fifo.csv",
+        "/dev/zero",
+        "/dev/null",
+        "/dev/stdin",
+        "/proc/self/environ",
+        "/proc/self/status",
+        "/etc/passwd",
+        ".",
+        "sub",
+        "/",
+        "../../../../../../etc/passwd",
+        "secret.csv",
+        "good.csv",
+        "missing.csv",
+        "a\x00b.csv",
+        "~/x.csv",
+        "sub/../../" + outside.name,
+    ]
+
+
+HUGE_AND_TINY: list[Any] = [
+    1e300,
+    -1e300,
+    1e-300,
+    5e-324,
+    1e308,
+    10**30,
+    2**63,
+    float("inf"),
+    float("nan"),
+    -0.0,
+    True,
+    False,
+    "1e5",
+    "12",
+    " 3 ",
+    "0x10",
+    "1_000",
+]
+
+
+def _numeric_paths(data: Any, path: tuple = ()) -> list[tuple]:
+    return [
+        p
+        for p in _paths(data)[1:]
+        if isinstance(_get(data, p), int | float) and not isinstance(_get(data, p), bool)
+    ]
+
+
+def _string_paths(data: Any) -> list[tuple]:
+    return [p for p in _paths(data)[1:] if isinstance(_get(data, p), str)]
+
+
+def _get(data: Any, path: tuple) -> Any:
+    for key in path:
+        data = data[key]
+    return data
+
+
+def _set(data: Any, path: tuple, value: Any) -> None:
+    _get(data, path[:-1])[path[-1]] = value
+
+
+HOSTILE_CLASSES = ("paths", "numbers", "text-numbers", "strings", "case", "loose")
+"""The classes of :func:`hostile_texts` (one is drawn per input)."""
+
+
+@st.composite
+def hostile_texts(draw: st.DrawFn, folder: Path, kind: str | None = None) -> str:
+    """A valid scenario damaged the way an attacker would (``kind`` from HOSTILE_CLASSES)."""
+    data = draw(valid_scenarios())
+    kind = kind or draw(st.sampled_from(HOSTILE_CLASSES))
+    if kind == "paths":
+        path = draw(st.sampled_from(hostile_paths(folder)))
+        where = draw(st.sampled_from(["series", "column", "catalog_csv", "skypilot_csv", "bare"]))
+        w = data["workloads"][0]
+        field = next(k for k in w if k.startswith("demand_") or k == "compute_gpu_hours")
+        if where == "series" and field.startswith("demand_"):
+            w[field] = {"csv": path}
+        elif where == "column" and field.startswith("demand_"):
+            w[field] = {"csv": path, "column": draw(st.sampled_from(["x", "v", "PATH"]))}
+        elif where == "bare" and path.endswith(".csv"):
+            w[field] = path
+        elif where == "skypilot_csv":
+            provider = next(iter(data["providers"]))
+            data.setdefault("offers", {})["skypilot_csv"] = [{"path": path, "provider": provider}]
+        else:
+            data.setdefault("offers", {})["catalog_csv"] = [path]
+    elif kind == "numbers" or kind == "loose":
+        paths = _numeric_paths(data)
+        if paths:
+            values = HUGE_AND_TINY if kind == "numbers" else [True, False, "1e5", "12", "nan"]
+            _set(data, draw(st.sampled_from(paths)), draw(st.sampled_from(values)))
+    elif kind == "strings":
+        paths = [*_string_paths(data), ("description",)]
+        n = draw(st.sampled_from([200, 201, 5_000, 50_000]))
+        word = draw(st.sampled_from(["x", "é", "[", "\u202e"])) * n
+        _set(data, draw(st.sampled_from(paths)), word)
+    elif kind == "case":
+        names = list(data["providers"])
+        choice = draw(st.sampled_from(["provider", "workload", "max_share"]))
+        if choice == "provider":
+            p = draw(st.sampled_from(names))
+            data["providers"][p.upper() if p != p.upper() else p.lower()] = {}
+        elif choice == "workload":
+            w = copy.deepcopy(draw(st.sampled_from(data["workloads"])))
+            w["name"] = w["name"].upper()
+            data["workloads"].append(w)
+        else:
+            p = draw(st.sampled_from(names))
+            data.setdefault("policies", {})["max_share"] = {p: 0.9, p.upper(): 0.8}
+    text = render(data)
+    if kind == "text-numbers":  # values YAML itself cannot build: impossible dates, 5,001 digits
+        junk = draw(st.sampled_from(["2027-02-30", "9" * 5001, "0000-00-00", "9999-12-31", "1e5"]))
+        lines = text.split("\n")
+        spots = [i for i, line in enumerate(lines) if ": " in line and not line.endswith(":")]
+        if spots:
+            i = draw(st.sampled_from(spots))
+            lines[i] = lines[i].split(": ", 1)[0] + ": " + junk
+        text = "\n".join(lines)
+    return text
+
+
+# ----------------------------------------------------------------------------------------------
 # The tests
 # ----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("fuzz")
+    path = tmp_path_factory.mktemp("fuzz")
+    prepare_folder(path)
+    return path
+
+
+@pytest.mark.parametrize("kind", HOSTILE_CLASSES)
+def test_hostile_inputs_load_or_fail_located(kind: str, folder: Path) -> None:
+    """Each class of issue 18 (files, ranges, long strings, case, loose numbers): the loader
+    answers in time, located, and never shows a byte of a file outside the scenario."""
+
+    @settings(FUZZ, max_examples=25)
+    @given(text=hostile_texts(folder, kind))
+    def run(text: str) -> None:
+        outcome(text, folder)
+
+    run()
 
 
 @FUZZ

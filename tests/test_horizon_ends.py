@@ -258,6 +258,9 @@ def test_no_reservation_columns_where_no_workload_may_reserve(tmp_path) -> None:
         horizon=horizon(1),
         terms=[1, 3],
         workloads=[inference("chat", 8000, markets=["ondemand"])],
+        # 10 instances on demand: lift the default market ceiling (64 GPUs), whose binding would
+        # add unserved demand to the hand-derived objective
+        offers={"ondemand_cap": "unlimited"},
         policies=NO_OUTAGES,
     )
     solved = solve_scenario(sc, catalog=cat)

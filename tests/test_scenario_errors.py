@@ -161,7 +161,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         11,
         26,
         "workloads[0].demand_tokens_per_s",
-        "expected a number >= 0, found -5",
+        "expected a number from 0 to 1e+12 (output tokens/s), found -5",
     ),
     (
         "negative-in-list-series",
@@ -169,7 +169,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         11,
         33,
         "workloads[0].demand_tokens_per_s[2]",
-        "expected a number >= 0, found -3",
+        "expected a number from 0 to 1e+12 (output tokens/s), found -3",
     ),
     (
         "growth-as-string",
@@ -235,7 +235,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         3,
         12,
         "horizon.periods",
-        "expected a number >= 1, found 0",
+        "expected a number from 1 to 600 (periods), found 0",
     ),
     (
         "discount-rate-2",
@@ -243,7 +243,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         3,
         18,
         "horizon.discount_rate",
-        "expected a number <= 1, found 2",
+        "expected a number from 0 to 1 (fraction per year), found 2",
     ),
     (
         "duplicate-workload-names",
@@ -277,7 +277,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         9,
         14,
         "policies.max_share",
-        "expected a number <= 1, found 1.5",
+        "expected a number from 0 to 1 (fraction), found 1.5",
     ),
     (
         "resilience-negative",
@@ -285,7 +285,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         12,
         17,
         "workloads[0].resilience",
-        "expected a number >= 0, found -0.1",
+        "expected a number from 0 to 1 (fraction), found -0.1",
     ),
     (
         "workload-name-with-space",
@@ -452,7 +452,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         11,
         20,
         "contracts[0].committed_usd",
-        "5e+13 USD is beyond any plausible",
+        "expected a number from 0 to 1e+13 (USD), found 50000000000000",
     ),
     (
         "reservation-unknown-instance-type",
@@ -580,7 +580,8 @@ def test_all_problems_reported_together_sorted_by_line() -> None:
     assert [p.line for p in problems] == [11, 12, 13, 17]
     assert problems[2].message == "expected a whole number, found 'high'"
     assert problems[3].path == "workloads[1].perf.H100"
-    assert problems[3].message == "expected a number > 0, found 0"
+    assert problems[3].message.startswith("expected a number from 0.001 to 1000")
+    assert problems[3].message.endswith(", found 0")
 
 
 def test_cross_reference_problems_reported_together() -> None:
@@ -600,7 +601,8 @@ def test_format_problems() -> None:
         load_scenario_text(wl("demand_tokens_per_s: -5"), filename="s.yaml")
     text = format_problems(info.value.problems)
     assert text.splitlines() == [
-        "s.yaml:11:26: workloads[0].demand_tokens_per_s: expected a number >= 0, found -5",
+        "s.yaml:11:26: workloads[0].demand_tokens_per_s: expected a number from 0 to 1e+12 "
+        "(output tokens/s), found -5",
         "1 problem found",
     ]
 

@@ -47,6 +47,18 @@ EXIT_SIGINT = 130
 """Exit status after Ctrl-C (SIGINT)."""
 EXIT_SIGTERM = 143
 """Exit status after SIGTERM."""
+AllowPath = Annotated[
+    list[Path] | None,
+    typer.Option(
+        "--allow-path",
+        metavar="DIR",
+        help=(
+            "Also let the scenario read files (CSV series, offer CSVs) under DIR (repeat); "
+            "default: only its own folder and HYPERPLAN_ALLOW_PATHS."
+        ),
+    ),
+]
+"""The option of every command that loads a scenario: more folders its files may lie in."""
 
 
 def _on_term(signum: int, frame: Any) -> None:
@@ -179,6 +191,7 @@ def catalog(
 @app.command()
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    allow_path: AllowPath = None,
 ) -> None:
     """Check a scenario and summarise what it holds (periods, providers, offers, workloads, policies).
 
@@ -189,7 +202,7 @@ def validate(
         from hyperplan.report.scenario_summary import print_scenario
         from hyperplan.scenario.load import load_scenario
 
-        scenario = load_scenario(file)
+        scenario = load_scenario(file, allow_paths=allow_path or ())
         print_scenario(scenario, out)
 
     _run(body)
@@ -284,6 +297,7 @@ def plan(
             ),
         ),
     ] = False,
+    allow_path: AllowPath = None,
 ) -> None:
     """Solve the multi-cloud capacity plan and print its summary.
 
@@ -300,7 +314,7 @@ def plan(
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
-        scenario = load_scenario(file)
+        scenario = load_scenario(file, allow_paths=allow_path or ())
         scenario, ledger_meta = plan_from_ledger(scenario, file, from_ledger, db, workspace, err)
         result = make_plan(
             scenario,
@@ -364,6 +378,7 @@ def compare(
             ),
         ),
     ] = False,
+    allow_path: AllowPath = None,
 ) -> None:
     """Plan the scenario under several strategies and compare cost, share, power and resilience.
 
@@ -382,7 +397,7 @@ def compare(
         from hyperplan.report.terminal import print_compare
         from hyperplan.scenario.load import load_scenario
 
-        scenario = load_scenario(file)
+        scenario = load_scenario(file, allow_paths=allow_path or ())
         strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
             f"single:{p}" for p in scenario.providers
         ]

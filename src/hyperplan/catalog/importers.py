@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import difflib
+import io
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -93,6 +94,25 @@ _UNITS: dict[str, str] = {
 }
 
 
+#: Largest plausible value of a numeric column (beyond it: a unit mistake, or an attack that
+#: would pass the load and fail the solve). Prices in USD per instance-hour.
+_MAX: dict[str, float] = {
+    "ondemand_usd_per_hour": 1e5,
+    "spot_usd_per_hour": 1e5,
+    "reserved_1y_usd_per_hour": 1e5,
+    "reserved_3y_usd_per_hour": 1e5,
+    "Price": 1e5,
+    "SpotPrice": 1e5,
+    "kw_per_instance": 1e4,
+    "vcpus": 1e5,
+    "vCPUs": 1e5,
+    "memory_gib": 1e7,
+    "MemoryGiB": 1e7,
+    "accelerators_per_instance": 1e4,
+    "AcceleratorCount": 1e4,
+}
+
+
 class _Collector:
     """Collects located problems of one file."""
 
@@ -101,13 +121,17 @@ class _Collector:
         self.colno = {name: i + 1 for i, name in enumerate(header)}
         self.problems: list[Problem] = []
 
-    def add(self, message: str, line: int | None, column: str = "") -> None:
+    def add(
+        self, message: str, line: int | None, column: str = "", colno: int | None = None
+    ) -> None:
+        """A problem at ``line``, in the column named ``column`` (a name we expect: it becomes
+        the path) or, for a column whose name we do not expect, at column number ``colno``."""
         self.problems.append(
             Problem(
                 message,
                 file=self.file,
                 line=line,
-                column=self.colno.get(column),
+                column=colno if colno is not None else self.colno.get(column),
                 path=column,
             )
         )
@@ -135,9 +159,20 @@ def _read_rows(path: str | os.PathLike[str]) -> tuple[str, list[str], pd.DataFra
     Raises:
         InputError: missing/unreadable file, no header, ragged records.
     """
+    from hyperplan.scenario.files import FileAccessError, read_bounded
+
     file = os.fspath(path)
     try:
-        with open(file, newline="", encoding="utf-8-sig") as handle:
+        text = read_bounded(file).decode("utf-8-sig")
+    except FileAccessError as exc:
+        message = str(exc)
+        if message.startswith("file not found"):
+            message = "file not found"
+        raise InputError([Problem(message, file=file)]) from None
+    except UnicodeDecodeError as exc:
+        raise InputError([Problem(f"not UTF-8 text: {exc.reason}", file=file)]) from None
+    try:
+        with io.StringIO(text, newline="") as handle:
             reader = csv.reader(handle)
             header: list[str] | None = None
             records: list[list[str]] = []
@@ -189,12 +224,16 @@ def _check_header(
     *,
     allow_extra: bool,
 ) -> None:
-    seen: set[str] = set()
-    for name in header:
-        if name in seen:
-            col.add(f"duplicate column {name!r}", 1, name)
-        seen.add(name)
+    # messages name only the columns we expect: the file's own text is never echoed
     known = [*required, *optional]
+    seen: set[str] = set()
+    for i, name in enumerate(header):
+        if name in seen:
+            if name in known:
+                col.add(f"duplicate column {name!r}: one column per name", 1, name)
+            else:
+                col.add(f"column {i + 1} repeats the name of an earlier one", 1, colno=i + 1)
+        seen.add(name)
     for name in required:
         if name not in seen:
             col.add(
@@ -203,14 +242,15 @@ def _check_header(
                 name,
             )
     if not allow_extra:
-        for name in header:
+        for i, name in enumerate(header):
             if name not in known:
                 close = difflib.get_close_matches(name, known, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
                 col.add(
-                    f"unknown column {name!r}{hint} expected columns: {', '.join(known)}",
+                    f"column {i + 1} of the header is not a known column{hint} expected "
+                    f"columns: {', '.join(known)}",
                     1,
-                    name,
+                    colno=i + 1,
                 )
 
 
@@ -235,16 +275,26 @@ def _numbers(
     num = pd.to_numeric(text.where(~blank), errors="coerce").to_numpy(dtype=float, copy=True)
     finite = np.isfinite(num)
     unit = _UNITS.get(name, "")
-    kind = "a whole number >= 0" if whole else "a number >= 0"
+    top = _MAX.get(name, np.inf)
+    kind = "a whole number" if whole else "a number"
+    kind += f" from 0 to {top:g}" if np.isfinite(top) else " >= 0"
     expected = f"{kind}{f' ({unit})' if unit else ''}"
-    bad = (~blank & ~finite) | (finite & (num < 0))
+    bad = (~blank & ~finite) | (finite & ((num < 0) | (num > top)))
     if whole:
         bad |= finite & (num != np.floor(num))
     if required:
         for i in np.flatnonzero(blank):
             col.add(f"expected {expected}, found an empty cell", int(lines[i]), name)
-    for i in np.flatnonzero(bad):
-        col.add(f"expected {expected}, found {text.iat[i]!r}", int(lines[i]), name)
+    for i in np.flatnonzero(bad):  # what the cell holds is not echoed, only what is wrong
+        if not finite[i]:
+            found = "text that is not a finite number"
+        elif num[i] < 0:
+            found = "a negative number"
+        elif num[i] > top:
+            found = "a number above that range"
+        else:
+            found = "a fraction"
+        col.add(f"expected {expected}, found {found}", int(lines[i]), name)
     num[bad] = np.nan
     return num
 
@@ -265,8 +315,8 @@ def _accelerators(col: _Collector, names: pd.Series, lines: np.ndarray, column: 
         try:
             canon[k] = normalize_accelerator(raw)
         except UnknownAcceleratorError as exc:
-            canon[k] = ""
-            errors[k] = str(exc)
+            canon[k] = ""  # the cell's text is not echoed; suggestions are catalog names
+            errors[k] = str(exc).strip("'\"").replace(repr(raw), "name", 1)
     for k, message in errors.items():
         for i in np.flatnonzero(codes == k):
             col.add(message, int(lines[i]), column)
@@ -308,8 +358,8 @@ def _duplicates(col: _Collector, frame: pd.DataFrame, lines: np.ndarray) -> None
     first_line = pd.Series(lines).groupby(key.to_numpy()).transform("first").to_numpy()
     for i in np.flatnonzero(dup):
         col.add(
-            f"duplicate offer {key.iat[i]!r} (first at line {first_line[i]}): one row per "
-            "provider, region and instance_type",
+            f"duplicate offer (first at line {first_line[i]}): one row per provider, region and "
+            "instance_type",
             int(lines[i]),
             "instance_type",
         )

@@ -578,11 +578,16 @@ def _outage_models(scenario: Scenario, inputs: PlanInputs) -> dict[str, Any]:
 
 
 def _scenario_catalog(scenario: Scenario) -> Catalog:
+    from hyperplan.errors import InputError, Problem
+    from hyperplan.scenario.files import FileAccessError, resolve_scenario_file
+
     base_dir: Path | None = getattr(scenario, "_base_dir", None)
 
-    def resolve_path(p: str) -> str:
-        path = Path(p)
-        return str(path if path.is_absolute() or base_dir is None else base_dir / path)
+    def resolve_path(p: str) -> str:  # confined to the scenario's folders (scenario.files)
+        try:
+            return str(resolve_scenario_file(p, base_dir))
+        except FileAccessError as exc:
+            raise InputError([Problem(str(exc), file=getattr(scenario, "_source", None))]) from None
 
     user = tuple(resolve_path(p) for p in scenario.offers.catalog_csv)
     sky = tuple((resolve_path(s.path), s.provider) for s in scenario.offers.skypilot_csv)

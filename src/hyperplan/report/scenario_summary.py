@@ -12,6 +12,18 @@ from hyperplan.plan.inputs import DEMAND_UNITS, resolve
 from hyperplan.report import fmt
 from hyperplan.scenario.schema import Scenario
 
+MAX_TEXT_CHARS = 2000
+"""Free text (a scenario's description) longer than this is cut when printed: rendering stays
+linear in the input (rich's highlighter and wrapping of one long word were quadratic)."""
+
+
+def short_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
+    """``text`` stripped, cut to ``limit`` characters with a note of how many were left out."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
+
 
 def print_scenario(scenario: Scenario, console: Console, catalog: Catalog | None = None) -> None:
     """Periods, providers with offers in play, workloads with their demand, policies, contracts."""
@@ -24,7 +36,7 @@ def print_scenario(scenario: Scenario, console: Console, catalog: Catalog | None
         f"commitments past the end: {scenario.horizon.end_effects}"
     )
     if scenario.description:
-        console.print(scenario.description.strip(), markup=False)
+        console.print(short_text(scenario.description), markup=False, highlight=False)
     offers = inp.offers
     table = Table(title="Providers and offers in play", title_justify="left", title_style="bold")
     for name, justify in (

@@ -13,7 +13,6 @@ import functools
 import math
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -21,8 +20,10 @@ import pandas as pd
 from pydantic import BaseModel
 
 from hyperplan.errors import InputError, Problem
+from hyperplan.scenario.files import FileAccessError, resolve_scenario_file
 from hyperplan.scenario.load import _members, _resolve, did_you_mean
 from hyperplan.scenario.schema import (
+    SERIES_LIMITS,
     CsvSeries,
     GrowthSeries,
     Scenario,
@@ -34,18 +35,9 @@ from hyperplan.scenario.yamlpos import PathKey, Positions
 if TYPE_CHECKING:
     from hyperplan.catalog import Catalog
 
-#: Upper bounds beyond which a value is surely a unit mistake: field name -> (limit, unit).
-ABSURD: dict[str, tuple[float, str]] = {
-    "demand_tokens_per_s": (1e12, "tokens/s"),
-    "demand_vcpus": (1e12, "vCPUs"),
-    "demand_gpus": (1e10, "accelerators"),
-    "compute_gpu_hours": (1e12, "accelerator-hours"),
-    "power_mw": (1e6, "MW"),
-    "power_total_mw": (1e6, "MW"),
-    "committed_usd": (1e13, "USD"),
-    "mw_per_period": (1e6, "MW"),
-    "max_tokens_per_s": (1e12, "tokens/s"),
-}
+#: Upper bounds of series fields beyond which a value is surely a unit mistake: field name ->
+#: (limit, unit); declared with the schema (other numbers have their range in the schema itself).
+ABSURD: dict[str, tuple[float, str]] = SERIES_LIMITS
 
 _TERM = re.compile(r"^(\d+)y$")
 
@@ -131,6 +123,11 @@ def iter_series(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
             yield from iter_series(item, (*path, key))
 
 
+def _usd(value: float) -> str:
+    """``USD 1,250,000``: an amount as the message states it (whole dollars)."""
+    return f"USD {value:,.0f}"
+
+
 def _names(values: Any) -> str:
     return ", ".join(sorted(str(v) for v in values))
 
@@ -191,9 +188,10 @@ class _Checker:
             for i, sp in enumerate(self.s.offers.skypilot_csv)
         ]
         for path, name, reader in extra:
-            file = self._resolve(name)
-            if not file.is_file():
-                self.add(path, f"file not found: {file}")
+            try:
+                file = resolve_scenario_file(name, self.s._base_dir)
+            except FileAccessError as exc:
+                self.add(path, str(exc))
                 self.catalog_incomplete = True
                 continue
             try:
@@ -202,7 +200,7 @@ class _Checker:
                 self.catalog_incomplete = True
                 n = len(exc.problems)
                 self.add(
-                    path, f"cannot use {file}: {n} problem{'s' if n != 1 else ''} in that file"
+                    path, f"cannot use {name}: {n} problem{'s' if n != 1 else ''} in that file"
                 )
                 self.problems.extend(exc.problems)
                 continue
@@ -310,12 +308,6 @@ class _Checker:
                         "only",
                     )
 
-    def _resolve(self, name: str) -> Path:
-        path = Path(name)
-        if not path.is_absolute() and self.s._base_dir is not None:
-            path = self.s._base_dir / path
-        return path
-
     # -- series and plausibility -----------------------------------------------------------
 
     def _series(self) -> None:
@@ -329,23 +321,57 @@ class _Checker:
 
     def _plausible(self) -> None:
         for path, values in self.expanded.items():
-            self._absurd(path, float(np.max(values)) if len(values) else 0.0)
-        for i, w in enumerate(self.s.workloads):
-            if isinstance(w, Training):
-                self._absurd(("workloads", i, "compute_gpu_hours"), w.compute_gpu_hours)
-        for i, c in enumerate(self.s.contracts):
-            self._absurd(("contracts", i, "committed_usd"), c.committed_usd)
+            with np.errstate(invalid="ignore"):
+                top = float(np.max(values)) if len(values) else 0.0
+            self._absurd(path, top)
+        self._budget_vs_contracts()
 
     def _absurd(self, path: PathKey, value: float) -> None:
         if path[-1] not in ABSURD:
             return
         limit, unit = ABSURD[str(path[-1])]
-        if value > limit:
+        if not value <= limit:  # NaN too (a growth series that overflowed)
             self.add(
                 path,
-                f"{value:g} {unit} is beyond any plausible fleet (limit {limit:g}); "
-                "check the units",
+                f"{value:g} {unit} is beyond any plausible fleet: expected a number from 0 to "
+                f"{limit:g} ({unit}) in every period; check the units",
             )
+
+    def _budget_vs_contracts(self) -> None:
+        """A yearly budget below what the take-or-pay contracts charge in that year admits no
+        plan: their shortfall is paid anyway (plan/build.py counts it outside the budget row)."""
+        path: PathKey = ("policies", "budget_usd_per_year")
+        budget = self.expanded.get(path)
+        if budget is None or not self.s.contracts:
+            return
+        tl = self.tl
+        years = np.unique(tl.calendar_year)
+        first = np.searchsorted(tl.calendar_year, years)
+        year_of_t = np.searchsorted(years, tl.calendar_year)
+        charges = np.zeros((len(self.s.contracts), len(years)))
+        for c, con in enumerate(self.s.contracts):  # one row per contract, vectorised over T
+            hours = tl.overlap_hours(con.start, con.end)
+            total = (con.end.toordinal() - con.start.toordinal()) * 24.0
+            charges[c] = np.bincount(
+                year_of_t, weights=con.committed_usd * hours / total, minlength=len(years)
+            )
+        owed = charges.sum(axis=0)
+        over = np.flatnonzero(owed > budget[first] * (1 + 1e-9) + 1e-6)
+        if not over.size:
+            return
+        k = int(over[0])
+        named = [
+            f"{con.name} {_usd(charges[c, k])}"
+            for c, con in enumerate(self.s.contracts)
+            if charges[c, k] > 0
+        ]
+        self.add(
+            path,
+            f"the budget for {int(years[k])} ({_usd(float(budget[first[k]]))}) is below what "
+            f"take-or-pay contracts charge in that year ({_usd(float(owed[k]))}: "
+            f"{', '.join(named)}): no plan can keep it; raise the budget or lower the "
+            "commitments",
+        )
 
     # -- names -----------------------------------------------------------------------------
 

@@ -461,8 +461,11 @@ def _series_def() -> dict[str, Any]:
             "{csv, column} or a bare CSV path (one row per period, header allowed)"
         ),
         "anyOf": [
-            {"type": "number", "minimum": 0},
-            {"type": "array", "items": {"type": "number", "minimum": 0}},
+            {"type": "number", "minimum": 0, "maximum": models.MAX_SERIES_VALUE},
+            {
+                "type": "array",
+                "items": {"type": "number", "minimum": 0, "maximum": models.MAX_SERIES_VALUE},
+            },
             {"$ref": "#/$defs/GrowthSeries"},
             {"$ref": "#/$defs/CsvSeries"},
             {"type": "string", "pattern": CSV_PATH_PATTERN},
@@ -534,6 +537,10 @@ def _document(model: str, node: dict[str, Any]) -> None:
             prop["examples"] = copy.deepcopy(docs["examples"])
         if "const" in prop and "examples" not in prop:
             prop["examples"] = [prop["const"]]
+        if field in models.SERIES_LIMITS and _is_series(prop):
+            # the series field's own range (checked on every period after expansion): applies
+            # to a constant; the Series type bounds list items and growth starts
+            prop["maximum"] = models.SERIES_LIMITS[field][0]
     if "description" in node:
         node["description"] = _rst_to_md(node["description"])
 
@@ -711,6 +718,8 @@ def _bound_text(node: dict[str, Any]) -> str:
 
 
 def _num(value: Any) -> str:
+    if isinstance(value, int | float) and abs(value) >= 1e6:
+        return f"{value:g}"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     return str(value)
@@ -722,7 +731,7 @@ def type_text(node: dict[str, Any]) -> str:
         name = node["$ref"].rsplit("/", 1)[-1]
         return f"[{name}](#{_anchor(name)})"
     if "allOf" in node and len(node["allOf"]) == 1:
-        return type_text(node["allOf"][0])
+        return f"{type_text(node['allOf'][0])} {_bound_text(node)}".strip()
     if "allOf" in node and all("then" in branch for branch in node["allOf"]):  # by kind
         return " or ".join(type_text(branch["then"]) for branch in node["allOf"])
     alts = node.get("anyOf") or node.get("oneOf")

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 from pydantic import BaseModel, ValidationError
 
 from hyperplan.errors import InputError, Problem
-from hyperplan.scenario.schema import FieldValueError, Scenario
+from hyperplan.scenario.files import scenario_folder
+from hyperplan.scenario.schema import SERIES_LIMITS, FieldValueError, Scenario
 from hyperplan.scenario.yamlpos import (
     PathKey,
     Positions,
@@ -37,7 +38,11 @@ __all__ = ["format_problems", "load_scenario", "load_scenario_text", "problems_f
 
 
 def load_scenario(
-    path: str | Path, *, catalog: Catalog | None = None, check: bool = True
+    path: str | Path,
+    *,
+    catalog: Catalog | None = None,
+    check: bool = True,
+    allow_paths: Iterable[str | Path] = (),
 ) -> Scenario:
     """Read, validate and (by default) cross-check a scenario file.
 
@@ -46,6 +51,9 @@ def load_scenario(
         catalog: the catalog to check names against; default: the bundled catalog.
         check: run :func:`~hyperplan.scenario.check.check_scenario` (catalog names, series
             lengths, windows, plausibility).
+        allow_paths: more folders the files the scenario names (CSV series, offer CSVs) may
+            lie in; by default only the scenario's own folder (and ``HYPERPLAN_ALLOW_PATHS``),
+            see :mod:`hyperplan.scenario.files`.
 
     Returns:
         The validated scenario, with ``_source`` (the path) and ``_base_dir`` (its directory).
@@ -56,7 +64,12 @@ def load_scenario(
     path = Path(path)
     text = decode_yaml_bytes(read_yaml_bytes(path), str(path))
     scenario = load_scenario_text(
-        text, filename=str(path), base_dir=path.resolve().parent, catalog=catalog, check=check
+        text,
+        filename=str(path),
+        base_dir=path.resolve().parent,
+        catalog=catalog,
+        check=check,
+        allow_paths=allow_paths,
     )
     scenario._source = str(path)
     return scenario
@@ -69,6 +82,7 @@ def load_scenario_text(
     base_dir: str | Path | None = None,
     catalog: Catalog | None = None,
     check: bool = True,
+    allow_paths: Iterable[str | Path] = (),
 ) -> Scenario:
     """Validate a scenario given as YAML text; see :func:`load_scenario`.
 
@@ -78,6 +92,8 @@ def load_scenario_text(
         base_dir: directory CSV series resolve against; default: the current directory.
         catalog: the catalog to check against; default: the bundled catalog.
         check: run the cross-reference checks.
+        allow_paths: more folders its files may lie in (besides ``base_dir``, or the current
+            directory without one).
     """
     data, positions = parse_yaml(text, filename)
     if not isinstance(data, dict):
@@ -90,7 +106,13 @@ def load_scenario_text(
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise InputError(problems_from_validation(exc, data, positions)) from None
-    scenario._base_dir = Path(base_dir) if base_dir is not None else None
+    allow = list(allow_paths)
+    if base_dir is not None or allow:
+        scenario._base_dir = scenario_folder(
+            base_dir if base_dir is not None else Path.cwd(), allow
+        )
+    else:
+        scenario._base_dir = None
     scenario._source = filename if filename != "<input>" else None
     if check:
         from hyperplan.scenario.check import check_scenario, default_catalog
@@ -147,6 +169,7 @@ class _Err:
     parent: Any  # the type holding the last path item (a model class for unknown fields)
     final: Any  # the type at the path
     choices: list[_Choice] = field(default_factory=list)
+    owner: tuple[Any, str] | None = None  # the innermost model field the path goes through
 
 
 def problems_from_validation(
@@ -239,6 +262,7 @@ def _split(err: Any) -> _Err:
     parent: Any = None
     path: list[str | int] = []
     choices: list[_Choice] = []
+    owner: tuple[Any, str] | None = None
     for item in err["loc"]:
         tp = _resolve(tp)
         members = _members(tp)
@@ -252,6 +276,8 @@ def _split(err: Any) -> _Err:
         path.append(item)
         if _is_model(tp):
             info = tp.model_fields.get(item) if isinstance(item, str) else None
+            if info is not None:
+                owner = (tp, str(item))
             tp = info.annotation if info is not None else None
         elif get_origin(tp) in (list, dict):
             tp = get_args(tp)[-1]
@@ -261,7 +287,7 @@ def _split(err: Any) -> _Err:
     if isinstance(error, FieldValueError):
         path.extend(error.loc)
         parent, tp = None, None
-    return _Err(dict(err), tuple(path), parent, _resolve(tp), choices)
+    return _Err(dict(err), tuple(path), parent, _resolve(tp), choices, owner)
 
 
 def _value_at(data: Any, path: PathKey) -> Any:
@@ -377,6 +403,8 @@ def _found(value: Any) -> str:
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:
     """``"; did you mean 'x'?"`` for the closest choice (case-insensitive), or ``""``."""
+    if len(str(word)) > 200:  # no name is that long; difflib is quadratic in the length
+        return ""
     table = {str(c).lower(): str(c) for c in choices}
     close = difflib.get_close_matches(str(word).lower(), list(table), n=1, cutoff=0.6)
     return f"; did you mean {table[close[0]]!r}?" if close else ""
@@ -417,7 +445,8 @@ def _message(e: _Err) -> tuple[str, bool]:
     bounds["less_than"] = "<"
     if kind in bounds:
         limit = next(iter(ctx.values()), "")
-        return f"expected a number {bounds[kind]} {_num(limit)}, found {found}", False
+        expected = _range_text(e.owner) or f"a number {bounds[kind]} {_num(limit)}"
+        return f"expected {expected}, found {found}", False
     simple = {
         "float_type": "a number",
         "float_parsing": "a number",
@@ -438,6 +467,8 @@ def _message(e: _Err) -> tuple[str, bool]:
         "string_pattern_mismatch": "a name of letters, digits, '_', '.' or '-'",
     }
     if kind in simple:
+        if kind == "int_type" and isinstance(value, float):
+            found = repr(value)  # 8.0, not "8"
         return f"expected {simple[kind]}, found {found}", False
     if kind in ("string_too_short", "too_short"):
         least = ctx.get("min_length")
@@ -448,6 +479,59 @@ def _message(e: _Err) -> tuple[str, bool]:
         unit = "characters" if kind == "string_too_long" else "items"
         return f"expected at most {most} {unit}, found {found}", False
     return f"{raw.get('msg', 'invalid value')}; found {found}", False
+
+
+def _bounds_of(tp: Any, out: dict[str, float]) -> None:
+    """Collect ``ge``/``gt``/``le``/``lt`` from the constraints in a type (first found wins)."""
+    from annotated_types import Ge, Gt, Le, Lt
+
+    if get_origin(tp) is Annotated:
+        for meta in get_args(tp)[1:]:
+            for item in [meta, *getattr(meta, "metadata", [])]:
+                for cls, key in ((Ge, "ge"), (Gt, "gt"), (Le, "le"), (Lt, "lt")):
+                    if isinstance(item, cls) and key not in out:
+                        out[key] = getattr(item, key)
+        _bounds_of(get_args(tp)[0], out)
+        return
+    for arg in get_args(tp):
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            continue
+        _bounds_of(arg, out)
+
+
+def _range_text(owner: tuple[Any, str] | None) -> str | None:
+    """``"a number from 0 to 1000 (outages per year)"``: the declared range and unit of a field."""
+    if owner is None:
+        return None
+    model, name = owner
+    info = model.model_fields.get(name)
+    if info is None:
+        return None
+    bounds: dict[str, float] = {}
+    _bounds_of(
+        Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation, bounds
+    )
+    from hyperplan.scenario.jsonschema import field_docs
+
+    unit = field_docs(model.__name__, name).get("unit")
+    unit_text = f" ({unit})" if unit else ""
+    lo = f"{bounds['ge']:g}" if "ge" in bounds else None
+    if name in SERIES_LIMITS:  # the field's own limit, checked after expansion
+        bounds["le"] = SERIES_LIMITS[name][0]
+    hi = f"{bounds['le']:g}" if "le" in bounds else None
+    if "gt" in bounds:
+        lo_text = f"above {bounds['gt']:g}"
+    elif lo is not None:
+        lo_text = f"from {lo}"
+    else:
+        lo_text = ""
+    if hi is not None and lo_text.startswith("from"):
+        return f"a number {lo_text} to {hi}{unit_text}"
+    if hi is not None:
+        return f"a number {lo_text + ' and ' if lo_text else ''}at most {hi}{unit_text}"
+    if lo_text:
+        return f"a number {lo_text}{unit_text}"
+    return None
 
 
 def _problem(e: _Err, positions: Positions) -> Problem:

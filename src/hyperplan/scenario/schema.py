@@ -33,8 +33,26 @@ class FieldValueError(ValueError):
         self.loc = loc
 
 
+YEAR_MIN = 1900
+"""Earliest year a date of a scenario may have."""
+YEAR_MAX = 2200
+"""Latest year a date of a scenario may have (a horizon of 600 periods ends before 9999)."""
+
+
+def _in_years(day: dt.date) -> dt.date:
+    if not YEAR_MIN <= day.year <= YEAR_MAX:
+        raise ValueError(f"expected a date from {YEAR_MIN} to {YEAR_MAX}; found {day.isoformat()}")
+    return day
+
+
 def _parse_when(value: Any) -> Any:
-    """Accept ``2027``, ``"2027-Q3"``, ``"2027-07"``, ``"2027-07-01"`` or a date; return a date."""
+    """Accept ``2027``, ``"2027-Q3"``, ``"2027-07"``, ``"2027-07-01"`` or a date; return a date
+    from :data:`YEAR_MIN` to :data:`YEAR_MAX`."""
+    day = _parse_day(value)
+    return _in_years(day) if isinstance(day, dt.date) else day
+
+
+def _parse_day(value: Any) -> Any:
     if isinstance(value, dt.datetime):
         return value.date()
     if isinstance(value, dt.date):
@@ -42,7 +60,7 @@ def _parse_when(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and 1900 <= value <= 2200:
         return dt.date(value, 1, 1)
     if isinstance(value, str):
-        text = value.strip()
+        text = value.strip()[:40]
         if m := re.fullmatch(r"(\d{4})", text):
             return dt.date(int(m[1]), 1, 1)
         if m := re.fullmatch(r"(\d{4})-[Qq]([1-4])", text):
@@ -69,11 +87,63 @@ NonNeg = Annotated[float, Field(ge=0.0, allow_inf_nan=False)]
 Positive = Annotated[float, Field(gt=0.0, allow_inf_nan=False)]
 Name = Annotated[str, Field(pattern=NAME_RE, min_length=1, max_length=80)]
 
+# Plausibility ranges: every number has one, declared here once; the JSON Schema and the
+# reference docs show them (minimum/maximum) and the loader refuses a value outside with the
+# range and the unit (hyperplan.scenario.load). Beyond them a value is a unit mistake or an
+# attack, and would only make the solver fail later with a misleading message.
+MAX_SERIES_VALUE = 1e15
+"""Largest number a series may hold in any field (each series field has a smaller limit in
+:data:`SERIES_LIMITS`, checked after expansion)."""
+SeriesNumber = Annotated[float, Field(ge=0.0, le=MAX_SERIES_VALUE, allow_inf_nan=False)]
+UsdPerHour = Annotated[float, Field(ge=0.0, le=1e5, allow_inf_nan=False)]
+"""A price per instance-hour, USD: 0 to 100,000."""
+Instances = Annotated[float, Field(ge=0.0, le=1e9, allow_inf_nan=False)]
+"""A count of instances: 0 to 10^9."""
+UsdPerMillionTokens = Annotated[float, Field(ge=0.0, le=1e4, allow_inf_nan=False)]
+"""A price per million tokens, USD: 0 to 10,000."""
+Perf = Annotated[float, Field(ge=1e-3, le=1e3, allow_inf_nan=False)]
+"""Reference-accelerator equivalents per device: 0.001 to 1,000."""
+TokensPerDevice = Annotated[float, Field(ge=1e-3, le=1e8, allow_inf_nan=False)]
+"""Output tokens/s per accelerator device: 0.001 to 10^8."""
+Text = Annotated[str, Field(min_length=1, max_length=200)]
+"""A name of something outside the scenario (region, instance type, accelerator, model, geo tag):
+1 to 200 characters."""
+FilePath = Annotated[str, Field(min_length=1, max_length=4096)]
+"""A file path: 1 to 4,096 characters."""
+
+#: Series fields: name -> (largest value after expansion, unit). Checked on every period's value
+#: of the expanded series (constants, lists, growth, CSV) by hyperplan.scenario.check; the JSON
+#: Schema gives it as the field's maximum.
+SERIES_LIMITS: dict[str, tuple[float, str]] = {
+    "demand_tokens_per_s": (1e12, "tokens/s"),
+    "demand_vcpus": (1e12, "vCPUs"),
+    "demand_gpus": (1e10, "accelerators"),
+    "power_mw": (1e6, "MW"),
+    "power_total_mw": (1e6, "MW"),
+    "mw_per_period": (1e6, "MW"),
+    "max_tokens_per_s": (1e12, "tokens/s"),
+    "supply": (1e9, "instances per period"),
+    "ondemand_cap": (1e9, "instances"),
+    "spot_cap": (1e9, "instances"),
+    "budget_usd_per_year": (1e15, "USD per year"),
+}
+
 
 class Model(BaseModel):
-    """Base of every scenario model: unknown fields are errors; assignments are validated."""
+    """Base of every scenario model: unknown fields are errors; assignments are validated.
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True, str_strip_whitespace=True)
+    Strict: ``true`` is not 1 and the text ``'1e5'`` is not a number (an unquoted ``1e5`` is, see
+    :mod:`hyperplan.scenario.yamlpos`); a whole number is fine where a number is expected. Dates
+    keep their shorthands (``2027-Q3``) and a bare ``x.csv`` stays a CSV series.
+    """
+
+    model_config = ConfigDict(
+        extra="forbid",
+        validate_assignment=True,
+        str_strip_whitespace=True,
+        strict=True,
+        protected_namespaces=(),  # fields such as model_params_b (pydantic < 2.10 warns)
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -87,7 +157,7 @@ class GrowthSeries(Model):
     Value in period t = ``start × (1 + growth_per_year) ** years_since_horizon_start(t)``.
     """
 
-    start: NonNeg = Field(
+    start: SeriesNumber = Field(
         description="value in the first period of the horizon (unit of the field)"
     )
     growth_per_year: float = Field(
@@ -98,8 +168,8 @@ class GrowthSeries(Model):
 class CsvSeries(Model):
     """A series read from a CSV file (path relative to the scenario file), one row per period."""
 
-    csv: str = Field(min_length=1, description="CSV path, relative to the scenario file")
-    column: str | None = Field(
+    csv: FilePath = Field(description="CSV path, relative to the scenario file")
+    column: Text | None = Field(
         default=None, description="column to read; default: the last column of the file"
     )
 
@@ -112,7 +182,7 @@ def _csv_shorthand(value: Any) -> Any:
 
 
 Series = Annotated[
-    NonNeg | list[NonNeg] | GrowthSeries | CsvSeries,
+    SeriesNumber | list[SeriesNumber] | GrowthSeries | CsvSeries,
     BeforeValidator(_csv_shorthand),
     Field(
         description=(
@@ -169,7 +239,7 @@ class Salvage(Model):
         default=None,
         description="share of the commitment's post-horizon cost recovered (0..1)",
     )
-    usd_per_instance_hour: NonNeg | None = Field(
+    usd_per_instance_hour: UsdPerHour | None = Field(
         default=None,
         description="USD recovered per instance-hour of the term left after the horizon",
     )
@@ -244,9 +314,15 @@ class OutageModel(Model):
     ``rate_per_year × mean_hours / 8760``) and by the simulator.
     """
 
-    rate_per_year: NonNeg = Field(default=1.0, description="outages per year (Poisson rate)")
-    mean_hours: Positive = Field(default=8.0, description="mean outage duration, hours")
-    sigma: Positive = Field(default=1.0, description="lognormal shape of the duration")
+    rate_per_year: float = Field(
+        default=1.0, ge=0.0, le=1000.0, description="outages per year (Poisson rate)"
+    )
+    mean_hours: float = Field(
+        default=8.0, ge=0.01, le=8760.0, description="mean outage duration, hours"
+    )
+    sigma: float = Field(
+        default=1.0, ge=0.01, le=10.0, description="lognormal shape of the duration"
+    )
     control_plane_share: Fraction = Field(
         default=0.0,
         description="share of outages that stop only new capacity (running instances stay up)",
@@ -256,7 +332,7 @@ class OutageModel(Model):
 class Region(Model):
     """A region of a provider, as a site: geo tags, power cap and PUE."""
 
-    geo: list[str] | None = Field(
+    geo: list[Text] | None = Field(
         default=None, description="geo tags (e.g. [us]); default: derived from the region code"
     )
     power_mw: Series | None = Field(
@@ -271,7 +347,7 @@ class Region(Model):
 class Provider(Model):
     """A cloud provider in play. An empty mapping (``aws: {}``) takes every catalog default."""
 
-    regions: dict[str, Region] | None = Field(
+    regions: dict[Text, Region] | None = Field(
         default=None,
         description="regions in play with their settings; default: every catalog region",
     )
@@ -289,19 +365,21 @@ class Provider(Model):
 class OfferMatch(Model):
     """Selects catalog offers: every given field must match (case-insensitive)."""
 
-    provider: str | None = None
-    region: str | None = None
-    instance_type: str | None = None
-    accelerator: str | None = None
+    provider: Text | None = None
+    region: Text | None = None
+    instance_type: Text | None = None
+    accelerator: Text | None = None
 
 
 class OfferOverride(Model):
     """Changes to the catalog offers that ``match`` selects: negotiated prices, supply, caps."""
 
     match: OfferMatch
-    ondemand_usd_per_hour: NonNeg | None = Field(default=None, description="USD per instance-hour")
-    spot_usd_per_hour: NonNeg | None = Field(default=None, description="USD per instance-hour")
-    reserved_usd_per_hour: dict[str, NonNeg] | None = Field(
+    ondemand_usd_per_hour: UsdPerHour | None = Field(
+        default=None, description="USD per instance-hour"
+    )
+    spot_usd_per_hour: UsdPerHour | None = Field(default=None, description="USD per instance-hour")
+    reserved_usd_per_hour: dict[Text, UsdPerHour] | None = Field(
         default=None,
         description="reserved price per term, USD per instance-hour, keyed by term ('1y', '3y')",
     )
@@ -311,7 +389,7 @@ class OfferOverride(Model):
     supply: Series | None = Field(
         default=None, description="cap on NEW reserved instances signed per period (a supply ramp)"
     )
-    max_instances: NonNeg | None = Field(
+    max_instances: Instances | None = Field(
         default=None, description="ceiling on active reserved instances of each matched offer"
     )
     ondemand_cap: CapSeries | None = Field(
@@ -323,7 +401,9 @@ class OfferOverride(Model):
         default=None,
         description="spot instances obtainable per period, or unlimited; default: offers.spot_cap",
     )
-    kw_per_instance: Positive | None = Field(default=None, description="power per instance, kW")
+    kw_per_instance: float | None = Field(
+        default=None, ge=1e-3, le=1e4, description="power per instance, kW"
+    )
     salvage: Salvage | None = Field(
         default=None,
         description="end_effects salvage: value recovered after the horizon for the matched offers",
@@ -333,16 +413,16 @@ class OfferOverride(Model):
 class Offers(Model):
     """Which catalog offers are in play, and what changes about them."""
 
-    catalog_csv: list[str] = Field(
+    catalog_csv: list[FilePath] = Field(
         default_factory=list, description="user offer CSVs (negotiated prices, private capacity)"
     )
     skypilot_csv: list[SkypilotCsv] = Field(
         default_factory=list, description="SkyPilot catalog CSVs to import"
     )
-    accelerators: list[str] | None = Field(
+    accelerators: list[Text] | None = Field(
         default=None, description="accelerators in play; default: all (CPU offers always stay)"
     )
-    instance_types: list[str] | None = Field(default=None, description="instance types in play")
+    instance_types: list[Text] | None = Field(default=None, description="instance types in play")
     exclude: list[OfferMatch] = Field(default_factory=list, description="offers taken out of play")
     overrides: list[OfferOverride] = Field(default_factory=list)
     ondemand_cap: CapSeries | None = Field(
@@ -363,7 +443,7 @@ class Offers(Model):
 class SkypilotCsv(Model):
     """A SkyPilot catalog CSV (vms.csv) and the provider it describes."""
 
-    path: str = Field(min_length=1)
+    path: FilePath
     provider: Name
 
 
@@ -382,7 +462,9 @@ class Contract(Model):
 
     name: Name
     provider: Name
-    committed_usd: NonNeg = Field(description="committed spend over the whole contract, USD")
+    committed_usd: float = Field(
+        ge=0.0, le=1e13, description="committed spend over the whole contract, USD"
+    )
     start: When
     end: When
     discount: float = Field(default=0.0, ge=0.0, le=0.95, description="price discount (0.2 = 20%)")
@@ -398,12 +480,12 @@ class Reservation(Model):
     """Reserved capacity already signed: counted as capacity, its cost is sunk but reported."""
 
     provider: Name
-    region: str
-    instance_type: str
-    instances: NonNeg
+    region: Text
+    instance_type: Text
+    instances: Instances
     start: When
     end: When
-    usd_per_hour: NonNeg | None = Field(
+    usd_per_hour: UsdPerHour | None = Field(
         default=None, description="price per instance-hour; default: catalog 1y reserved price"
     )
 
@@ -426,9 +508,9 @@ class WorkloadBase(Model):
     """Fields common to every workload kind."""
 
     name: Name
-    providers: list[str] | None = Field(default=None, description="providers allowed; default all")
-    regions: list[str] | None = Field(default=None, description="regions allowed; default all")
-    geo: list[str] | None = Field(
+    providers: list[Text] | None = Field(default=None, description="providers allowed; default all")
+    regions: list[Text] | None = Field(default=None, description="regions allowed; default all")
+    geo: list[Text] | None = Field(
         default=None, description="data residency: geo tags allowed (e.g. [eu]); default all"
     )
     markets: list[Market] | None = Field(
@@ -450,27 +532,32 @@ class Inference(WorkloadBase):
 
     kind: Literal["inference"]
     demand_tokens_per_s: Series = Field(description="average output tokens/s per period")
-    model_params_b: Positive = Field(
-        default=70.0, description="active parameters of the served model, billions (perf estimate)"
+    model_params_b: float = Field(
+        default=70.0,
+        ge=1e-3,
+        le=1e5,
+        description="active parameters of the served model, billions (perf estimate)",
     )
-    perf_tokens_per_s: dict[str, Positive] | None = Field(
+    perf_tokens_per_s: dict[Text, TokensPerDevice] | None = Field(
         default=None,
         description="output tokens/s per accelerator DEVICE; missing ones are estimated (flagged)",
     )
-    accelerators: list[str] | None = Field(default=None, description="accelerators allowed")
+    accelerators: list[Text] | None = Field(default=None, description="accelerators allowed")
     resilience: Fraction = Field(
         default=0.8, description="share of demand that must be served when any one domain is down"
     )
     preemptible: bool = False
-    model: str | None = Field(
+    model: Text | None = Field(
         default=None,
         description=(
             "name of the served model; a managed platform serving the same model may serve it "
             "(see managed_platforms.workloads)"
         ),
     )
-    input_tokens_per_output: NonNeg = Field(
+    input_tokens_per_output: float = Field(
         default=1.0,
+        ge=0.0,
+        le=1e4,
         description=(
             "prompt (input) tokens per generated (output) token, for managed platforms' "
             "per-token prices; 1.0 = as many prompt tokens as output tokens"
@@ -482,20 +569,20 @@ class Training(WorkloadBase):
     """A training run: ``compute_gpu_hours`` of the reference accelerator inside a window."""
 
     kind: Literal["training"]
-    compute_gpu_hours: Positive = Field(
-        description="work, in accelerator-hours of reference_accelerator"
+    compute_gpu_hours: float = Field(
+        ge=1e-3, le=1e12, description="work, in accelerator-hours of reference_accelerator"
     )
-    reference_accelerator: str = Field(default="H100")
+    reference_accelerator: Text = Field(default="H100")
     start: When = Field(description="earliest start")
     deadline: When = Field(description="the run must finish before this date")
-    accelerators: list[str] | None = Field(default=None, description="accelerators allowed")
-    perf: dict[str, Positive] | None = Field(
+    accelerators: list[Text] | None = Field(default=None, description="accelerators allowed")
+    perf: dict[Text, Perf] | None = Field(
         default=None,
         description="reference-accelerator equivalents per device; default: bf16 TFLOPS ratio",
     )
     single_site: bool = Field(default=False, description="the run uses one region (MILP)")
-    max_instances: Positive | None = Field(
-        default=None, description="cap on instances in use in any period"
+    max_instances: float | None = Field(
+        default=None, ge=1e-3, le=1e9, description="cap on instances in use in any period"
     )
     preemptible: bool = False
 
@@ -522,9 +609,9 @@ class Batch(WorkloadBase):
 
     kind: Literal["batch"]
     demand_gpus: Series = Field(description="reference-accelerator equivalents busy per period")
-    reference_accelerator: str = Field(default="H100")
-    accelerators: list[str] | None = Field(default=None, description="accelerators allowed")
-    perf: dict[str, Positive] | None = Field(default=None)
+    reference_accelerator: Text = Field(default="H100")
+    accelerators: list[Text] | None = Field(default=None, description="accelerators allowed")
+    perf: dict[Text, Perf] | None = Field(default=None)
     resilience: Fraction = Field(default=0.0)
     preemptible: bool = True
 
@@ -540,7 +627,7 @@ Workload = Annotated[Inference | Training | Agents | Batch, Field(discriminator=
 class Policies(Model):
     """Rules the plan must keep (in the base scenario unless said otherwise)."""
 
-    max_share: Fraction | dict[str, Fraction] | None = Field(
+    max_share: Fraction | dict[Text, Fraction] | None = Field(
         default=None, description="cap on one provider's share (of spend or GPUs) per period"
     )
     share_by: Literal["spend", "gpus"] = Field(default="spend")
@@ -553,8 +640,11 @@ class Policies(Model):
     outages: Literal["none", "providers", "regions", "both"] = Field(
         default="providers", description="which single-failure scenarios the plan must survive"
     )
-    target_gw: Positive | None = Field(
-        default=None, description="capacity goal for reporting (GW of facility power)"
+    target_gw: float | None = Field(
+        default=None,
+        gt=0.0,
+        le=1e4,
+        description="capacity goal for reporting (GW of facility power)",
     )
     unserved_penalty_factor: float = Field(
         default=10.0,
@@ -582,49 +672,61 @@ class OwnedSite(Model):
     """
 
     name: Name
-    region: str = Field(
+    region: Text = Field(
         default="onprem",
-        min_length=1,
         description="region label of the site (workloads' regions filters, reports)",
     )
-    geo: str | None = Field(
+    geo: Text | None = Field(
         default=None,
         description="geo tag for data residency (us, eu, ...); default: from the region label",
     )
-    accelerator: str = Field(min_length=1, description="accelerator in the servers")
+    accelerator: Text = Field(description="accelerator in the servers")
     gpus_per_server: int = Field(default=8, ge=1, le=1024, description="accelerators per server")
-    kw_per_server: Positive | None = Field(
+    kw_per_server: float | None = Field(
         default=None,
+        ge=1e-2,
+        le=1e4,
         description="IT power per server, kW; default: the catalog's TDP rule for the accelerator",
     )
     mw_per_period: Series | None = Field(
         default=None,
         description="grid connection buildable per period (facility MW, IT × PUE); none = no ramp",
     )
-    max_mw: Positive | None = Field(
-        default=None, description="ceiling on the site's facility power (IT × PUE), MW"
+    max_mw: float | None = Field(
+        default=None,
+        ge=1e-3,
+        le=1e6,
+        description="ceiling on the site's facility power (IT × PUE), MW",
     )
     lead_time_periods: int = Field(
         ge=0, le=600, description="periods from the build decision to first power"
     )
-    facility_usd_per_mw: NonNeg | None = Field(
+    facility_usd_per_mw: float | None = Field(
         default=None,
+        ge=0.0,
+        le=1e10,
         description="facility capex per MW of IT (critical) load; default: sourced US average",
     )
-    hardware_usd_per_accelerator: NonNeg | None = Field(
+    hardware_usd_per_accelerator: float | None = Field(
         default=None,
+        ge=0.0,
+        le=1e7,
         description="server hardware capex per accelerator (server included); default: sourced",
     )
-    facility_lifetime_years: Positive = Field(
-        le=100, description="economic life of the facility (capex annualised over it)"
+    facility_lifetime_years: float = Field(
+        ge=1.0, le=100, description="economic life of the facility (capex annualised over it)"
     )
-    hardware_lifetime_years: Positive | None = Field(
+    hardware_lifetime_years: float | None = Field(
         default=None,
+        ge=0.5,
         le=30,
         description="economic life of the servers; a build serves this long; default: sourced",
     )
-    electricity_usd_per_mwh: NonNeg | None = Field(
-        default=None, description="electricity price; default: sourced US industrial price"
+    electricity_usd_per_mwh: float | None = Field(
+        default=None,
+        ge=0.0,
+        le=1e4,
+        description="electricity price; default: sourced US industrial price",
     )
     pue: float | None = Field(
         default=None, ge=1.0, le=3.0, description="power usage effectiveness; default: sourced"
@@ -640,12 +742,12 @@ class OwnedSite(Model):
 class ProvisionedThroughput(Model):
     """Provisioned throughput of a managed platform: units paid per hour for a whole term."""
 
-    usd_per_unit_hour: NonNeg = Field(description="price of one unit for one hour")
-    tokens_per_s_per_unit: Positive = Field(
-        description="output tokens/s one unit sustains for this traffic"
+    usd_per_unit_hour: float = Field(ge=0.0, le=1e6, description="price of one unit for one hour")
+    tokens_per_s_per_unit: float = Field(
+        ge=1e-3, le=1e9, description="output tokens/s one unit sustains for this traffic"
     )
     term_months: int = Field(ge=1, le=120, description="commitment term of a unit")
-    max_units: NonNeg | None = Field(default=None, description="cap on units active at once")
+    max_units: Instances | None = Field(default=None, description="cap on units active at once")
 
 
 class ManagedPlatform(Model):
@@ -659,28 +761,28 @@ class ManagedPlatform(Model):
 
     name: Name
     provider: Name = Field(description="provider whose outages take the platform down")
-    region: str | None = Field(
+    region: Text | None = Field(
         default=None,
         description="region it serves from (shares that region's outages); default: its name",
     )
-    geo: str | None = Field(
+    geo: Text | None = Field(
         default=None, description="geo tag for data residency; default: from the region"
     )
-    model: str | None = Field(
+    model: Text | None = Field(
         default=None,
         description="model served; also the row of managed_model_prices.csv when no price given",
     )
-    platform: str | None = Field(
+    platform: Text | None = Field(
         default=None,
         description="platform in managed_model_prices.csv; default: the provider's own",
     )
     mode: Literal["on-demand", "batch"] = Field(
         default="on-demand", description="price row to take from managed_model_prices.csv"
     )
-    input_usd_per_million_tokens: NonNeg | None = Field(
+    input_usd_per_million_tokens: UsdPerMillionTokens | None = Field(
         default=None, description="price of prompt tokens; default: the catalog row's"
     )
-    output_usd_per_million_tokens: NonNeg | None = Field(
+    output_usd_per_million_tokens: UsdPerMillionTokens | None = Field(
         default=None, description="price of generated tokens; default: the catalog row's"
     )
     max_tokens_per_s: Series | None = Field(
@@ -689,7 +791,7 @@ class ManagedPlatform(Model):
     provisioned: ProvisionedThroughput | None = Field(
         default=None, description="provisioned throughput units, if the platform sells them"
     )
-    workloads: list[str] | None = Field(
+    workloads: list[Text] | None = Field(
         default=None,
         description=(
             "inference workloads (names or model names) it may serve; default: those whose "
@@ -720,7 +822,7 @@ class Scenario(Model):
     name: Name = Field(default="scenario")
     description: str = ""
     horizon: Horizon
-    providers: dict[str, Provider] = Field(
+    providers: dict[Text, Provider] = Field(
         default_factory=dict, description="providers in play; empty: every catalog provider"
     )
     offers: Offers = Field(default_factory=Offers)
@@ -744,28 +846,60 @@ class Scenario(Model):
 
     @model_validator(mode="after")
     def _unique_names(self) -> Scenario:
-        seen: set[str] = set()
-        for i, w in enumerate(self.workloads):
-            if w.name in seen:
-                raise FieldValueError(
-                    f"two workloads are named {w.name!r}; names must be unique",
-                    "workloads",
-                    i,
-                    "name",
-                )
-            seen.add(w.name)
-        for group in ("owned_sites", "managed_platforms"):
-            names: set[str] = set()
-            for i, item in enumerate(getattr(self, group)):
-                if item.name.lower() in names:
-                    raise FieldValueError(
-                        f"two {group} are named {item.name!r}; names must be unique",
-                        group,
-                        i,
-                        "name",
+        """Names are compared without case everywhere (``aws`` is ``AWS``): two names of one
+        kind that are equal, or differ only in case, are refused at the second."""
+        for group, entries in self._named_groups():
+            first: dict[str, tuple[str, tuple[str | int, ...]]] = {}
+            for name, loc in entries:
+                key = name.casefold()
+                if key not in first:
+                    first[key] = (name, loc)
+                    continue
+                other = first[key][0]
+                if other == name:
+                    message = f"two {group} are named {name!r}; names must be unique"
+                else:
+                    message = (
+                        f"{group}: {other!r} and {name!r} differ only in case, and names are "
+                        "compared without case; keep one of them"
                     )
-                names.add(item.name.lower())
+                raise FieldValueError(message, *loc)
         return self
+
+    def _named_groups(self) -> list[tuple[str, list[tuple[str, tuple[str | int, ...]]]]]:
+        """Each kind of name with its entries: ``(what, [(name, field path), ...])``."""
+        groups: list[tuple[str, list[tuple[str, tuple[str | int, ...]]]]] = []
+
+        def listed(group: str) -> None:
+            items = getattr(self, group)
+            groups.append((group, [(x.name, (group, i, "name")) for i, x in enumerate(items)]))
+
+        for group in ("workloads", "owned_sites", "managed_platforms", "contracts"):
+            listed(group)
+        groups.append(("providers", [(k, ("providers", k)) for k in self.providers]))
+        for k, prov in self.providers.items():
+            regions = prov.regions or {}
+            groups.append(
+                (f"regions of {k}", [(r, ("providers", k, "regions", r)) for r in regions])
+            )
+        if isinstance(self.policies.max_share, dict):
+            groups.append(
+                (
+                    "max_share providers",
+                    [(k, ("policies", "max_share", k)) for k in self.policies.max_share],
+                )
+            )
+        for i, w in enumerate(self.workloads):
+            for name in ("perf", "perf_tokens_per_s"):
+                table = getattr(w, name, None) or {}
+                groups.append(
+                    (f"{name} accelerators", [(k, ("workloads", i, name, k)) for k in table])
+                )
+        for i, o in enumerate(self.offers.overrides):
+            terms = o.reserved_usd_per_hour or {}
+            where = ("offers", "overrides", i, "reserved_usd_per_hour")
+            groups.append(("reserved terms", [(k, (*where, k)) for k in terms]))
+        return groups
 
 
 Offers.model_rebuild()

@@ -135,25 +135,43 @@ def expand_series(
 
 
 def _read_csv_series(spec: CsvSeries, T: int, base_dir: Path | None) -> np.ndarray:
+    """One number per row of the CSV ``spec`` names (header on line 1), read under the rules of
+    :mod:`hyperplan.scenario.files`; errors name the file and the column we expect, never what
+    the file holds."""
+    import io
+
     import pandas as pd
 
-    path = Path(spec.csv)
-    if not path.is_absolute() and base_dir is not None:
-        path = base_dir / path
+    from hyperplan.scenario.files import FileAccessError, read_scenario_file
+
     try:
-        frame = pd.read_csv(path)
-    except FileNotFoundError as exc:
-        raise SeriesError(f"CSV file not found: {path}") from exc
-    except Exception as exc:  # pandas raises many kinds for unreadable files
-        raise SeriesError(f"cannot read CSV {path}: {exc}") from exc
-    column = spec.column if spec.column is not None else frame.columns[-1]
-    if column not in frame.columns:
-        raise SeriesError(f"column {column!r} not in {path} (columns: {list(frame.columns)})")
+        _, data = read_scenario_file(spec.csv, base_dir)
+    except FileAccessError as exc:
+        message = str(exc)
+        raise SeriesError("CSV " + message if message.startswith("file not") else message) from None
+    shown = spec.csv
+    try:
+        frame = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+    except Exception:  # pandas raises many kinds for unreadable files
+        raise SeriesError(
+            f"cannot read {shown} as a CSV file (UTF-8 text, a header line, then one row per "
+            "period)"
+        ) from None
+    columns = [str(c) for c in frame.columns]
+    column = spec.column if spec.column is not None else (columns[-1] if columns else None)
+    if column is None or column not in columns:
+        n = len(columns)
+        wanted = repr(spec.column) if spec.column is not None else "a last column"
+        raise SeriesError(
+            f"expected column {wanted} in {shown}; its header has {n} other column"
+            f"{'s' if n != 1 else ''}"
+        )
     values = pd.to_numeric(frame[column], errors="coerce").to_numpy(dtype=float)
+    what = f"column {spec.column!r}" if spec.column is not None else "its last column"
     if len(values) != T:
-        raise SeriesError(f"{path} has {len(values)} rows; expected {T} (one per period)")
+        raise SeriesError(f"{shown} has {len(values)} rows; expected {T} (one per period)")
     bad = np.flatnonzero(~np.isfinite(values) | (values < 0))
     if bad.size:
         row = int(bad[0]) + 2  # header is line 1
-        raise SeriesError(f"{path} line {row}: expected a number >= 0 in column {column!r}")
+        raise SeriesError(f"{shown} line {row}: expected a number >= 0 in {what}")
     return values

@@ -289,6 +289,27 @@ def _yaml_problem(exc: yaml.MarkedYAMLError, filename: str, text: str = "") -> P
     return Problem(message, file=filename, line=line, column=column)
 
 
+def _unreadable_scalar(node: ScalarNode) -> str:
+    """Why a scalar that looks like a date or a number cannot be read (shortened)."""
+    text = str(node.value)
+    shown = repr(text) if len(text) <= 40 else f"{text[:20]!r}... ({len(text)} characters)"
+    if node.tag.endswith(":timestamp"):
+        return f"not a valid date: {shown}; expected a date like 2027-07-01"
+    if node.tag.endswith(":int"):
+        return (
+            f"a whole number too long to read ({len(text)} characters); expected a number "
+            "within the field's range"
+        )
+    return f"cannot read the value {shown}"
+
+
+#: A number in exponent form without a dot (``1e5``, ``-2.5E-3`` has one): YAML 1.2 reads it as a
+#: number, PyYAML's YAML 1.1 as text. Unquoted, it is a number here too; quoted, it stays text.
+EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$")
+for _loader in (_CountingLoader, *([_FastCountingLoader] if _CParser is not None else [])):
+    _loader.add_implicit_resolver("tag:yaml.org,2002:float", EXPONENT_FLOAT, list("-+0123456789"))
+
+
 class _Builder:
     """Turns a composed node tree into plain data, recording positions and finding faults."""
 
@@ -329,6 +350,9 @@ class _Builder:
                 return self.constructor.construct_object(node, deep=True)
             except yaml.constructor.ConstructorError:
                 self._fault(node, path, f"unsupported YAML tag {node.tag!r}")
+                return None
+            except (ValueError, OverflowError):  # 2027-02-30, a 5,001-digit integer
+                self._fault(node, path, _unreadable_scalar(node))
                 return None
         if isinstance(node, SequenceNode):
             if node.tag != _SEQ_TAG:
