@@ -13,12 +13,13 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from hyperplan.actuals.reader import FocusFrame
     from hyperplan.plan.api import Plan
 
@@ -62,6 +63,8 @@ def _cell(v: Any) -> str:
 
 
 def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
+    import pandas as pd
+
     units = df.attrs.get("units", {})
     table = Table(title=title, title_justify="left", title_style="bold")
     for c in df.columns:
@@ -76,6 +79,8 @@ def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
 
 
 def _json_value(v: Any) -> Any:
+    import pandas as pd
+
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if hasattr(v, "item"):
