@@ -85,3 +85,11 @@ def test_greedy_quality(tmp_path: Path) -> None:
     assert ("quick-tight", "multi") in strategies
     for r in data["rows"]:
         assert r["total_usd"] > 0
+
+
+def test_actuals_import(tmp_path: Path) -> None:
+    data = _run("actuals_import.py", tmp_path / "actuals_import.json")
+    assert data["rows"] == 100_000
+    assert data["hyperplan"]["rows"] == data["pandas"]["rows"] == 100_000
+    assert data["answers_agree"]  # the DuckDB route and the pandas route find the same sums
+    assert data["hyperplan"]["peak_rss_mb"] > 0 and data["speedup"] > 0

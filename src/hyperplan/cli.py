@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from hyperplan import __version__
+from hyperplan.actuals.commands import register as register_actuals
 from hyperplan.docs_commands import register as register_docs
 from hyperplan.errors import EXIT_MISSED, HyperplanError, InputError, Interrupted
 from hyperplan.ledger.commands import DbOption, WorkspaceOption
@@ -429,6 +430,7 @@ def compare(
 
 register_simulate(app)
 register_report(app)
+register_actuals(app)
 register_docs(app)
 register_ledger(app)
 

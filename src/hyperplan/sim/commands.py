@@ -196,6 +196,10 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Write sim.json here.")
         ] = None,
+        focus_out: Annotated[
+            Path | None,
+            typer.Option("--focus-out", help="Write trial 0 as a FOCUS 1.0 export in this folder."),
+        ] = None,
     ) -> None:
         """Monte Carlo of a plan: outages, GPU failures, spot reclaims, late deliveries, demand.
 
@@ -233,6 +237,11 @@ def register(app: typer.Typer) -> None:
             if output is not None:
                 result.to_json(output)
                 out.print(f"wrote {output}", markup=False, highlight=False)
+            if focus_out is not None:
+                from hyperplan.actuals.focus_writer import write_focus
+
+                written = write_focus(plan, result, focus_out)
+                out.print(f"wrote {written}", markup=False, highlight=False)
 
         _guard(body, err)
 
