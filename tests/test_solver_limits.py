@@ -272,6 +272,30 @@ def test_the_estimate_counts_random_models_exactly(data: dict) -> None:
         assert nnz <= est.nonzeros <= nnz * 1.05 + 10
 
 
+def test_outage_power_rows_count_only_offers_with_a_capacity_column() -> None:
+    """Found by the property above after the merge of the outage policy rows: with no reserved
+    market and no existing reservation there is no capacity column, yet the outage power rows
+    counted one per offer (estimate 18 nonzeros, model 7)."""
+    text = """
+name: a
+horizon: {start: 2026-01-01, period: month, periods: 1}
+providers:
+  aws: {pue: 1.0, outage: {rate_per_year: 0.0, mean_hours: 4.0}}
+  azure: {pue: 1.0, outage: {rate_per_year: 0.0, mean_hours: 4.0}}
+offers:
+  ondemand_cap: 0
+  overrides: [{match: {provider: aws, instance_type: p5.48xlarge}, ondemand_usd_per_hour: 1.0}]
+terms: []
+workloads:
+  - {name: infer-0, kind: inference, providers: [aws], regions: [us-east-1], geo: [us],
+     demand_tokens_per_s: 0, resilience: 0, markets: [ondemand]}
+policies: {budget_usd_per_year: 1000, power_total_mw: 1.0}
+"""
+    scenario = load_scenario_text(text)
+    est, cols, rows, nnz = _compare(resolve(scenario, _scenario_catalog(scenario)))
+    assert (est.columns, est.rows, est.nonzeros) == (cols, rows, nnz) == (3, 9, 7)
+
+
 def test_a_model_above_the_memory_limit_is_refused_before_building(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

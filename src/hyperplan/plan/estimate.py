@@ -294,7 +294,17 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
     last = np.minimum(np.arange(T)[None, None, :] + cover_len - 1, T - 1)
     n_cov_years = int((ok * (year_idx[last] - year_idx[None, None, :] + 1)).sum())
     nnz += _outage_policies(
-        inp, S, fam, rows_of, n_cov_years, has_outage_demand, per_market, in_outage, market_has, act
+        inp,
+        S,
+        fam,
+        rows_of,
+        n_cov_years,
+        has_outage_demand,
+        per_market,
+        in_outage,
+        market_has,
+        act,
+        useful | (inp.existing.sum(axis=1) > 0),
     )
     if live.any():
         n_live = int(live.sum())
@@ -334,9 +344,11 @@ def _outage_policies(
     in_outage: np.ndarray,
     market_has: np.ndarray,
     act: np.ndarray,
+    cap_offers: np.ndarray,
 ) -> int:
     """Count the outage-scenario rows (``outage-not-better``, ``budget-outage``,
-    ``power-*-outage``) into ``fam`` / ``rows_of``; return their nonzeros."""
+    ``power-*-outage``) into ``fam`` / ``rows_of``; return their nonzeros. ``cap_offers`` (O,):
+    offers with a capacity column (as in the base power rows)."""
     if S < 2:
         return 0
     nnz = 0
@@ -361,7 +373,7 @@ def _outage_policies(
     # entries per (o, t) in one outage scenario where o is up: its capacity column + the
     # on-demand / spot columns of workloads that stay in outage scenarios
     entries = np.zeros((O, T))
-    entries[(inp.perf > 0).any(axis=0) | (inp.existing.sum(axis=1) > 0)] = 1.0
+    entries[cap_offers] = 1.0
     for m in (ONDEMAND, SPOT):
         sel = ((inp.perf > 0) & inp.market_ok[:, m][:, None] & in_outage[:, None]).T
         entries += (sel.astype(np.float64) @ act) * market_has[:, m, :]
