@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hyperplan.errors import HyperplanError, InputError, Problem
+from hyperplan.errors import InputError, Problem
 from hyperplan.fileio import write_text_atomic
 from hyperplan.sim.inputs import compile_plan
 from hyperplan.sim.metrics import paired_differences, summarize, unit_of
@@ -80,23 +80,19 @@ class SimResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimResult:
-        if data.get("schema") != SIM_SCHEMA:
-            raise HyperplanError(f"not a {SIM_SCHEMA} file (schema: {data.get('schema')!r})")
-        metrics = pd.DataFrame(
-            {
-                k: np.array([_unnum(v) for v in vals], dtype=float)
-                for k, vals in data["trials"].items()
-            }
-        )
-        return cls(metrics=metrics, meta=dict(data.get("meta", {})))
+        """Inverse of :meth:`to_dict`, validated (``hyperplan.artifacts.sim_from_dict``)."""
+        from hyperplan.artifacts import sim_from_dict
+
+        clean = sim_from_dict(data)
+        metrics = pd.DataFrame({k: np.array(v, dtype=float) for k, v in clean["trials"].items()})
+        return cls(metrics=metrics, meta=dict(clean.get("meta") or {}))
 
     @classmethod
     def from_json(cls, path: str | Path) -> SimResult:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise HyperplanError(f"{path}: cannot read simulation JSON: {exc}") from exc
-        return cls.from_dict(data)
+        """Read a sim.json (bounded size, validated; located errors, exit status 2)."""
+        from hyperplan.artifacts import read_json_file
+
+        return cls.from_dict(read_json_file(path, "sim"))
 
 
 def _num(v: Any) -> Any:
@@ -106,10 +102,6 @@ def _num(v: Any) -> Any:
     if isinstance(v, np.integer):
         return int(v)
     return v
-
-
-def _unnum(v: Any) -> float:
-    return float(v) if v is not None else math.nan
 
 
 def simulate(
