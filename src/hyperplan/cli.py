@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 
 from hyperplan import __version__
+from hyperplan import options as opt
 from hyperplan.docs_commands import register as register_docs
 from hyperplan.errors import HyperplanError, InputError, Interrupted
 from hyperplan.report.commands import register as register_report
@@ -133,7 +134,10 @@ def catalog(
     skypilot_provider: Annotated[
         str | None, typer.Option("--skypilot-provider", help="Cloud the SkyPilot CSV describes.")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Show at most N rows.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", help="Show at most N rows.", callback=opt.count(minimum=1)),
+    ] = None,
 ) -> None:
     """List offers: price per GPU-hour, spot, 1y/3y reserved, kW per instance, source.
 
@@ -194,7 +198,15 @@ def validate(
 
 @app.command()
 def init(
-    template: Annotated[str, typer.Option("--template", "-t", help="small or frontier.")] = "small",
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            "-t",
+            help="small or frontier.",
+            callback=opt.choice(("small", "frontier")),
+        ),
+    ] = "small",
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the scenario.")
     ] = Path("scenario.yaml"),
@@ -253,16 +265,26 @@ def plan(
     ] = None,
     integer: Annotated[bool, typer.Option("--integer", help="Whole instances (MILP).")] = False,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver time limit, seconds.")
+        float | None,
+        typer.Option("--time-limit", help="Solver time limit, seconds.", callback=opt.number(gt=0)),
     ] = None,
-    mip_gap: Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap.")] = 1e-4,
+    mip_gap: Annotated[
+        float, typer.Option("--mip-gap", help="Relative MIP gap.", callback=opt.number(ge=0, le=1))
+    ] = 1e-4,
     no_outages: Annotated[
         bool, typer.Option("--no-outages", help="Plan the base scenario only.")
     ] = False,
     walk_away: Annotated[
         bool, typer.Option("--walk-away", help="Value of each provider (one re-solve each).")
     ] = False,
-    method: Annotated[str, typer.Option("--method", help="simplex, ipm or choose.")] = "simplex",
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="simplex, ipm or choose.",
+            callback=opt.choice(("simplex", "ipm", "choose")),
+        ),
+    ] = "simplex",
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write the HTML report here.")
     ] = None,
@@ -315,14 +337,21 @@ def compare(
         ),
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Per-strategy time limit, s.")
+        float | None,
+        typer.Option("--time-limit", help="Per-strategy time limit, s.", callback=opt.number(gt=0)),
     ] = None,
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Also simulate every strategy over the same draws.")
     ] = False,
-    trials: Annotated[int, typer.Option("--trials", "-n", help="Trials for --simulate.")] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for --simulate.")] = 0,
-    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Processes.")] = None,
+    trials: Annotated[
+        int, typer.Option("--trials", "-n", help="Trials for --simulate.", callback=opt.count())
+    ] = 200,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed for --simulate.", callback=opt.seed())
+    ] = 0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Processes.", callback=opt.count())
+    ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
 ) -> None:
     """Plan the scenario under several strategies and compare cost, share, power and resilience.

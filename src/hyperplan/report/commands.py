@@ -19,6 +19,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from hyperplan import options as opt
+
 T = TypeVar("T")
 
 DEMO_TEMPLATE = "frontier.yaml"
@@ -178,12 +180,20 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
         trials: Annotated[
-            int, typer.Option("--trials", "-n", help="Monte Carlo trials (0: no simulation).")
+            int,
+            typer.Option(
+                "--trials",
+                "-n",
+                help="Monte Carlo trials (0: no simulation).",
+                callback=opt.count(minimum=0),
+            ),
         ] = DEMO_TRIALS,
         output: Annotated[
             Path, typer.Option("--output", "-o", help="The HTML report to write.")
         ] = Path("report.html"),
-        seed: Annotated[int, typer.Option("--seed", help="Simulation seed.")] = 0,
+        seed: Annotated[
+            int, typer.Option("--seed", help="Simulation seed.", callback=opt.seed())
+        ] = 0,
         no_browser: Annotated[
             bool, typer.Option("--no-browser", help="Do not open the report in a browser.")
         ] = False,

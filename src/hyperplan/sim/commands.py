@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hyperplan import options as opt
 from hyperplan.errors import HyperplanError, InputError, Interrupted, Problem
 
 if TYPE_CHECKING:
@@ -172,12 +173,21 @@ def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_command(
         file: Annotated[Path, typer.Argument(help="Scenario YAML (planned first) or plan.json.")],
-        trials: Annotated[int, typer.Option("--trials", "-n", help="Monte Carlo trials.")] = 1000,
-        seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same draws).")] = 0,
-        years: Annotated[float, typer.Option("--years", help="Years simulated.")] = 1.0,
+        trials: Annotated[
+            int, typer.Option("--trials", "-n", help="Monte Carlo trials.", callback=opt.count())
+        ] = 1000,
+        seed: Annotated[
+            int, typer.Option("--seed", help="Seed (same seed, same draws).", callback=opt.seed())
+        ] = 0,
+        years: Annotated[
+            float, typer.Option("--years", help="Years simulated.", callback=opt.number(gt=0))
+        ] = 1.0,
         step: Annotated[str, typer.Option("--step", help="Step: 1h, 30min, 1d.")] = "1h",
         workers: Annotated[
-            int | None, typer.Option("--workers", "-w", help="Processes (default: all cores).")
+            int | None,
+            typer.Option(
+                "--workers", "-w", help="Processes (default: all cores).", callback=opt.count()
+            ),
         ] = None,
         ray: Annotated[
             str | None, typer.Option("--ray", help="Run on Ray: auto or a cluster ADDRESS.")
