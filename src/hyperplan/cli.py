@@ -19,6 +19,7 @@ from hyperplan import __version__
 from hyperplan import options as opt
 from hyperplan.docs_commands import register as register_docs
 from hyperplan.errors import HyperplanError, InputError, Interrupted
+from hyperplan.fileio import check_outputs
 from hyperplan.report.commands import register as register_report
 from hyperplan.sim.commands import register as register_simulate
 
@@ -60,21 +61,28 @@ def _run(action: Callable[[], T]) -> T:
     Ctrl-C (SIGINT) exits 130 and SIGTERM 143 (128 + the signal number, as a shell reports a
     process killed by it); either way nothing half-written is left and earlier outputs stay.
     """
+    from hyperplan.fileio import reset_written, written_note
+
     previous = signal.signal(signal.SIGTERM, _on_term)
+    reset_written()
     try:
         return action()
     except InputError as exc:
         from hyperplan.scenario.load import format_problems
 
         err.print(format_problems(exc.problems), markup=False, highlight=False)
+        if written_note():
+            err.print(written_note(), markup=False, highlight=False)
         raise typer.Exit(2) from None
     except (KeyboardInterrupt, Interrupted) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
         how = " (SIGTERM)" if code == EXIT_SIGTERM else ""
-        err.print(f"interrupted{how}: nothing was written", markup=False)
+        err.print(f"interrupted{how}: {written_note() or 'nothing was written'}", markup=False)
         raise typer.Exit(code) from None
     except HyperplanError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
+        if written_note():
+            err.print(written_note(), markup=False, highlight=False)
         raise typer.Exit(exc.exit_code) from None
     except typer.Exit:
         raise
@@ -233,6 +241,13 @@ def init(
                     )
                 ]
             )
+        from hyperplan.scenario.jsonschema import SCHEMA_FILE
+
+        companions = [] if template == "small" else ["frontier-offers.csv"]
+        check_outputs(
+            (output, "--output"),
+            *((output.parent / name, "--output") for name in [*companions, SCHEMA_FILE]),
+        )
         if output.exists() and not force:
             raise InputError(
                 [Problem(f"{output} exists; pass --force to overwrite", path="--output")]
@@ -240,12 +255,11 @@ def init(
         folder = files("hyperplan.templates")
         text = folder.joinpath(names[template]).read_text(encoding="utf-8")
         # files the template refers to (offers.catalog_csv) go beside it
-        companions = [] if template == "small" else ["frontier-offers.csv"]
         for name in companions:
             target = output.parent / name
             if not target.exists() or force:
                 write_text_atomic(target, folder.joinpath(name).read_text(encoding="utf-8"))
-        from hyperplan.scenario.jsonschema import SCHEMA_FILE, schema_text
+        from hyperplan.scenario.jsonschema import schema_text
 
         # the template's first line points editors at the schema beside it
         schema = output.parent / SCHEMA_FILE
@@ -299,6 +313,7 @@ def plan(
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
+        check_outputs((output, "--output"), (html, "--html"))
         scenario = load_scenario(file)
         result = make_plan(
             scenario,
@@ -367,6 +382,7 @@ def compare(
         from hyperplan.report.terminal import print_compare
         from hyperplan.scenario.load import load_scenario
 
+        check_outputs((html, "--html"))
         scenario = load_scenario(file)
         strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
             f"single:{p}" for p in scenario.providers

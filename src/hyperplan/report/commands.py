@@ -167,9 +167,11 @@ def register(app: typer.Typer) -> None:
         out, _ = _consoles()
 
         def body() -> None:
+            from hyperplan.fileio import check_outputs
             from hyperplan.plan.api import Plan
             from hyperplan.report.html import write_report
 
+            check_outputs((output, "--output"))
             plan = Plan.from_json(plan_file)
             sim_data = load_sim(sim) if sim is not None else None
             write_report(plan, output, sim=sim_data)
@@ -205,7 +207,9 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from hyperplan.errors import InputError, Problem
+            from hyperplan.fileio import check_outputs
 
+            check_outputs((output, "--output"))
             if trials < 0:
                 raise InputError([Problem(f"must be ≥ 0; found {trials}", path="--trials")])
             run_demo(output, trials=trials, seed=seed)

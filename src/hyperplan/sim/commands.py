@@ -91,6 +91,9 @@ def _guard(action: Callable[[], T], err: Console) -> T:
         previous = signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread
         previous = None
+    from hyperplan.fileio import reset_written, written_note
+
+    reset_written()
     try:
         return action()
     except InputError as exc:
@@ -101,11 +104,26 @@ def _guard(action: Callable[[], T], err: Console) -> T:
     except (KeyboardInterrupt, Interrupted) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
         how = " (SIGTERM)" if code == 143 else ""
-        err.print(f"interrupted{how}: nothing was written", markup=False)
+        err.print(f"interrupted{how}: {written_note() or 'nothing was written'}", markup=False)
         raise typer.Exit(code) from None
     except HyperplanError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(exc.exit_code) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: one line, as the main CLI says it (never a raw traceback)
+        import os
+        import traceback
+
+        if os.environ.get("HYPERPLAN_DEBUG"):
+            traceback.print_exc()
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -204,8 +222,10 @@ def register(app: typer.Typer) -> None:
         err = Console(stderr=True, width=100)
 
         def body() -> None:
+            from hyperplan.fileio import check_outputs
             from hyperplan.sim.api import simulate
 
+            check_outputs((output, "--output"))
             step_hours = parse_step(step)
             problems = []
             if trials < 1:
