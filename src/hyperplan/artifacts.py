@@ -199,8 +199,13 @@ NonFinite = Literal["nan", "inf", "-inf"]
 
 def _number(v: Any) -> Any:
     """A JSON number, ``null`` or one of the strings ``nan``, ``inf``, ``-inf`` (not a boolean)."""
-    if v is None or (isinstance(v, int | float) and not isinstance(v, bool)):
+    if v is None or isinstance(v, float):
         return v
+    if isinstance(v, int) and not isinstance(v, bool):
+        try:
+            return float(v)
+        except OverflowError:
+            raise ValueError("expected a number of at most 1.8e308") from None
     if isinstance(v, str) and v in ("nan", "inf", "-inf"):
         return v
     raise ValueError("expected a number (or 'nan', 'inf', '-inf')")
@@ -217,6 +222,11 @@ def _iso_date(v: Any) -> dt.date:
         return dt.date.fromisoformat(v)
     except ValueError:
         raise ValueError(f"expected a date like 2027-01-01; found {_short(v)}") from None
+
+
+def _iso_date_text(v: Any) -> str:
+    _iso_date(v)
+    return v
 
 
 class _Strict(BaseModel):
@@ -248,7 +258,7 @@ class DateColumn(_Strict):
     """A column of ISO dates (``2027-01-01``)."""
 
     dtype: Literal["date"]
-    values: list[StrictStr]
+    values: list[Annotated[Any, PlainValidator(_iso_date_text)]]
 
 
 class StrColumn(_Strict):
@@ -758,6 +768,14 @@ def _check_references(frames: dict[str, pd.DataFrame], T: int, out: _Problems) -
     out.rows("offers", "offer_id", dup, ids.to_numpy(), "a unique offer id")
     keys = offers["provider"].astype(str) + ":" + offers["region"].astype(str)
     keys = keys + ":" + offers["instance_type"].astype(str)
+    # offer_id is provider:region:instance_type by definition (catalog.offers)
+    out.rows(
+        "offers",
+        "offer_id",
+        (ids != keys).to_numpy(),
+        ids.to_numpy(),
+        "provider:region:instance_type of the same row",
+    )
     dup_keys = keys.duplicated().to_numpy() & ~dup
     out.rows(
         "offers", "instance_type", dup_keys, keys.to_numpy(), "one offer per provider:region:type"
