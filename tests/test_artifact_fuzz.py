@@ -1,0 +1,48 @@
+"""Fuzzing the plan.json and sim.json readers (issue 18, class 4) within a CI budget.
+
+The generator and the oracle are ``bench/fuzz_artifacts.py`` (``run(seconds, seed)``; the same
+code runs for minutes from ``bench/fuzz.py``): every damaged file must be refused with located
+problems or load into a plan the simulator compiles and the report reads; nothing else.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import fuzz_artifacts as fa  # noqa: E402
+
+BUDGET_SECONDS = 4.0
+
+
+def test_damaged_plan_and_sim_json_end_in_a_located_refusal_or_a_valid_load() -> None:
+    fa.base_artifacts()  # planning and simulating the base files is not part of the budget
+    result = fa.run(BUDGET_SECONDS, seed=20261206)
+    assert result["failures"] == 0, result["examples"]
+    assert result["tried"] == result["refused_located"] + result["accepted"]
+    assert result["tried"] >= 20, result  # the budget buys real coverage even on a busy machine
+    assert result["refused_located"] > 0 and result["accepted"] >= 0
+
+
+def test_every_kind_of_text_damage_is_refused_or_loads(tmp_path: Path) -> None:
+    """Each text damage at least once (the timed run may not draw all of them); damage that
+    breaks the JSON itself must be refused, located by line and column where there is one."""
+    plan_text, sim_text = fa.base_artifacts()
+    rng = random.Random(7)
+    must_refuse = {"truncate", "nest", "bom", "yaml", "empty"}
+    seen: dict[str, str] = {}
+    for i in range(400):
+        kind = "plan" if i % 2 else "sim"
+        text, done = fa.mutate_text(rng, plan_text if kind == "plan" else sim_text)
+        how = done.split()[0]
+        result = fa.outcome(text.encode("utf-8"), kind, tmp_path)
+        if how in must_refuse and not (how == "truncate" and text == plan_text):
+            assert result == "refused", done
+        seen[how] = result
+        if len(seen) == 7:
+            break
+    assert set(seen) == {"truncate", "digits", "nest", "garbage", "bom", "yaml", "empty"}
