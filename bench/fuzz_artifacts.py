@@ -248,7 +248,7 @@ def generate(rng: random.Random) -> tuple[bytes, str, str]:
 # ------------------------------------------------------------------------------------ the oracle
 
 
-def outcome(raw: bytes, kind: str, folder: Path) -> str:
+def outcome(raw: bytes, kind: str, folder: Path, *, render: bool = False) -> str:
     """``"accepted"`` or ``"refused"``; raises AssertionError (or anything) on a failure."""
     from hyperplan.artifacts import load_plan_json, load_sim_json
     from hyperplan.errors import InputError
@@ -260,6 +260,10 @@ def outcome(raw: bytes, kind: str, folder: Path) -> str:
         if kind == "plan":
             plan = load_plan_json(path)
             _use_plan(plan)
+            if render:  # the whole HTML report (a few tenths of a second)
+                from hyperplan.report.html import render_report
+
+                render_report(plan)
         else:
             data = load_sim_json(path)
             from hyperplan.report.sections import sim_view
@@ -291,8 +295,10 @@ def _use_plan(plan: Any) -> None:
     assert math.isfinite(plan.total_usd) or not len(plan.tables["spend"])
 
 
-def run(seconds: float, seed: int) -> dict[str, Any]:
+def run(seconds: float, seed: int, *, render_share: float = 0.2) -> dict[str, Any]:
     """Fuzz for ``seconds`` from ``seed``; counts of inputs and the first failures.
+
+    ``render_share`` of the plans that load are also rendered as the HTML report.
 
     Returns:
         ``tried``, ``refused_located``, ``accepted``, ``failures`` (must be 0), ``examples``
@@ -308,7 +314,7 @@ def run(seconds: float, seed: int) -> dict[str, Any]:
         raw, kind, how = generate(rng)
         counts["tried"] += 1
         try:
-            result = outcome(raw, kind, folder)
+            result = outcome(raw, kind, folder, render=rng.random() < render_share)
         except Exception as exc:  # every other outcome is a failure to report
             counts["failures"] += 1
             if len(examples) < 10:
@@ -335,8 +341,9 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="wall-clock budget")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--quick", action="store_true", help="a few seconds (smoke run)")
+    parser.add_argument("--render", type=float, default=0.2, help="share of loads rendered")
     args = parser.parse_args()
-    result = run(3.0 if args.quick else args.seconds, args.seed)
+    result = run(3.0 if args.quick else args.seconds, args.seed, render_share=args.render)
     out = ROOT / "bench" / "results" / "fuzz_artifacts.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1), encoding="utf-8")

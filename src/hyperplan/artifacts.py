@@ -202,6 +202,8 @@ def _number(v: Any) -> Any:
     if v is None or isinstance(v, float):
         return v
     if isinstance(v, int) and not isinstance(v, bool):
+        if abs(v) < 2**63:
+            return v  # a count such as stats.rows stays an integer
         try:
             return float(v)
         except OverflowError:
@@ -923,6 +925,8 @@ def plan_from_dict(data: Any, *, file: str | None = None, check: bool = True) ->
     except PydanticValidationError as exc:
         raise InputError(_pydantic_problems(exc, file, "meta")) from None
     out = _Problems(file)
+    for path in _huge_ints(env.meta, "meta"):
+        out.add("expected a number of at most 2**63 - 1 in size", path)
     T = len(meta.periods)
     _check_tables(env.tables, {}, T, out)
     out.raise_if_any()
@@ -1045,13 +1049,35 @@ def sim_from_dict(data: Any, *, file: str | None = None) -> dict[str, Any]:
             out.add(f"metric {_short(row.metric)} appears twice", f"summary[{i}].metric")
         seen.add(row.metric)
     out.raise_if_any()
+    for path in _huge_ints(data.get("meta"), "meta"):
+        out.add("expected a number of at most 2**63 - 1 in size", path)
+    out.raise_if_any()
     clean = dict(data)
-    clean["summary"] = [{k: number_from_json(v) for k, v in row.items()} for row in data["summary"]]
+    clean["summary"] = [
+        {k: number_from_json(v) for k, v in row.model_dump().items()} for row in env.summary
+    ]
     clean["trials"] = {
         k: [math.nan if v is None else float(number_from_json(v)) for v in vals]
-        for k, vals in (data.get("trials") or {}).items()
+        for k, vals in env.trials.items()
     }
     return clean
+
+
+def _huge_ints(obj: Any, path: str) -> list[str]:
+    """JSON paths of integers beyond 64 bits in ``obj`` (pandas and numpy cannot hold them)."""
+    found: list[str] = []
+    stack = [(obj, path)]
+    while stack and len(found) < 5:
+        value, where = stack.pop()
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int) and abs(value) > 2**63 - 1:
+            found.append(where)
+        elif isinstance(value, dict):
+            stack.extend((v, f"{where}.{k}") for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value))
+    return found
 
 
 def load_sim_json(path: str | os.PathLike[str]) -> dict[str, Any]:
