@@ -355,6 +355,10 @@ def test_class8_every_numeric_and_enumerated_option_is_validated(files: dict[str
         (("catalog", "--limit", "-1"), "--limit", "whole number ≥ 1; found -1"),
         (("demo", "--trials", "-1", "--no-browser"), "--trials", "whole number ≥ 0"),
         (("init", "--template", "huge"), "--template", "one of small, frontier"),
+        (("simulate", scenario, "--years", "1e300"), "--years", "≤ 1000; found 1e+300"),
+        (("simulate", scenario, "--step", "0.5s"), "--step", "at least 1s; found '0.5s'"),
+        (("catalog", "--provider", "awss"), "--provider", "unknown provider 'awss'"),
+        (("catalog", "--geo", "zz"), "--geo", "unknown geo 'zz' in the catalog"),
     ]
     for i, (args, option, expect) in enumerate(cases):
         code, out, err = (hyperplan if i in (1, 8, 12) else invoke)(*args)

@@ -172,6 +172,7 @@ def catalog(
                 )
             sky = [(str(p), cloud) for p in skypilot]
         cat = load_catalog(user_csvs=[str(p) for p in csv or []], skypilot=sky)
+        _check_selectors(cat.offers, provider=provider, region=region, geo=geo)
         try:
             rows = cat.filter(provider=provider, accelerator=accelerator, region=region, geo=geo)
         except KeyError as exc:
@@ -183,6 +184,27 @@ def catalog(
         render_catalog(rows, out, limit=limit)
 
     _run(body)
+
+
+def _check_selectors(offers: Any, **selectors: list[str] | None) -> None:
+    """Refuse a --provider, --region or --geo that names nothing in the catalog (exit 2)."""
+    import difflib
+
+    from hyperplan.errors import Problem
+
+    problems = []
+    for column, wanted in selectors.items():
+        known = sorted({str(v).lower() for v in offers[column].dropna()})
+        for value in wanted or []:
+            if value.strip().lower() in known:
+                continue
+            near = difflib.get_close_matches(value.strip().lower(), known, n=3)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            problems.append(
+                Problem(f"unknown {column} {value!r} in the catalog{hint}", path=f"--{column}")
+            )
+    if problems:
+        raise InputError(problems)
 
 
 @app.command()

@@ -44,6 +44,10 @@ _STEP_UNITS = {
 }
 
 
+MAX_YEARS = 1000.0
+"""Largest --years (a window is clipped to the plan's horizon anyway)."""
+
+
 def parse_step(text: str) -> float:
     """``"1h"``, ``"30min"``, ``"15m"``, ``"1d"`` or a number of hours → hours."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*", text or "")
@@ -54,6 +58,8 @@ def parse_step(text: str) -> float:
     hours = float(m[1]) * _STEP_UNITS.get(m[2].lower(), 1.0)
     if not (hours > 0 and math.isfinite(hours)):
         raise InputError([Problem(f"the step must be positive; found {text!r}", path="--step")])
+    if hours < 1 / 3600 * (1 - 1e-12):
+        raise InputError([Problem(f"the step must be at least 1s; found {text!r}", path="--step")])
     return hours
 
 
@@ -198,7 +204,10 @@ def register(app: typer.Typer) -> None:
             int, typer.Option("--seed", help="Seed (same seed, same draws).", callback=opt.seed())
         ] = 0,
         years: Annotated[
-            float, typer.Option("--years", help="Years simulated.", callback=opt.number(gt=0))
+            float,
+            typer.Option(
+                "--years", help="Years simulated.", callback=opt.number(gt=0, le=MAX_YEARS)
+            ),
         ] = 1.0,
         step: Annotated[str, typer.Option("--step", help="Step: 1h, 30min, 1d.")] = "1h",
         workers: Annotated[
