@@ -350,7 +350,7 @@ def test_class8_every_numeric_and_enumerated_option_is_validated(files: dict[str
         (("simulate", scenario, "--trials", "-5"), "--trials", "whole number ≥ 1; found -5"),
         (("simulate", scenario, "--seed", "-1"), "--seed", "whole number ≥ 0"),
         (("simulate", scenario, "--workers", "0"), "--workers", "whole number ≥ 1; found 0"),
-        (("simulate", scenario, "--years", "nan"), "--years", "> 0; found nan"),
+        (("simulate", scenario, "--years", "nan"), "--years", "> 0 and ≤ 1000; found nan"),
         (("simulate", scenario, "--step", "inf"), "--step", "expected a duration like 1h"),
         (("catalog", "--limit", "-1"), "--limit", "whole number ≥ 1; found -1"),
         (("demo", "--trials", "-1", "--no-browser"), "--trials", "whole number ≥ 0"),
