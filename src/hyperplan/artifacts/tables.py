@@ -137,7 +137,7 @@ VALUE_RULES: dict[str, dict[str, str]] = {
         "compute_gpu_hours": "nonneg",
         "resilience": "fraction",
     },
-    "offers": {"gpus": "nonneg", "vcpus": "nonneg", "kw_facility": "nonneg"},
+    "offers": {"gpus": "nonneg", "vcpus": "optional", "kw_facility": "nonneg"},
     "markets": {
         "ondemand_usd_per_hour": "price",
         "spot_usd_per_hour": "price",
@@ -172,6 +172,7 @@ _RULE_TEXT = {
     "positive": "a finite number > 0",
     "cap": "a number ≥ 0 (or inf: no cap)",
     "price": "a finite number ≥ 0 (or nan: not sold)",
+    "optional": "a finite number ≥ 0 (or nan: not known)",
     "finite": "a finite number",
     "fraction": "a number between 0 and 1",
 }
@@ -293,7 +294,7 @@ def _check_values(frames: dict[str, pd.DataFrame], T: int, out: _Problems) -> No
                 ok = np.isfinite(v) & (v > 0)
             elif rule == "cap":
                 ok = ~np.isnan(v) & (v >= 0)
-            elif rule == "price":
+            elif rule in ("price", "optional"):
                 ok = np.isnan(v) | (np.isfinite(v) & (v >= 0))
             elif rule == "fraction":
                 ok = (v >= 0) & (v <= 1)
