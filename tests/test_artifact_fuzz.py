@@ -7,9 +7,12 @@ problems or load into a plan the simulator compiles and the report reads; nothin
 
 from __future__ import annotations
 
+import json
 import random
 import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
@@ -46,3 +49,39 @@ def test_every_kind_of_text_damage_is_refused_or_loads(tmp_path: Path) -> None:
         if len(seen) == 7:
             break
     assert set(seen) == {"truncate", "digits", "nest", "garbage", "bom", "yaml", "empty"}
+
+
+def test_inputs_the_fuzzer_once_broke_are_refused_located(tmp_path: Path) -> None:
+    """Each of these once escaped as a KeyError, ValueError or OverflowError."""
+    from hyperplan.artifacts import load_plan_json, load_sim_json
+    from hyperplan.errors import InputError
+
+    plan_text, sim_text = fa.base_artifacts()
+
+    def plan_with(table: str, column: str, value: object) -> str:
+        data = json.loads(plan_text)
+        data["tables"][table]["columns"][column]["values"][0] = value
+        return json.dumps(data)
+
+    sim = json.loads(sim_text)
+    trials = sim["summary"][0]["trials"]
+    # json cannot write a 400-digit integer (str(int) limit), so it goes into the text
+    head, rest = json.dumps(sim).split('"summary"', 1)
+    sim_huge = head + '"summary"' + rest.replace(f'"trials": {trials}', '"trials": ' + "9" * 400, 1)
+    cases = [
+        ("plan", plan_with("offers", "instance_type", "zzz"), "tables.offers[0].offer_id"),
+        (
+            "plan",
+            plan_with("commitments", "start_date", "soon"),
+            "tables.commitments[0].start_date",
+        ),
+        ("plan", plan_with("capacity", "gpus", 10**400), "tables.capacity[0].gpus"),
+        ("sim", sim_huge, "summary[0].trials"),
+    ]
+    for kind, text, path in cases:
+        file = tmp_path / f"case-{kind}.json"
+        file.write_text(text, encoding="utf-8")
+        with pytest.raises(InputError) as info:
+            (load_plan_json if kind == "plan" else load_sim_json)(file)
+        assert [p.path for p in info.value.problems][:1] == [path], info.value.problems
+        assert fa.outcome(text.encode(), kind, tmp_path) == "refused"

@@ -183,7 +183,7 @@ class SimSummaryRow(BaseModel):
 
     metric: StrictStr = Field(min_length=1)
     unit: StrictStr = ""
-    trials: Annotated[StrictInt, Field(ge=0)] | None = None
+    trials: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] | None = None
     mean: Num = None
     std: Num = None
     p01: Num = None
@@ -200,11 +200,11 @@ class SimMeta(BaseModel):
 
     scenario: StrictStr | None = None
     seed: Int64 | None = None
-    trials: Annotated[StrictInt, Field(ge=0)] | None = None
+    trials: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] | None = None
     years: Num = None
     step_hours: Num = None
-    steps: Annotated[StrictInt, Field(ge=0)] | None = None
-    pools: Annotated[StrictInt, Field(ge=0)] | None = None
+    steps: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] | None = None
+    pools: Annotated[StrictInt, Field(ge=0, le=2**63 - 1)] | None = None
     periods: list[StrictStr] = Field(default_factory=list)
     seconds: Num = None
     warnings: list[StrictStr] = Field(default_factory=list)
