@@ -76,8 +76,8 @@ def tiny_catalog(tmp_path: Path, rows: Iterable[Mapping[str, Any]]) -> Catalog:
     """A catalog with only ``rows`` as offers (specs, throughput, discounts from the bundle).
 
     Rows are dicts with the user-CSV columns (see :func:`offer`); missing columns take
-    :data:`DEFAULTS`. A row without a reserved price gets the catalog's rule-based one, so tests
-    that want no reservations either give explicit prices or restrict ``terms``/``markets``.
+    :data:`DEFAULTS`. A row without a reserved price offers no reserved term (a blank reserved
+    price in a user CSV means "not offered"), so tests that want reservations give the prices.
     """
     path = write_csv(Path(tmp_path) / f"offers_{next(_counter)}.csv", rows)
     base = load_catalog()

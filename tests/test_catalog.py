@@ -427,8 +427,9 @@ def test_user_csv_overrides_and_adds() -> None:
     assert p5["usd_per_gpu_hour"] == pytest.approx(6.25)  # 50 / 8
     assert math.isnan(p5["spot_usd_per_hour"])
     assert p5["reserved_1y_usd_per_hour"] == 35.0  # given
-    assert p5["reserved_3y_usd_per_hour"] == pytest.approx(21.95)  # 50 x (1 - 0.561)
-    assert p5["reserved_basis"].startswith("user (1y); 3y: borrowed")
+    # a blank reserved price in a user CSV means "not offered", never a borrowed rate (issue 12)
+    assert math.isnan(p5["reserved_3y_usd_per_hour"])
+    assert p5["reserved_basis"] == "user (1y); 3y: none: blank in the user CSV (not offered)"
     assert p5["source"] == "negotiated quote (test fixture)"
     assert p5["origin"] == f"user:{path}"
     assert p5["kw_per_instance"] == pytest.approx(10.2)
@@ -437,8 +438,9 @@ def test_user_csv_overrides_and_adds() -> None:
     assert cw["kw_per_instance"] == 11.5 and cw["kw_basis"] == "user"
     assert cw["source"] == f"user:{path}"
     assert cw["geo"] == "us"
-    assert cw["reserved_1y_usd_per_hour"] == pytest.approx(49.24 * 0.694)  # 34.17256
-    assert "coreweave" in cw["reserved_basis"]
+    assert math.isnan(cw["reserved_1y_usd_per_hour"])  # blank: not offered (no borrowed rate)
+    assert math.isnan(cw["reserved_3y_usd_per_hour"])
+    assert cw["reserved_basis"] == "none: blank in the user CSV (not offered)"
     # The bundled cache is untouched.
     assert load_catalog().offers.loc["aws:us-east-1:p5.48xlarge", "ondemand_usd_per_hour"] == 55.04
 

@@ -745,7 +745,7 @@ def test_demo_opens_the_browser_unless_told_not_to(
     args = ["demo", "-o", str(tmp_path / "r.html"), "--trials", "3"]
     result = runner.invoke(cli(), args + (["--no-browser"] if no_browser else []))
     assert result.exit_code == 0, result.output
-    assert calls["demo"] == [(tmp_path / "r.html", {"trials": 3, "seed": 0})]
+    assert calls["demo"] == [(tmp_path / "r.html", {"trials": 3, "seed": 0, "strict": False})]
     assert calls["open"] == ([] if no_browser else [(tmp_path / "r.html").resolve().as_uri()])
 
 

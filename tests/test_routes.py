@@ -171,7 +171,9 @@ U = H2027 / (H2027 + H2028 + H2029)
 def _own_or_rent(tmp_path, p: float):
     cat = tiny_catalog(tmp_path, [offer("aws", "us-east-1", "a1", p)])
     sc = scenario(
-        horizon=horizon(3),
+        # the hand derivation charges the capex annuity per period served (end_effects prorate);
+        # under full the whole facility capex would be charged to a 3-year hardware life
+        horizon={**horizon(3), "end_effects": "prorate"},
         terms=[],
         workloads=[inference("chat", [1000, 0, 0])],
         owned_sites=[SITE],
@@ -243,7 +245,7 @@ def test_build_serves_nothing_before_its_lead_time(tmp_path) -> None:
     # covers 2030 only inside the horizon) serves 2030.
     cat = tiny_catalog(tmp_path, [offer("aws", "us-east-1", "a1", 10.0)])
     sc = scenario(
-        horizon=horizon(4),
+        horizon={**horizon(4), "end_effects": "prorate"},  # the annuity of 2030 only (see below)
         terms=[],
         workloads=[inference("chat", 1000)],
         owned_sites=[site(lead_time_periods=2, mw_per_period=[0, 1, 0, 0])],

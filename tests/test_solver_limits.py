@@ -284,10 +284,10 @@ def test_a_model_above_the_memory_limit_is_refused_before_building(
     (problem,) = err.value.problems
     assert problem.file == str(FRONTIER)
     assert re.search(
-        r"would need about \d+ MiB of memory \(25\.2k columns × 19\.9k rows", problem.message
+        r"would need about \d+ MiB of memory \(32\.2k columns × 26\.2k rows", problem.message
     )
     assert "more than the 48 MiB available ($HYPERPLAN_MEMORY_LIMIT_BYTES)" in problem.message
-    assert err.value.available == 50_000_000 and err.value.estimate.columns == 25158
+    assert err.value.available == 50_000_000 and err.value.estimate.columns == 32153
 
 
 def test_the_memory_limit_applies_through_the_cli(tmp_path: Path) -> None:

@@ -18,8 +18,10 @@ from rich.console import Console
 from hyperplan import __version__
 from hyperplan import options as opt
 from hyperplan.docs_commands import register as register_docs
-from hyperplan.errors import HyperplanError, InputError, Interrupted
+from hyperplan.errors import EXIT_MISSED, HyperplanError, InputError, Interrupted
 from hyperplan.fileio import check_outputs
+from hyperplan.ledger.commands import DbOption, WorkspaceOption
+from hyperplan.ledger.commands import register as register_ledger
 from hyperplan.report.commands import register as register_report
 from hyperplan.sim.commands import register as register_simulate
 
@@ -324,19 +326,40 @@ def plan(
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write the HTML report here.")
     ] = None,
+    from_ledger: Annotated[
+        bool, typer.Option("--from-ledger", help="Held (signed) commitments count as existing.")
+    ] = False,
+    db: DbOption = None,
+    workspace: WorkspaceOption = "default",
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help=(
+                "Exit with status 4 when the plan misses a stated target (demand, a training "
+                "run, a budget, an N-1 level, the GW target); outputs are still written."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Solve the multi-cloud capacity plan and print its summary.
+
+    Missed targets are printed first, on stderr. Exit status: 0 a plan (misses included,
+    unless --strict), 2 bad input, 3 no plan from the solver, 4 a missed target with --strict.
 
     Example: hyperplan plan examples/small.yaml -o plan.json --walk-away
     """
 
     def body() -> None:
+        from hyperplan.ledger.commands import plan_from_ledger
         from hyperplan.plan import plan as make_plan
+        from hyperplan.report.misses import print_misses
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
         check_outputs((output, "--output"), (html, "--html"))
         scenario = load_scenario(file)
+        scenario, ledger_meta = plan_from_ledger(scenario, file, from_ledger, db, workspace, err)
         result = make_plan(
             scenario,
             integer=True if integer else None,
@@ -346,6 +369,10 @@ def plan(
             method=method,
             walk_away=walk_away,
         )
+        if ledger_meta is not None:
+            result.meta["ledger"] = ledger_meta
+        missed = result.misses()
+        print_misses(missed, err, result.scenario_name, strict=strict)
         print_plan(result, out)
         if output is not None:
             result.to_json(output)
@@ -355,6 +382,8 @@ def plan(
 
             write_report(result, html)
             out.print(f"wrote {html}")
+        if strict and len(missed):
+            raise typer.Exit(EXIT_MISSED)
 
     _run(body)
 
@@ -390,8 +419,21 @@ def compare(
         int | None, typer.Option("--workers", "-w", help="Processes.", callback=opt.count())
     ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    strict: Annotated[
+        bool,
+        typer.Option(
+            "--strict",
+            help=(
+                "Exit with status 4 when any strategy's plan misses a stated target (demand, a training "
+                "run, a budget, an N-1 level, the GW target); outputs are still written."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """Plan the scenario under several strategies and compare cost, share, power and resilience.
+
+    Each strategy's missed targets are printed first, on stderr; with --strict any miss exits
+    with status 4 (after the outputs are written).
 
     With --simulate every strategy runs over the same random draws (common random numbers) and
     the paired differences against the first strategy are shown with 95% confidence intervals.
@@ -401,6 +443,7 @@ def compare(
 
     def body() -> None:
         from hyperplan.plan.compare import compare as run_compare
+        from hyperplan.report.misses import print_misses
         from hyperplan.report.terminal import print_compare
         from hyperplan.scenario.load import load_scenario
 
@@ -410,6 +453,12 @@ def compare(
             f"single:{p}" for p in scenario.providers
         ]
         table, plans = run_compare(scenario, strategies, time_limit=time_limit)
+        missed = 0
+        for name, strategy_plan in plans.items():
+            found = strategy_plan.misses()
+            missed += len(found)
+            label = f"{strategy_plan.scenario_name} [{name}]"
+            print_misses(found, err, label, strict=strict if len(found) else None)
         print_compare(table, out)
         paired = None
         if simulate:
@@ -424,6 +473,8 @@ def compare(
             first = plans[strategies[0]]
             write_report(first, html, compare=table)
             out.print(f"wrote {html}")
+        if strict and missed:
+            raise typer.Exit(EXIT_MISSED)
 
     _run(body)
 
@@ -431,6 +482,7 @@ def compare(
 register_simulate(app)
 register_report(app)
 register_docs(app)
+register_ledger(app)
 
 
 def main() -> None:

@@ -73,3 +73,9 @@ class Interrupted(HyperplanError):
     """The user interrupted a run (SIGINT/SIGTERM). Nothing half-written is left behind."""
 
     exit_code = 130
+
+
+EXIT_MISSED = 4
+"""Exit status of ``plan``, ``compare`` and ``demo`` with ``--strict`` when the plan misses a
+stated target (demand, a training run, a budget, an N-1 level, the GW target); the outputs are
+written first. See :meth:`hyperplan.plan.api.Plan.misses`."""

@@ -153,6 +153,9 @@ def synthetic_scenario(
                 "discount_rate": 0.08,
             },
             "providers": {f"p{p}": {} for p in range(providers)},
+            # a solver benchmark at frontier scale: markets written unlimited, as the generator
+            # always had them (the bundled default ceilings would leave most demand unserved)
+            "offers": {"ondemand_cap": "unlimited", "spot_cap": "unlimited"},
             "workloads": items,
             "policies": {"max_share": max_share, "outages": "providers" if outages else "none"},
         }

@@ -131,13 +131,18 @@ def derive_offers(raw: pd.DataFrame, specs: pd.DataFrame, discounts: pd.DataFram
     od = df["ondemand_usd_per_hour"].to_numpy()
     spot = df["spot_usd_per_hour"].to_numpy()
 
-    # Commitment prices: rule-based, then user values win cell by cell.
+    # Commitment prices: rule-based, then user values win cell by cell. A row of a user CSV
+    # takes no rule: its blank reserved price means "not offered", never a borrowed discount
+    # (the bundled catalog keeps its rule-based rates, flagged in reserved_basis).
     r1, r3, basis = reserved_prices(df, discounts)
     u1 = df["reserved_1y_usd_per_hour"].to_numpy()
     u3 = df["reserved_3y_usd_per_hour"].to_numpy()
     has_u1, has_u3 = ~np.isnan(u1), ~np.isnan(u3)
-    r1 = np.where(has_u1, u1, r1)
-    r3 = np.where(has_u3, u3, r3)
+    user_row = df["origin"].astype(str).str.startswith("user:").to_numpy()
+    not_offered = "none: blank in the user CSV (not offered)"
+    basis = np.where(user_row, not_offered, basis)
+    r1 = np.where(has_u1, u1, np.where(user_row, np.nan, r1))
+    r3 = np.where(has_u3, u3, np.where(user_row, np.nan, r3))
     basis = np.where(has_u1 & has_u3, "user", basis)
     basis = np.where(has_u1 & ~has_u3, "user (1y); 3y: " + basis.astype(object), basis)
     basis = np.where(~has_u1 & has_u3, "user (3y); 1y: " + basis.astype(object), basis)

@@ -74,6 +74,13 @@ class Plan:
         share = by.div(by.sum(axis=1).replace(0, np.nan), axis=0)
         return share
 
+    def misses(self) -> pd.DataFrame:
+        """Every stated target the plan misses (demand, training runs, budgets, N-1 levels,
+        the GW target): :func:`hyperplan.plan.misses.misses`. Empty when every target is met."""
+        from hyperplan.plan.misses import misses
+
+        return misses(self)
+
     @property
     def max_provider_share(self) -> float:
         """Largest provider share of spend in any period (0..1)."""
@@ -92,6 +99,8 @@ class Plan:
             "warnings": list(self.warnings),
             "meta": self.meta,
             "tables": {name: _table_to_json(df) for name, df in self.tables.items()},
+            # derived from the tables (from_dict recomputes it): for readers of plan.json
+            "misses": _table_to_json(self.misses()),
         }
 
     def to_json(self, path: str | Path) -> None:
@@ -174,9 +183,10 @@ def solve_scenario(
         raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
     result_tables = tables(pm, solution)
+    objective_usd = solution.objective / 1e-6 - tiebreak_usd(pm, solution)
     stats = {
         "status": solution.status,
-        "objective_usd": solution.objective / 1e-6,
+        "objective_usd": objective_usd,
         "mip_gap": solution.mip_gap if solution.mip_gap is not None else float("nan"),
         "build_seconds": build_seconds,
         "solve_seconds": solution.seconds,
@@ -197,7 +207,7 @@ def solve_scenario(
     plan_obj = Plan(
         scenario_name=scenario.name,
         status=status,
-        objective_usd=solution.objective / 1e-6,
+        objective_usd=objective_usd,
         tables=result_tables,
         stats=stats,
         warnings=warnings,
@@ -208,6 +218,10 @@ def solve_scenario(
             "workloads": inputs.workload_names,
             "kinds": list(inputs.kind),
             "target_gw": scenario.policies.target_gw,
+            "budget_usd": {
+                str(y): float(v)
+                for y, v in zip(inputs.budget_years, inputs.budget_usd, strict=True)
+            },
             "max_share": scenario.policies.max_share,
             "period_starts": [d.isoformat() for d in inputs.tl.starts],
             "outages": _outage_models(scenario, inputs),
@@ -227,6 +241,15 @@ def solve_scenario(
             f"this is a bug or a numerical failure, not a plan:\n  {shown}"
         )
     return Solved(inputs, pm, solution, plan_obj)
+
+
+def tiebreak_usd(pm: PlanningModel, solution: Solution) -> float:
+    """The tie-break part of the solver's objective (``plan/ends.py``), USD: reported
+    objectives leave it out."""
+    fam = pm.lm.cols.get("reserve")
+    if fam is None or pm.ends is None or not len(solution.col_value):
+        return 0.0
+    return float(pm.ends["tiebreak_usd"] @ solution.col_value[fam.slice])
 
 
 def _no_plan(solution: Solution, pm: PlanningModel, options: SolverOptions | None) -> Exception:

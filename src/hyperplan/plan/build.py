@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyperplan.plan.ends import commitment_ends
 from hyperplan.plan.inputs import PlanInputs
 from hyperplan.plan.model import LinearModel, expand_ranges, group_ids
 
@@ -39,6 +40,9 @@ class PlanningModel:
     spend: SpendEntries
     gpu_entries: SpendEntries
     existing_spend: np.ndarray  # (P, T) MUSD of existing reservations
+    #: per ``reserve`` column, USD per instance: in- and post-horizon cost, salvage, tie-break
+    #: (:func:`hyperplan.plan.ends.commitment_ends`)
+    ends: dict[str, np.ndarray] | None = None
 
 
 def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> PlanningModel:
@@ -50,16 +54,19 @@ def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> Pl
     z = define_allocations(lm, inp, x, outages)
     define_pools(lm, inp, x, z)
     define_demand(lm, inp, z)
+    define_outage_not_better(lm, inp, z)
     define_training(lm, inp, z)
     define_single_site(lm, inp, z)
     spend, gpu_entries, existing_spend = spend_entries(lm, inp, x, z)
     define_share(lm, inp, spend, gpu_entries, existing_spend)
     define_power(lm, inp, x, z)
+    define_outage_power(lm, inp, x, z)
     define_budget(lm, inp, spend, existing_spend)
+    define_outage_budget(lm, inp, x, z, existing_spend)
     define_take_or_pay(lm, inp, spend, existing_spend)
     # sunk cost of existing reservations: a constant in the objective
     lm.offset = float((existing_spend.sum(axis=0) * inp.tl.discount).sum())
-    return PlanningModel(lm, inp, spend, gpu_entries, existing_spend)
+    return PlanningModel(lm, inp, spend, gpu_entries, existing_spend, x["ends"])
 
 
 # ----------------------------------------------------------------------------------------------
@@ -68,8 +75,8 @@ def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> Pl
 
 
 def _useful_offers(inp: PlanInputs) -> np.ndarray:
-    """Offers some workload may use (others get no columns)."""
-    return (inp.perf > 0).any(axis=0)
+    """Offers some workload may use in the reserved market (others get no reservation columns)."""
+    return ((inp.perf > 0) & inp.market_ok[:, RESERVED][:, None]).any(axis=0)
 
 
 def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict[str, np.ndarray]:
@@ -95,7 +102,9 @@ def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict
     o, k, s, first, count = o[keep], k[keep], s[keep], first[keep], count[keep]
     owner, t = expand_ranges(first, count)
     unit_cost = inp.reserved_price[o[owner], k[owner], t] * inp.tl.hours[t] * MUSD  # per instance
-    cost = np.bincount(owner, weights=unit_cost * inp.tl.discount[t], minlength=len(o))
+    ends = commitment_ends(inp, o, k, first, owner, t)
+    # inside the horizon, plus the tail the end_effects rule charges, plus the tie-break
+    cost = (ends["in_usd_discounted"] + ends["charge_usd_discounted"] + ends["tiebreak_usd"]) * MUSD
     cols = lm.add_cols(
         "reserve", cost, 0.0, np.inf, integer=integer, unit="instances", offer=o, term=k, start=s
     )
@@ -107,6 +116,7 @@ def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict
         "cov_owner": owner,
         "cov_t": t,
         "cov_cost": unit_cost,
+        "ends": ends,  # type: ignore[dict-item]
     }
 
 
@@ -275,6 +285,9 @@ def define_demand(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) ->
         "unserved", cost, 0.0, rhs, unit="demand units", workload=w, period=t, scenario=s
     )
     lm.add_coefs(rows, u, 1.0)
+    u_of = np.full((W, T, S), -1, dtype=np.int64)
+    u_of[w, t, s] = u
+    z["unserved_col"] = u_of  # (W, T, S) column id of unserved, -1 where no demand row
     zr = row_of[z["w"], z["t"], z["s"]]
     sel = zr >= 0
     lm.add_coefs(zr[sel], z["cols"][sel], inp.perf[z["w"][sel], z["o"][sel]])
@@ -564,3 +577,156 @@ def define_take_or_pay(
     lm.add_coefs(rows, f, 1.0)
     c, t = np.nonzero(frac > 0)
     lm.add_coefs(rows[c], totals[p[c], t], frac[c, t])
+
+
+# ----------------------------------------------------------------------------------------------
+# Outage scenarios never do better than the base case; budgets and power caps hold in them too
+# (share caps are a base-scenario policy: docs/formulation.md says why)
+# ----------------------------------------------------------------------------------------------
+
+
+def define_outage_not_better(lm: LinearModel, inp: PlanInputs, z: dict[str, np.ndarray]) -> None:
+    """``outage-not-better``: served[w,t,s] ≤ served[w,t,base] for every outage scenario s.
+
+    With the demand rows as equalities, served = level·demand − unserved, so the row reads
+    ``unserved[w,t,base] − unserved[w,t,s] ≤ (1 − level_s)·demand[w,t]``: two nonzeros. Without
+    it a plan whose base case is cut (a budget, a cap) could serve more with a provider down.
+    """
+    u_of = z["unserved_col"]
+    if u_of.shape[2] < 2:
+        return
+    w, t, s = np.nonzero(u_of[:, :, 1:] >= 0)
+    s = s + 1
+    base = u_of[w, t, 0]
+    rhs = (1.0 - inp.resilience[w]) * inp.demand[w, t]
+    rows = lm.add_rows(
+        "outage-not-better",
+        -np.inf,
+        rhs,
+        len(w),
+        unit="demand units",
+        workload=w,
+        period=t,
+        scenario=s,
+    )
+    lm.add_coefs(rows, base, 1.0)
+    lm.add_coefs(rows, u_of[w, t, s], -1.0)
+
+
+def _outage_market(z: dict[str, np.ndarray]) -> np.ndarray:
+    """Indices of the on-demand and spot allocation columns of outage scenarios."""
+    return np.flatnonzero((z["s"] > 0) & (z["m"] != RESERVED))
+
+
+def define_outage_budget(
+    lm: LinearModel,
+    inp: PlanInputs,
+    x: dict[str, np.ndarray],
+    z: dict[str, np.ndarray],
+    existing: np.ndarray,
+) -> None:
+    """``budget-outage``: in each outage scenario s and calendar year y, reserved spend (paid
+    whatever is down) + that scenario's on-demand and spot spend ≤ budget_y.
+
+    An outage scenario is a state of the world over whole periods, like the base case; a year
+    that mixes base and outage periods stays under budget because both states do (the spend is
+    linear in the share of time in each). ``reserved-spend[y]`` holds the year's reserved spend
+    once (row ``reserved-spend-balance``), so each outage row has Y + its own columns.
+    """
+    S = int(z["S"])
+    if not len(inp.budget_years) or S < 2:
+        return
+    years = inp.budget_years
+    Y = len(years)
+    year_of_t = np.searchsorted(years, inp.tl.calendar_year)
+    res = lm.add_cols("reserved-spend", np.zeros(Y), 0.0, np.inf, unit="MUSD", year=years)
+    bal = lm.add_rows("reserved-spend-balance", 0.0, 0.0, Y, unit="MUSD", year=years)
+    lm.add_coefs(bal, res, 1.0)
+    lm.add_coefs(bal[year_of_t[x["cov_t"]]], x["cols"][x["cov_owner"]], -x["cov_cost"])
+    const = np.bincount(year_of_t, weights=existing.sum(axis=0), minlength=Y)
+    y = np.tile(np.arange(Y), S - 1)
+    s = np.repeat(np.arange(1, S), Y)
+    rows = lm.add_rows(
+        "budget-outage",
+        -np.inf,
+        inp.budget_usd[y] * MUSD - const[y],
+        len(y),
+        unit="MUSD",
+        year=years[y],
+        scenario=s,
+    )
+    lm.add_coefs(rows, res[y], 1.0)
+    mk = _outage_market(z)
+    o, m, t = z["o"][mk], z["m"][mk], z["t"][mk]
+    row_of = rows.reshape(S - 1, Y)
+    lm.add_coefs(
+        row_of[z["s"][mk] - 1, year_of_t[t]],
+        z["cols"][mk],
+        inp.price[o, m, t] * inp.tl.hours[t] * MUSD,
+    )
+
+
+def define_outage_power(
+    lm: LinearModel, inp: PlanInputs, x: dict[str, np.ndarray], z: dict[str, np.ndarray]
+) -> None:
+    """``power-site-outage`` and ``power-total-outage``: in each outage scenario s, facility MW
+    of the reserved capacity that is up + that scenario's on-demand and spot ≤ the caps.
+
+    A site that is down draws nothing and gets no row; the sites that stay up carry the failover
+    and must stay within their power.
+    """
+    S = int(z["S"])
+    site_capped = np.isfinite(inp.site_power_mw)  # (G, T)
+    total_capped = np.isfinite(inp.total_power_mw)  # (T,)
+    if S < 2 or (not site_capped.any() and not total_capped.any()):
+        return
+    cap = x["capacity_col"]
+    ro, rt = np.nonzero(cap >= 0)
+    # reserved capacity entries, repeated for each outage scenario in which the offer is up
+    rs, ri = np.nonzero(inp.up[1:S][:, ro])
+    mk = _outage_market(z)
+    col = np.concatenate([cap[ro, rt][ri], z["cols"][mk]])
+    o = np.concatenate([ro[ri], z["o"][mk]])
+    t = np.concatenate([rt[ri], z["t"][mk]])
+    s = np.concatenate([rs + 1, z["s"][mk]])
+    mw = inp.kw[o] / 1000.0
+    g = inp.offer_site[o]
+    if site_capped.any():
+        G = len(inp.sites)
+        site_up = np.zeros((S, G), dtype=bool)
+        np.logical_or.at(site_up, (slice(None), inp.offer_site), inp.up[:S])
+        ss, sg, st = np.nonzero(site_up[1:, :, None] & site_capped[None, :, :])
+        ss = ss + 1
+        rows = lm.add_rows(
+            "power-site-outage",
+            -np.inf,
+            inp.site_power_mw[sg, st],
+            len(sg),
+            unit="MW",
+            site=sg,
+            period=st,
+            scenario=ss,
+        )
+        row_of = np.full((S, G, inp.tl.periods), -1, dtype=np.int64)
+        row_of[ss, sg, st] = rows
+        r = row_of[s, g, t]
+        sel = r >= 0
+        lm.add_coefs(r[sel], col[sel], mw[sel])
+    if total_capped.any():
+        tt = np.flatnonzero(total_capped)
+        st = np.tile(tt, S - 1)
+        ss = np.repeat(np.arange(1, S), len(tt))
+        rows = lm.add_rows(
+            "power-total-outage",
+            -np.inf,
+            inp.total_power_mw[st],
+            len(st),
+            unit="MW",
+            period=st,
+            scenario=ss,
+        )
+        row_of = np.full((S, inp.tl.periods), -1, dtype=np.int64)
+        row_of[ss, st] = rows
+        r = row_of[s, t]
+        sel = r >= 0
+        lm.add_coefs(r[sel], col[sel], mw[sel])

@@ -10,8 +10,11 @@ Strategies (strings, as on the command line):
   choice, like SkyPilot's): no commitments, no share cap, no outage planning.
 - ``rent-only``: the scenario without its owned sites and managed platforms.
 - ``build-only``: GPU work (inference, training, batch) only on the owned sites, no managed
-  platform; agents keep renting CPUs (an owned site holds GPU servers only).
+  platform; agents keep renting CPUs (an owned site holds GPU servers only). No share cap: the
+  strategy concentrates GPU spend on a few sites by design (as ``single:<provider>`` does), and
+  the reservations already held would otherwise break the cap while the sites are being built.
 - ``managed-only``: inference only on the managed platforms, no owned site; other work rents.
+  No share cap, for the same reason (a platform's spend counts with its host provider).
 
 Every strategy's commitments are then *evaluated* in the full scenario with every provider-outage
 scenario: reservations fixed, second stage re-optimised, so served fractions under each outage are
@@ -74,6 +77,7 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
             w.model_copy(update={"routes": ["rented"] if w.kind == "agents" else ["owned"]})
             for w in s.workloads
         ]
+        policies.max_share = None
     elif strategy == "managed-only":
         _needs(scenario, strategy, "managed_platforms")
         s.owned_sites = []
@@ -81,6 +85,7 @@ def strategy_scenario(scenario: Scenario, strategy: str) -> Scenario:
             w.model_copy(update={"routes": ["managed"] if w.kind == "inference" else ["rented"]})
             for w in s.workloads
         ]
+        policies.max_share = None
     elif strategy == "greedy":
         policies.max_share = None
         policies.outages = "none"
@@ -107,25 +112,41 @@ def _needs(scenario: Scenario, strategy: str, group: str) -> None:
         )
 
 
-def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
-    """Served fractions of a plan's fixed commitments under every provider outage of ``full``."""
-    # inference asks for all of its demand under an outage (we measure what can be served);
-    # batch and agents keep their own levels so they do not crowd inference out of the evaluation
-    probe = full.model_copy(
-        update={
-            # resilience of fixed commitments, not policy compliance: a single-provider plan
-            # breaks the share cap by design and must still be evaluated
-            "policies": full.policies.model_copy(
-                update={"outages": "providers", "max_share": None, "budget_usd_per_year": None}
-            ),
-            "workloads": [
-                w.model_copy(update={"resilience": 1.0}) if w.kind == "inference" else w
-                for w in full.workloads
-            ],
-        }
-    )
+def evaluation_scenario(full: Scenario, planned: Scenario) -> Scenario:
+    """The scenario in which a plan's commitments are judged under outages.
+
+    The full scenario (every provider and offer, its market ceilings, budgets, power caps and
+    resilience targets, so a strategy is judged by the same rules as the plan of the full
+    scenario) with every provider-outage scenario on; the share cap only where the plan being
+    judged kept it (a single-provider plan breaks it by design and must still be judged).
+    """
+    outages = full.policies.outages if full.policies.outages != "none" else "providers"
+    update: dict[str, object] = {"outages": outages}
+    if planned.policies.max_share is None:
+        update["max_share"] = None
+    probe = full.model_copy(update={"policies": full.policies.model_copy(update=update)})
     if hasattr(full, "_base_dir"):
         probe._base_dir = full._base_dir  # type: ignore[attr-defined]
+    return probe
+
+
+def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+    """Served fractions of a plan's fixed commitments under every provider outage of ``full``.
+
+    The one evaluation that ``plan`` and ``compare`` share: :func:`resilience` of the planning
+    model of :func:`evaluation_scenario` with the plan's reservations fixed. When that model is
+    the plan's own (the plan of the full scenario with its outages), the plan's own solution is
+    that evaluation and is returned as is, so ``compare`` and ``plan`` print the same figures.
+    """
+    probe = evaluation_scenario(full, solved.inputs.scenario)
+    if _same_problem(probe, solved.inputs.scenario):
+        return resilience(solved.model, solved.solution)
+    return evaluate_fixed(probe, solved, catalog)
+
+
+def evaluate_fixed(probe: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+    """:func:`resilience` of ``probe``'s planning model with ``solved``'s reservations fixed
+    (matched by offer, term and start; the second stage re-optimised as a plain LP)."""
     inp_full = resolve(probe, catalog)
     pm = build(inp_full, integer=False, outages=True)
     lm = pm.lm
@@ -148,7 +169,7 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
     )
     chosen = pd.Series(values, index=key_own).groupby(level=[0, 1, 2]).sum()
     fixed = chosen.reindex(key_full).fillna(0.0).to_numpy()
-    h = make_highs(lm, SolverOptions())
+    h = make_highs(lm, SolverOptions())  # served fractions only: a plain LP
     cols = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
     h.changeColsBounds(len(cols), cols, fixed, fixed)
     sol = run(h, is_mip=False)
@@ -157,6 +178,12 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
             columns=["workload", "scenario", "required_fraction", "served_fraction", "met"]
         )
     return resilience(pm, sol)
+
+
+def _same_problem(a: Scenario, b: Scenario) -> bool:
+    """Whether two scenarios state the same planning problem (names and texts aside)."""
+    skip = {"name", "description"}
+    return a.model_dump(exclude=skip) == b.model_dump(exclude=skip)
 
 
 def compare(
@@ -198,6 +225,10 @@ def compare(
             "peak_mw": float(mw),
         }
         res = evaluate_outages(scenario, solved, catalog)
+        if len(res):
+            # the strategy judged by the full scenario's rules: its misses (Plan.misses reads this
+            # table) then say what the comparison table shows, never the strategy's own model
+            plan.tables["resilience"] = res
         res = res[res["workload"].isin(inference)]
         for provider in full_inputs.providers:
             sel = res[res["scenario"] == f"{provider} down"]

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from hyperplan.errors import InputError, Problem
-from hyperplan.plan.inputs import PlanInputs, window_any
+from hyperplan.plan.inputs import PlanInputs
 
 #: Peak bytes per model column (cost, bounds, index arrays, HiGHS' copies and simplex work).
 BYTES_PER_COLUMN = 250
@@ -115,7 +115,7 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
     nnz = 0
 
     perf_pos = inp.perf > 0  # (W, O)
-    useful = perf_pos.any(axis=0)  # (O,)
+    useful = (perf_pos & inp.market_ok[:, 0][:, None]).any(axis=0)  # (O,) reserved market used
     # --- reserve x[o,k,s] and capacity R[o,t] ------------------------------------------------
     ok = (
         np.isfinite(inp.reserved_price)
@@ -124,13 +124,20 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
         & useful[:, None, None]
         & (inp.max_reserved > 0)[:, None, None]
     )  # (O, K, T)
+    # as the build: a term of offer o started in s covers [s + lead[o], + term_len[o, k]) cut at
+    # the horizon's end; a start whose coverage would begin after the horizon gets no column
+    first = np.arange(T)[None, None, :] + np.asarray(inp.lead, dtype=np.int64)[:, None, None]
+    cover_len = np.minimum(np.asarray(inp.term_len, dtype=np.int64)[:, :, None], T - first)
+    ok &= cover_len > 0
     fam["reserve"] = int(ok.sum())
-    lengths = np.asarray(inp.term_periods, dtype=np.int64)
-    cover_len = np.minimum(lengths[None, :, None], T - np.arange(T)[None, None, :])
     n_cov = int((ok * cover_len).sum())
     has_reserved = inp.existing > 0  # (O, T)
-    for k, length in enumerate(lengths):
-        has_reserved |= window_any(ok[:, k, :], int(length))
+    o_ok, k_ok, s_ok = np.nonzero(ok)
+    start = first[o_ok, 0, s_ok]
+    edges = np.zeros((O, T + 1), dtype=np.int64)  # +1 where a coverage starts, −1 past its end
+    np.add.at(edges, (o_ok, start), 1)
+    np.add.at(edges, (o_ok, start + cover_len[o_ok, k_ok, s_ok]), -1)
+    has_reserved |= np.cumsum(edges[:, :T], axis=1) > 0
     n_cap_offers = int((useful | (inp.existing.sum(axis=1) > 0)).sum())
     fam["capacity"] = n_cap_offers * T
     rows_of["reserved-balance"] = fam["capacity"]
@@ -278,6 +285,17 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
     if len(inp.budget_years):
         rows_of["budget"] = len(inp.budget_years)
         nnz += P * T
+    # (reservation, budget year) pairs: a reservation's periods in one year sum to one entry
+    year_idx = (
+        np.searchsorted(inp.budget_years, inp.tl.calendar_year)
+        if len(inp.budget_years)
+        else np.zeros(T, dtype=int)
+    )
+    last = np.minimum(np.arange(T)[None, None, :] + cover_len - 1, T - 1)
+    n_cov_years = int((ok * (year_idx[last] - year_idx[None, None, :] + 1)).sum())
+    nnz += _outage_policies(
+        inp, S, fam, rows_of, n_cov_years, has_outage_demand, per_market, in_outage, market_has, act
+    )
     if live.any():
         n_live = int(live.sum())
         fam["shortfall"] = n_live
@@ -303,6 +321,61 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
         families={**fam, **{f"{k} (rows)": v for k, v in rows_of.items()}},
         drivers=drivers,
     )
+
+
+def _outage_policies(
+    inp: PlanInputs,
+    S: int,
+    fam: dict[str, int],
+    rows_of: dict[str, int],
+    n_cov_years: int,
+    has_outage_demand: np.ndarray,
+    per_market: list[np.ndarray],
+    in_outage: np.ndarray,
+    market_has: np.ndarray,
+    act: np.ndarray,
+) -> int:
+    """Count the outage-scenario rows (``outage-not-better``, ``budget-outage``,
+    ``power-*-outage``) into ``fam`` / ``rows_of``; return their nonzeros."""
+    if S < 2:
+        return 0
+    nnz = 0
+    up = inp.up[:S]
+    n_up_outage = up[1:].sum(axis=0).astype(np.float64)  # (O,)
+    n_rows = int(has_outage_demand.sum()) * (S - 1)
+    if n_rows:
+        rows_of["outage-not-better"] = n_rows
+        nnz += 2 * n_rows
+    out_market = (per_market[ONDEMAND] + per_market[SPOT]) * in_outage[:, None]  # (W, O)
+    Y = len(inp.budget_years)
+    if Y:
+        fam["reserved-spend"] = Y
+        rows_of["reserved-spend-balance"] = Y
+        rows_of["budget-outage"] = Y * (S - 1)
+        nnz += Y + n_cov_years + Y * (S - 1) + _n((out_market * n_up_outage[None, :]).sum())
+    site_capped = np.isfinite(inp.site_power_mw)  # (G, T)
+    total_capped = np.isfinite(inp.total_power_mw)  # (T,)
+    if not site_capped.any() and not total_capped.any():
+        return nnz
+    O, T = len(inp.offers), inp.tl.periods
+    # entries per (o, t) in one outage scenario where o is up: its capacity column + the
+    # on-demand / spot columns of workloads that stay in outage scenarios
+    entries = np.zeros((O, T))
+    entries[(inp.perf > 0).any(axis=0) | (inp.existing.sum(axis=1) > 0)] = 1.0
+    for m in (ONDEMAND, SPOT):
+        sel = ((inp.perf > 0) & inp.market_ok[:, m][:, None] & in_outage[:, None]).T
+        entries += (sel.astype(np.float64) @ act) * market_has[:, m, :]
+    entries *= n_up_outage[:, None]
+    if site_capped.any():
+        G = len(inp.sites)
+        site_up = np.zeros((S, G), dtype=bool)
+        np.logical_or.at(site_up, (slice(None), inp.offer_site), up)
+        rows_of["power-site-outage"] = int((site_up[1:, :, None] & site_capped[None]).sum())
+        nnz += _n((entries * site_capped[inp.offer_site]).sum())
+    if total_capped.any():
+        rows_of["power-total-outage"] = int(total_capped.sum()) * (S - 1)
+        nnz += _n(entries[:, total_capped].sum())
+    return nnz
 
 
 def _base_offer_periods(

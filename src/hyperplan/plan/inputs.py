@@ -21,7 +21,9 @@ from hyperplan.catalog import (
     normalize_accelerator,
     training_equivalents,
 )
+from hyperplan.catalog.market_caps import default_caps
 from hyperplan.errors import InputError, Problem
+from hyperplan.plan.ends import end_effect_inputs
 from hyperplan.plan.routes import (
     MANAGED,
     OWNED_PREFIX,
@@ -33,6 +35,7 @@ from hyperplan.plan.routes import (
 )
 from hyperplan.scenario.check import share_caps_message
 from hyperplan.scenario.schema import (
+    UNLIMITED,
     Agents,
     Batch,
     Inference,
@@ -53,6 +56,9 @@ DEMAND_UNITS = {
     "agents": "vCPUs",
     "batch": "reference GPUs",
 }
+#: unit of what one instance delivers at a time (``perf``, ``allocation.served``): a training run's
+#: demand is work (GPU-hours), its rate of delivery is reference GPUs
+RATE_UNITS = {**DEMAND_UNITS, "training": "reference GPUs"}
 
 
 @dataclass
@@ -118,6 +124,16 @@ class PlanInputs:
     special_term: int  # index in K of the build / provisioned term slot, -1 = none
     routes: RouteOffers  # owned and managed offers' details (server costs, token prices)
     warnings: list[str] = field(default_factory=list)
+    #: (O, 2) where each offer's on-demand and spot ceiling comes from: ``[A] 64 gpus per offer,
+    #: region and period`` (bundled default), ``offers.ondemand_cap``, ``offers.overrides``,
+    #: ``unlimited (offers.overrides)``, ``route`` (owned / managed) or ``none`` (no default row)
+    cap_basis: np.ndarray | None = None
+    # end of the horizon (plan/ends.py): how commitments running past it are charged
+    end_effects: str = "prorate"  # full, prorate or salvage
+    salvage_fraction: np.ndarray | None = None  # (O, K) share of post-horizon cost recovered
+    salvage_usd_per_hour: np.ndarray | None = None  # (O, K) USD per post-horizon instance-hour
+    capex: np.ndarray | None = None  # (O,) USD per server of an owned build (NaN elsewhere)
+    annuity_usd_per_hour: np.ndarray | None = None  # (O,) capex annuity share of its hourly price
 
     @property
     def shape(self) -> dict[str, int]:
@@ -195,6 +211,29 @@ def _offers_in_play(scenario: Scenario, catalog: Catalog) -> tuple[pd.DataFrame,
     return offers, warnings
 
 
+def _cap_words(value: object, where: str) -> str:
+    return f"unlimited ({where})" if value == UNLIMITED else where
+
+
+def market_ceilings(
+    offers: pd.DataFrame, market: str, value: object, tl: Timeline, base_dir: Path | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(O, T) instances obtainable per offer and period in ``market``, and (O,) their basis.
+
+    The scenario's ``offers.<market>_cap`` wins when written (``unlimited`` lifts the ceiling);
+    left out, each offer takes the bundled default of ``market_caps.csv``, which grows by its
+    ``growth_per_year`` from the horizon's start.
+    """
+    O = len(offers)
+    if value is not None:
+        caps = np.tile(expand_series(value, tl, base_dir), (O, 1))  # type: ignore[arg-type]
+        return caps, np.full(O, _cap_words(value, f"offers.{market}_cap"), dtype=object)
+    d = default_caps(offers, market)
+    caps = d.instances[:, None] * (1.0 + d.growth_per_year[:, None]) ** tl.years_from_start[None, :]
+    caps = np.where(np.isfinite(d.instances)[:, None], np.floor(caps), np.inf)
+    return caps, np.where(d.basis == "", "none", d.basis).astype(object)
+
+
 def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     """Build :class:`PlanInputs` from a validated scenario and a catalog."""
     tl = timeline(scenario.horizon)
@@ -207,8 +246,10 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     O = len(offers)
     available = np.ones((O, T), dtype=bool)
     supply = np.tile(expand_series(scenario.offers.supply, tl, base_dir), (O, 1))
-    od_cap = np.tile(expand_series(scenario.offers.ondemand_cap, tl, base_dir), (O, 1))
-    spot_cap = np.tile(expand_series(scenario.offers.spot_cap, tl, base_dir), (O, 1))
+    od_cap, od_basis = market_ceilings(
+        offers, "ondemand", scenario.offers.ondemand_cap, tl, base_dir
+    )
+    spot_cap, spot_basis = market_ceilings(offers, "spot", scenario.offers.spot_cap, tl, base_dir)
     max_reserved = np.full(O, np.inf)
     terms = sorted(set(scenario.terms))
     reserved_list = np.full((O, len(terms)), np.nan)
@@ -247,8 +288,10 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             max_reserved[mask] = ov.max_instances
         if ov.ondemand_cap is not None:
             od_cap[mask] = expand_series(ov.ondemand_cap, tl, base_dir)
+            od_basis[mask] = _cap_words(ov.ondemand_cap, "offers.overrides")
         if ov.spot_cap is not None:
             spot_cap[mask] = expand_series(ov.spot_cap, tl, base_dir)
+            spot_basis[mask] = _cap_words(ov.spot_cap, "offers.overrides")
 
     # --- owned sites and managed platforms: offers of their own, appended after the catalog's
     # filters and overrides, with a term slot of their own (builds, provisioned throughput) ----
@@ -268,6 +311,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         supply = np.concatenate([supply, extra.supply])
         od_cap = np.concatenate([od_cap, extra.ondemand_cap])
         spot_cap = np.concatenate([spot_cap, np.zeros((N, T))])
+        od_basis = np.concatenate([od_basis, np.full(N, "route", dtype=object)])
+        spot_basis = np.concatenate([spot_basis, np.full(N, "route", dtype=object)])
         max_reserved = np.concatenate([max_reserved, extra.max_reserved])
         one_year = np.concatenate([one_year, np.full(N, np.nan)])
         route = np.concatenate([route, extra.route])
@@ -548,6 +593,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         supply=supply,
         max_reserved=max_reserved,
         market_cap=market_cap,
+        cap_basis=np.stack([od_basis, spot_basis], axis=1),
         existing=existing,
         existing_cost=existing_cost,
         workload_names=names,
@@ -584,6 +630,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         routes=extra,
         warnings=warnings,
     )
+    end_effect_inputs(inputs)
     problems = hard_limit_problems(inputs)
     if problems:
         raise InputError(problems)
@@ -671,7 +718,7 @@ def _share_problems(inp: PlanInputs, source: str) -> list[Problem]:
     held = np.zeros((P, T))
     np.add.at(held, inp.offer_provider, held_o)
     perf_pos = inp.perf > 0
-    useful = perf_pos.any(axis=0)
+    useful = (perf_pos & inp.market_ok[:, 0][:, None]).any(axis=0)  # someone may reserve it
     ok = (
         np.isfinite(inp.reserved_price)
         & inp.available[:, None, :]

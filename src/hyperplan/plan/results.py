@@ -10,12 +10,29 @@ import numpy as np
 import pandas as pd
 
 from hyperplan.plan.build import MUSD, ONDEMAND, RESERVED, SPOT, PlanningModel
-from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS
+from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS, RATE_UNITS
 from hyperplan.plan.model import group_ids
+from hyperplan.plan.outage_mix import outage_mix
 from hyperplan.plan.routes import OWNED, ROUTES
 from hyperplan.plan.solve import Solution
 
 EPS = 1e-6
+#: columns that name an offer (with the term and start: a commitment), for sorting on full keys
+OFFER_KEYS = ("provider", "region", "instance_type")
+
+
+def sort_on_keys(
+    df: pd.DataFrame, keys: list[str], ascending: list[bool], rounded: dict[str, int]
+) -> pd.DataFrame:
+    """``df`` sorted on ``keys``, the float columns in ``rounded`` compared at that many decimals
+    (solver noise of 1e-12 must not order two equal figures differently from one HiGHS or pandas
+    version to the next); the keys should identify a row, so ties cannot reorder rows."""
+    tmp = {f"_sort_{c}": df[c].astype(float).round(d) for c, d in rounded.items()}
+    by = [f"_sort_{c}" if c in rounded else c for c in keys]
+    out = df.assign(**tmp).sort_values(by, ascending=ascending, kind="stable", ignore_index=True)
+    out = out.drop(columns=list(tmp))
+    out.attrs = dict(df.attrs)
+    return out
 
 
 def _frame(data: dict[str, object], units: dict[str, str]) -> pd.DataFrame:
@@ -29,12 +46,15 @@ def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
     out = {
         **inputs_tables(pm),
         "commitments": commitments(pm, sol),
+        "liability": pd.DataFrame(),  # filled below from the commitments
         "capacity": capacity(pm, sol),
         "allocation": allocation(pm, sol),
         "spend": spend(pm, sol),
         "resilience": resilience(pm, sol),
         "unserved": unserved(pm, sol),
+        "outage_mix": outage_mix(pm, sol),
     }
+    out["liability"] = liability(out["commitments"], pm.inputs.providers)
     if sol.has_duals:
         out["shadow_prices"] = shadow_prices(pm, sol)
         out["entry_prices"] = entry_prices(pm, sol)
@@ -82,6 +102,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
             "kw_facility": inp.kw,
             "site": np.array(inp.sites)[inp.offer_site],
             "route": np.array(ROUTES)[inp.route],
+            **_cap_basis(inp),
         },
         {"kw_facility": "kW per instance incl. PUE", "gpus": "GPUs per instance"},
     )
@@ -107,11 +128,19 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
             "offer_id": off.index.to_numpy()[po],
             "perf": inp.perf[pw, po],
             "estimated": inp.perf_estimated[pw, po],
-            "unit": np.array([DEMAND_UNITS[k] for k in inp.kind])[pw],
+            "unit": np.array([RATE_UNITS[k] for k in inp.kind])[pw],
         },
         {"perf": "demand units per instance"},
     )
     return {"workloads": workloads, "offers": offers, "markets": markets, "perf": perf}
+
+
+def _cap_basis(inp) -> dict[str, np.ndarray]:
+    """Where each offer's on-demand and spot ceilings come from (see ``PlanInputs.cap_basis``)."""
+    basis = inp.cap_basis
+    if basis is None:
+        basis = np.full((len(inp.offers), 2), "", dtype=object)
+    return {"ondemand_cap_basis": basis[:, 0], "spot_cap_basis": basis[:, 1]}
 
 
 def _values(pm: PlanningModel, sol: Solution, family: str) -> np.ndarray:
@@ -150,6 +179,8 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     covered = np.minimum(inp.term_len[o, k], inp.tl.periods - first)
     kind = np.where(special, np.where(inp.route[o] == OWNED, "build", "provisioned"), "reserved")
     starts = np.array(inp.tl.starts[:-1])
+    ends = _column_ends(pm, fam.index["offer"].size)
+    per = {key: ends[key][sel] * v[sel] for key in ENDS_COLUMNS}
     return _frame(
         {
             **_offer_cols(pm, o),
@@ -165,8 +196,22 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "usd_per_hour": price,
             "contract_value_usd": v[sel] * whole,
             "in_horizon_usd": in_h,
+            "in_horizon_usd_discounted": per["in_usd_discounted"],
+            "post_horizon_periods": ends["post_periods"][sel],
+            "post_horizon_usd": np.clip(per["post_usd"], 0.0, None),
+            "post_horizon_usd_discounted": np.clip(per["post_usd_discounted"], 0.0, None),
+            "salvage_usd_discounted": per["salvage_usd_discounted"],
+            "post_horizon_charged_usd_discounted": per["charge_usd_discounted"],
         },
         {
+            "in_horizon_usd_discounted": "USD inside the horizon (present value)",
+            "post_horizon_periods": "periods of the term after the horizon's end",
+            "post_horizon_usd": "USD owed after the horizon (a build: capex not yet annualised)",
+            "post_horizon_usd_discounted": "USD owed after the horizon (present value)",
+            "salvage_usd_discounted": "USD recovered after the horizon (present value; salvage)",
+            "post_horizon_charged_usd_discounted": (
+                "USD of the post-horizon cost the plan was charged (present value; end_effects)"
+            ),
             "instances": "instances",
             "gpus": "GPUs",
             "usd_per_hour": "USD per instance-hour",
@@ -175,7 +220,67 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "first_period_index": "first period served (start + lead time)",
             "periods_covered": "periods served inside the horizon",
         },
-    ).sort_values(["start_date", "contract_value_usd"], ascending=[True, False], ignore_index=True)
+    ).pipe(  # full keys: (offer, term, start) is unique, so ties cannot reorder rows
+        sort_on_keys,
+        ["start_date", "contract_value_usd", *OFFER_KEYS, "term_years", "commitment"],
+        [True, False, True, True, True, True, True],
+        {"contract_value_usd": 2},
+    )
+
+
+#: per-column arrays of :func:`hyperplan.plan.ends.commitment_ends` scaled by instances signed
+ENDS_COLUMNS = (
+    "in_usd_discounted",
+    "post_usd",
+    "post_usd_discounted",
+    "salvage_usd_discounted",
+    "charge_usd_discounted",
+)
+
+
+def _column_ends(pm: PlanningModel, n: int) -> dict[str, np.ndarray]:
+    """The model's end-of-horizon arrays per ``reserve`` column (zeros if it has none)."""
+    if pm.ends is not None:
+        return pm.ends
+    return {key: np.zeros(n) for key in (*ENDS_COLUMNS, "post_periods")}
+
+
+def liability(commitments: pd.DataFrame, providers: list[str]) -> pd.DataFrame:
+    """New commitments' cost inside and after the horizon, per provider (USD).
+
+    One row per provider in ``providers`` that signs something; ``in_horizon_*`` is what its
+    commitments cost inside the horizon, ``post_horizon_*`` what they still cost after its end
+    (nominal and present value), ``salvage_usd_discounted`` the value recovered from that tail
+    (``end_effects: salvage``) and ``charged_usd_discounted`` the part of the tail the plan was
+    charged for (all of it under ``full``, none under ``prorate``).
+    """
+    cols = {
+        "in_horizon_usd": "in_horizon_usd",
+        "in_horizon_usd_discounted": "in_horizon_usd_discounted",
+        "post_horizon_usd": "post_horizon_usd",
+        "post_horizon_usd_discounted": "post_horizon_usd_discounted",
+        "salvage_usd_discounted": "salvage_usd_discounted",
+        "charged_usd_discounted": "post_horizon_charged_usd_discounted",
+    }
+    units = {
+        "in_horizon_usd": "USD (nominal)",
+        "in_horizon_usd_discounted": "USD (present value)",
+        "post_horizon_usd": "USD (nominal)",
+        "post_horizon_usd_discounted": "USD (present value)",
+        "salvage_usd_discounted": "USD (present value)",
+        "charged_usd_discounted": "USD (present value)",
+    }
+    if not len(commitments):
+        return _frame({"provider": [], "commitments": [], **{c: [] for c in cols}}, units)
+    grouped = commitments.groupby("provider")
+    out = grouped[list(cols.values())].sum().rename(columns={v: k for k, v in cols.items()})
+    out.insert(0, "commitments", grouped.size())
+    rank = {p: i for i, p in enumerate(providers)}
+    out = out.reset_index()
+    out = out.assign(_r=out["provider"].map(rank).fillna(len(rank)))
+    out = out.sort_values(["_r", "provider"], ignore_index=True).drop(columns="_r")
+    out.attrs["units"] = units
+    return out
 
 
 def pm_coverage(pm: PlanningModel) -> dict[str, np.ndarray]:
@@ -246,11 +351,15 @@ def allocation(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "instances": v,
             "gpus": v * inp.gpus[o],
             "served": v * inp.perf[w, o],
-            "unit": np.array([DEMAND_UNITS[k] for k in inp.kind[w]])
+            "unit": np.array([RATE_UNITS[k] for k in inp.kind[w]])
             if len(w)
             else np.zeros(0, dtype=str),
         },
-        {"instances": "instances", "gpus": "GPUs", "served": "demand units (see unit)"},
+        {
+            "instances": "instances",
+            "gpus": "GPUs",
+            "served": "demand units at a time (see unit; × period hours = unit-hours)",
+        },
     )
 
 
@@ -494,6 +603,8 @@ def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
         minlength=rfam.size,
     )
     cost = pm.lm.arrays()["cost"][rfam.slice] + extra
+    if pm.ends is not None:  # the tie-break is no part of what a commitment costs
+        cost = cost - pm.ends["tiebreak_usd"] * MUSD
     ratio = np.where(cost > 0, value / np.where(cost > 0, cost, 1.0), 0.0)
     K = len(inp.terms_years)
     pair = o * K + k
@@ -521,7 +632,12 @@ def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             "best_start": np.array(inp.tl.labels)[ss] if len(ss) else np.zeros(0, dtype=str),
         },
         {"usd_per_hour": "USD per instance-hour", "entry_usd_per_hour": "USD per instance-hour"},
-    ).sort_values("cut_fraction", ignore_index=True)
+    ).pipe(  # full keys: equal cut fractions keep one order on every pandas and HiGHS version
+        sort_on_keys,
+        ["cut_fraction", *OFFER_KEYS, "term_years", "commitment"],
+        [True] * 6,
+        {"cut_fraction": 9},
+    )
 
 
 POLICY_FAMILIES = (
@@ -537,16 +653,23 @@ POLICY_FAMILIES = (
 
 
 def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
-    """Binding policy rows and their marginal cost (the objective change per unit of limit)."""
-    rows: dict[str, list] = {k: [] for k in ("policy", "subject", "period", "marginal_usd", "per")}
+    """Binding policy rows and their marginal cost (the objective change per unit of limit).
+
+    Every binding row of every scenario: ``scenario`` is ``base`` for the rows of the base plan
+    (and for rows without a scenario, such as supply ramps or take-or-pay) and names the outage
+    for a limit that binds under it (e.g. an on-demand ceiling of a surviving provider).
+    """
+    keys = ("policy", "subject", "period", "scenario", "marginal_usd", "per")
+    rows: dict[str, list] = {k: [] for k in keys}
+    names = np.array(pm.inputs.scenario_names)
     for name in POLICY_FAMILIES:
         fam = pm.lm.rows.get(name)
         if fam is None:
             continue
         dual = sol.row_dual[fam.slice]
         sel = np.flatnonzero(np.abs(dual) > 1e-9)
-        if name == "pool-market":
-            sel = sel[fam.index["scenario"][sel] == 0]
+        scen = fam.index.get("scenario")
+        rows["scenario"] += list(names[scen[sel]]) if scen is not None else ["base"] * len(sel)
         for i in sel:
             subject, period, per, scale = _describe(pm, name, fam.index, i)
             rows["policy"].append(name)
@@ -555,7 +678,12 @@ def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             rows["marginal_usd"].append(float(abs(dual[i]) * scale))
             rows["per"].append(per)
     df = _frame(rows, {"marginal_usd": "USD (present value) per unit in 'per'"})
-    return df.sort_values("marginal_usd", ascending=False, ignore_index=True)
+    return sort_on_keys(
+        df,
+        ["marginal_usd", "policy", "subject", "period", "scenario", "per"],
+        [False, True, True, True, True, True],
+        {"marginal_usd": 6},
+    )
 
 
 def _describe(
@@ -565,8 +693,10 @@ def _describe(
     labels = inp.tl.labels
     if name == "share":
         p, t = index["provider"][i], index["period"][i]
-        unit = "GPU" if inp.share_by == "gpus" else "USD of spend allowed"
-        return inp.providers[p], labels[t], unit, 1.0
+        # spend rows are in MUSD (dual: USD per USD); GPU rows in GPUs (dual: MUSD per GPU)
+        if inp.share_by == "gpus":
+            return inp.providers[p], labels[t], "GPU", 1 / MUSD
+        return inp.providers[p], labels[t], "USD of spend allowed", 1.0
     if name == "power-site":
         return inp.sites[index["site"][i]], labels[index["period"][i]], "MW", 1 / MUSD
     if name == "power-total":

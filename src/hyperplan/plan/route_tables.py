@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from hyperplan.plan.build import ONDEMAND, RESERVED, PlanningModel
-from hyperplan.plan.inputs import DEMAND_UNITS
+from hyperplan.plan.inputs import RATE_UNITS
 from hyperplan.plan.results import EPS, _base_market_use, _frame, _values, pm_coverage
 from hyperplan.plan.routes import MANAGED, OWNED, RENTED, ROUTES
 from hyperplan.plan.solve import Solution
@@ -114,7 +114,7 @@ def routes(pm: PlanningModel, sol: Solution, use: dict[str, np.ndarray]) -> pd.D
     np.divide(
         cost[ww, tt, rr], tokens, out=per_mtok, where=(kinds[ww] == "inference") & (tokens > EPS)
     )
-    units = np.array([*(DEMAND_UNITS[k] for k in inp.kind), ""], dtype=object)
+    units = np.array([*(RATE_UNITS[k] for k in inp.kind), ""], dtype=object)
     df = _frame(
         {
             "workload": names[ww].astype(str),

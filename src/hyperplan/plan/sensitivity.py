@@ -202,4 +202,4 @@ def _frame(
         "share_caps_relaxed": "True when the others' caps could not cover all demand",
         "penalty_usd": "USD (present value): extra unserved-demand penalty without it",
     }
-    return df.sort_values("walk_away_usd", ascending=False, ignore_index=True)
+    return df.sort_values(["walk_away_usd", "provider"], ascending=[False, True], ignore_index=True)

@@ -61,11 +61,14 @@ def run_demo(
     seed: int = 0,
     console: Console | None = None,
     log: Console | None = None,
+    strict: bool | None = None,
 ) -> dict[str, Any]:
     """Plan the bundled frontier-2030 scenario, simulate ``trials`` trials (when the simulator
     is installed and ``trials`` > 0), write the HTML report, print the summary.
 
-    Returns timings and the objects made: ``plan``, ``sim`` (or None), ``seconds`` per step.
+    Missed targets are printed first on ``log`` (stderr); ``strict`` only changes the hint.
+    Returns timings and the objects made: ``plan``, ``sim`` (or None), ``seconds`` per step,
+    ``misses`` (:meth:`~hyperplan.plan.api.Plan.misses`).
     """
     from hyperplan.plan import plan as make_plan
     from hyperplan.plan.api import _scenario_catalog
@@ -104,6 +107,10 @@ def run_demo(
     write_report(result, output, sim=sim, catalog=catalog)
     seconds["report"] = time.perf_counter() - t2
     seconds["total"] = time.perf_counter() - t0
+    from hyperplan.report.misses import print_misses
+
+    missed = result.misses()
+    print_misses(missed, log, result.scenario_name, strict=strict)
     print_plan(result, console)
     if sim is not None:
         _print_sim_line(sim, console)
@@ -120,7 +127,7 @@ def run_demo(
         markup=False,
         highlight=False,
     )
-    return {"plan": result, "sim": sim, "seconds": seconds}
+    return {"plan": result, "sim": sim, "seconds": seconds, "misses": missed}
 
 
 def _print_sim_line(sim: Any, console: Console) -> None:
@@ -199,8 +206,20 @@ def register(app: typer.Typer) -> None:
         no_browser: Annotated[
             bool, typer.Option("--no-browser", help="Do not open the report in a browser.")
         ] = False,
+        strict: Annotated[
+            bool,
+            typer.Option(
+                "--strict",
+                help=(
+                    "Exit with status 4 when the plan misses a stated target; the report is "
+                    "still written."
+                ),
+            ),
+        ] = False,
     ) -> None:
         """Plan the bundled frontier-2030 scenario, simulate it, write report.html.
+
+        Missed targets are printed first, on stderr; with --strict they exit with status 4.
 
         Example: hyperplan demo --trials 100 -o report.html
         """
@@ -212,9 +231,13 @@ def register(app: typer.Typer) -> None:
             check_outputs((output, "--output"))
             if trials < 0:
                 raise InputError([Problem(f"must be ≥ 0; found {trials}", path="--trials")])
-            run_demo(output, trials=trials, seed=seed)
+            made = run_demo(output, trials=trials, seed=seed, strict=strict)
             if not no_browser:
                 with contextlib.suppress(Exception):
                     webbrowser.open(output.resolve().as_uri())
+            if strict and len(made["misses"]):
+                from hyperplan.errors import EXIT_MISSED
+
+                raise typer.Exit(EXIT_MISSED)
 
         _guard(body)

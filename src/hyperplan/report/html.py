@@ -31,7 +31,7 @@ from hyperplan import __version__
 from hyperplan.catalog import Catalog
 from hyperplan.fileio import write_text_atomic
 from hyperplan.plan.api import Plan
-from hyperplan.report import charts, fmt
+from hyperplan.report import charts, fmt, liability
 from hyperplan.report import sections as sec
 from hyperplan.report.summary import Summary, summarize
 
@@ -392,13 +392,24 @@ class _Report:
             else ""
         )
         inner = (
-            f"<div class='kpis'>{''.join(cards)}</div>"
+            self.misses_block()
+            + self.route_mix_block()
+            + f"<div class='kpis'>{''.join(cards)}</div>"
             f"<div class='cols'><div><h3>Three biggest risks</h3>{risk_html}</div>"
             f"<div><h3>Served fraction under each outage</h3>"
             f"{outage_table or '<p>No outage scenarios were planned.</p>'}</div></div>"
+            f"{self.liability_block()}"
             f"<h3>Spend per year</h3>{chart}{year_table}{warn}"
         )
         return self.section("summary", "Executive summary", inner)
+
+    def liability_block(self) -> str:
+        """New commitments inside and after the horizon, per provider (report/liability.py)."""
+        headers, body = liability.rows(self.plan)
+        inner = f"<p class='liability'>{esc(liability.sentence(self.plan))}</p>"
+        if body:
+            inner += table(headers, body, numeric=range(1, len(headers)), cls="liability")
+        return f"<h3>Owed after the horizon</h3>{inner}"
 
     def outage_matrix(self) -> str:
         """Outage scenarios (rows) × workloads kept under an outage (columns): served fraction,
@@ -585,7 +596,10 @@ class _Report:
                 fmt.usd(r["contract_value_usd"]),
                 fmt.usd(r["in_horizon_usd"]),
             ]
-            for _, r in com.sort_values("contract_value_usd", ascending=False).iterrows()
+            for _, r in com.sort_values(
+                ["contract_value_usd", "provider", "region", "instance_type", "term_years"],
+                ascending=[False, True, True, True, True],
+            ).iterrows()
         ]
         inner = (
             _p(
@@ -663,6 +677,33 @@ class _Report:
             )
         )
         return self.section("allocation", "Allocation", inner + self.routes_block())
+
+    def misses_block(self) -> str:
+        """Every stated target the plan misses (``Plan.misses()``), first in the report."""
+        missed = self.plan.misses()
+        if not len(missed):
+            return ""
+        items = "".join(
+            f"<li data-kind='{esc(r['kind'])}'>{esc(r['message'])}</li>"
+            for _, r in missed.iterrows()
+        )
+        return (
+            f"<div class='misses'><h3>Missed targets ({len(missed)})</h3>"
+            f"<ul class='misses'>{items}</ul></div>"
+        )
+
+    def route_mix_block(self) -> str:
+        """Built, rented or bought as tokens: the shares and why (break-even), in plain words."""
+        from hyperplan.report.route_mix import route_mix_lines
+
+        lines = route_mix_lines(self.plan)
+        if not lines:
+            return ""
+        return (
+            "<div class='route-mix'><h3>Build, rent or buy</h3><ul>"
+            + "".join(f"<li>{esc(line)}</li>" for line in lines)
+            + "</ul></div>"
+        )
 
     def routes_block(self) -> str:
         """Rent, build or managed: shares per route, break-evens, capex of owned builds."""
@@ -767,6 +808,7 @@ class _Report:
                 )
             )
             parts.append(self.chart("chart-resilience", charts.resilience(served, required)))
+        parts.append(self.outage_mix_block())
         uns = self.plan.tables["unserved"]
         if len(uns):
             rows = [
@@ -786,6 +828,52 @@ class _Report:
         if not parts:
             return ""
         return self.section("resilience", "Resilience", "".join(parts))
+
+    def outage_mix_block(self) -> str:
+        """Who serves each outage: reserved/owned, on-demand and spot bursts, unserved, USD/h."""
+        mix = self.s.outage_mix()
+        if not len(mix):
+            return ""
+        rows = [
+            [
+                r["scenario"],
+                r["workload"],
+                fmt.pct(r["required_fraction"]),
+                fmt.pct(r["reserved_fraction"]),
+                fmt.pct(r["ondemand_fraction"]),
+                fmt.pct(r["spot_fraction"]),
+                fmt.pct(r["unserved_fraction"]),
+                fmt.usd(r["ondemand_usd_per_hour"] + r["spot_usd_per_hour"]),
+                fmt.usd(r["expected_burst_usd"]),
+            ]
+            for _, r in mix.iterrows()
+        ]
+        return details(
+            f"Who serves each outage ({len(rows)} rows)",
+            _p(
+                "Shares of each workload's demand over the horizon served, in each outage, by "
+                "reserved or owned capacity, by on-demand and spot bursts (within the market "
+                "ceilings), and left unserved; what the bursts cost per hour of that outage, and "
+                "over the horizon weighted by the outage's share of time."
+            )
+            + table(
+                [
+                    "outage",
+                    "workload",
+                    "required",
+                    "reserved/owned",
+                    "on-demand",
+                    "spot",
+                    "unserved",
+                    "burst USD/h",
+                    "expected burst USD",
+                ],
+                rows,
+                numeric=range(2, 9),
+                cls="small",
+            ),
+            open_=True,
+        )
 
     def sim_block(self) -> str:
         view = self.sim
@@ -1031,7 +1119,8 @@ class _Report:
             items.append(
                 f"Horizon: {esc(horizon.get('periods'))} {esc(horizon.get('period'))}s from "
                 f"{esc(horizon.get('start'))}; discount rate "
-                f"{esc(fmt.pct(horizon.get('discount_rate')))} a year."
+                f"{esc(fmt.pct(horizon.get('discount_rate')))} a year; commitments past its end: "
+                f"{esc(liability.end_effects(plan))} (docs/formulation.md, choice 3)."
             )
         if policies:
             ms = policies.get("max_share")
@@ -1060,6 +1149,9 @@ class _Report:
                 )
                 + "."
             )
+        caps = sec.market_ceiling_words(plan)
+        if caps:
+            items.append(esc(caps))
         for c in scenario.get("contracts") or []:
             items.append(
                 f"Contract {esc(c.get('name'))}: {esc(c.get('provider'))}, "
@@ -1203,6 +1295,9 @@ section.hp-section { margin: 22px 0 30px; }
 .kpi-note { font-size: .82rem; color: var(--muted); }
 .cols { display: grid; grid-template-columns: repeat(auto-fit, minmax(420px, 1fr)); gap: 18px; }
 ol.risks li { margin: 4px 0; }
+div.misses { border: 1px solid #e3a0a0; background: #fdf0f0; border-radius: 8px;
+  padding: 4px 14px; margin: 6px 0 10px; }
+ul.misses li { color: #9b1c1c; margin: 3px 0; }
 figure.hp-figure { margin: 8px 0 14px; break-inside: avoid; }
 figure.hp-figure figcaption { font-size: .85rem; color: var(--muted); margin-top: 2px; }
 .hp-chart { width: 100%; min-height: 120px; }

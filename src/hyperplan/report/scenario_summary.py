@@ -20,7 +20,8 @@ def print_scenario(scenario: Scenario, console: Console, catalog: Catalog | None
     tl = inp.tl
     console.print(
         f"[bold]{scenario.name}[/] is valid: {tl.periods} {scenario.horizon.period}s "
-        f"{tl.labels[0]} .. {tl.labels[-1]}, discount rate {fmt.pct(scenario.horizon.discount_rate)}"
+        f"{tl.labels[0]} .. {tl.labels[-1]}, discount rate {fmt.pct(scenario.horizon.discount_rate)}, "
+        f"commitments past the end: {scenario.horizon.end_effects}"
     )
     if scenario.description:
         console.print(scenario.description.strip(), markup=False)

@@ -95,7 +95,8 @@ def capacity_by(plan: Plan, key: str = "provider", value: str = "gpus") -> pd.Da
     if key == "provider":
         cols = [p for p in providers(plan) if p in out.columns]
     else:
-        cols = list(out.sum().sort_values(ascending=False).index)
+        totals = out.sum()
+        cols = sorted(totals.index, key=lambda c: (-totals[c], str(c)))  # ties: by name
     out = out.reindex(index=labels, columns=cols, fill_value=0.0).fillna(0.0)
     out.index.name = "period"
     out.columns.name = key
@@ -191,7 +192,9 @@ def commitment_timeline(plan: Plan) -> pd.DataFrame:
     ]
     rank = {p: i for i, p in enumerate(providers(plan))}
     out = out.assign(_p=out["provider"].map(rank), _v=-out["contract_value_usd"])
-    out = out.sort_values(["start_date", "_p", "_v"], ignore_index=True)
+    out = out.sort_values(
+        ["start_date", "_p", "_v", "accelerator", "term_years"], ignore_index=True
+    )
     return out[cols]
 
 
@@ -389,7 +392,12 @@ def entry_by_provider_accelerator(plan: Plan) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     df = ep.assign(accelerator=[accelerator_label(a) for a in ep["accelerator"]])
     df = df[np.isfinite(df["cut_fraction"].astype(float))]
-    best = df.loc[df.groupby(["provider", "accelerator"])["cut_fraction"].idxmin()]
+    # the smallest cut per (provider, accelerator); equal cuts (to 1e-9): the first offer by
+    # region, instance and term, so solver noise cannot pick another one
+    df = df.assign(_c=df["cut_fraction"].astype(float).round(9)).sort_values(
+        ["_c", "provider", "accelerator", "region", "instance_type", "term_years"], kind="stable"
+    )
+    best = df.groupby(["provider", "accelerator"], sort=False).head(1)
     out = pd.DataFrame(
         {
             "provider": best["provider"].to_numpy(),
@@ -432,6 +440,15 @@ def policy_costs(plan: Plan) -> pd.DataFrame:
     ]
     if pol is None or not len(pol):
         return pd.DataFrame(columns=cols)
+    if "scenario" in pol.columns:  # a limit binding under an outage is a subject of its own
+        outage = pol["scenario"].astype(str) != "base"
+        pol = pol.assign(
+            subject=pol["subject"]
+            .astype(str)
+            .where(
+                ~outage, pol["subject"].astype(str) + " (when " + pol["scenario"].astype(str) + ")"
+            )
+        )
     out = pol.groupby(["policy", "subject", "per"], as_index=False, sort=False).agg(
         periods=("period", "size"),
         marginal_usd_max=("marginal_usd", "max"),
@@ -446,6 +463,30 @@ def policy_costs(plan: Plan) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------------------ assumptions
+def market_ceiling_words(plan: Plan) -> str:
+    """One sentence: where the on-demand and spot ceilings of the offers in play come from,
+    with the bundled defaults flagged [A] (``""`` for plans without the basis columns)."""
+    off = plan.tables.get("offers")
+    if off is None or "ondemand_cap_basis" not in off.columns or not len(off):
+        return ""
+    parts = []
+    for market, column in (("on-demand", "ondemand_cap_basis"), ("spot", "spot_cap_basis")):
+        counts = off[column].astype(str).value_counts()
+        counts = counts[[b not in ("", "route") for b in counts.index]]
+        words = "; ".join(
+            f"{b}: {n} offer{'s' if n != 1 else ''}"
+            for b, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+        )
+        if words:
+            parts.append(f"{market}: {words}")
+    if not parts:
+        return ""
+    return (
+        "Market ceilings (instances obtainable per offer and period; [A] = assumption of the "
+        "bundled catalog/data/market_caps.csv, no public source): " + " | ".join(parts) + "."
+    )
+
+
 def catalog_rows(plan: Plan, catalog_offers: pd.DataFrame | None = None) -> pd.DataFrame:
     """The offers in play with their source, whether the plan uses them, and estimated perf.
 

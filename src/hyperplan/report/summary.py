@@ -66,6 +66,15 @@ class Summary:
             worst = worst.set_index("scenario").loc[order].reset_index()
         return worst[cols].reset_index(drop=True)
 
+    def outage_mix(self) -> pd.DataFrame:
+        """Per outage scenario and workload: shares of demand served by reserved (and owned)
+        capacity, by on-demand and spot bursts, unserved, and the bursts' USD per hour (the
+        plan's ``outage_mix`` table without the base rows; empty for plans without it)."""
+        mix = self.plan.tables.get("outage_mix")
+        if mix is None or not len(mix):
+            return pd.DataFrame(columns=list(mix.columns) if mix is not None else [])
+        return mix[mix["scenario"] != "base"].reset_index(drop=True)
+
     def top_commitments(self, n: int) -> pd.DataFrame:
         """The ``n`` largest commitments by contract value."""
         com = self.plan.tables["commitments"]

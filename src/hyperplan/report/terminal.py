@@ -11,7 +11,11 @@ from rich.table import Table
 
 from hyperplan.plan.api import Plan
 from hyperplan.report import fmt
+from hyperplan.report.liability import print_liability
 from hyperplan.report.summary import summarize
+
+WIDE_COLUMNS = 6
+"""Beyond this many value columns a table drops repeated words (USD, "down") to fit 100 columns."""
 
 
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
@@ -30,14 +34,23 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         f"max provider share {fmt.pct(s.max_share)}; peak power {fmt.power_mw(s.peak_mw)}"
         + (f" of {fmt.power_mw(s.target_mw)} target" if s.target_mw else "")
     )
+    print_liability(plan, console)  # owed after the horizon, next to the in-horizon cost
+
+    from hyperplan.report.route_mix import route_mix_lines
+
+    for line in route_mix_lines(plan):  # build, rent or buy: shares and why
+        console.print(line, markup=False, highlight=False)
     years = s.spend_year_provider
     if len(years):
+        # many providers (owned sites count as providers): USD in the title, so 100 columns fit
+        wide = len(years.columns) > WIDE_COLUMNS
+        money = fmt.compact if wide else fmt.usd
         table = _table(
-            "Spend per year and provider (nominal)",
+            "Spend per year and provider (nominal" + (", USD)" if wide else ")"),
             [("year", "left")] + [(p, "right") for p in years.columns] + [("total", "right")],
         )
         for year, row in years.iterrows():
-            table.add_row(str(year), *[fmt.usd(v) for v in row], fmt.usd(row.sum()))
+            table.add_row(str(year), *[money(v) for v in row], money(row.sum()))
         console.print(table)
     com = s.top_commitments(top)
     if len(com):
@@ -68,13 +81,20 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         console.print(table)
     res = s.resilience_matrix
     if len(res):
+        wide = len(res.columns) > WIDE_COLUMNS
         table = _table(
-            "Served fraction (worst period)",
-            [("workload", "left")] + [(c, "right") for c in res.columns],
+            "Served fraction (worst period)"
+            + (": base plan, and each column's provider or owned site down" if wide else ""),
+            [("workload", "left")]
+            + [
+                (str(c).removesuffix(" down").removeprefix("owned:") if wide else c, "right")
+                for c in res.columns
+            ],
         )
         for w, row in res.iterrows():
             table.add_row(str(w), *[fmt.pct(v) for v in row])
         console.print(table)
+    print_outage_mix(s.outage_mix(), console, rows=3 * top)
     print_routes(plan, console)
     pol = s.binding_policies(top)
     if len(pol):
@@ -84,6 +104,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
                 ("policy", "left"),
                 ("subject", "left"),
                 ("period", "left"),
+                ("scenario", "left"),
                 ("marginal", "right"),
                 ("per", "left"),
             ],
@@ -91,8 +112,9 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         for _, r in pol.iterrows():
             table.add_row(
                 r["policy"],
-                str(r["subject"])[:34],
+                str(r["subject"])[:30],
                 r["period"],
+                str(r.get("scenario", "base")),
                 fmt.usd(r["marginal_usd"]),
                 r["per"],
             )
@@ -121,6 +143,37 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         f"{int(st.get('nonzeros', 0)):,} nonzeros; build {st.get('build_seconds', 0):.2f} s, "
         f"solve {st.get('solve_seconds', 0):.2f} s[/]"
     )
+
+
+def print_outage_mix(mix: pd.DataFrame, console: Console, *, rows: int = 24) -> None:
+    """Who serves each outage: reserved/owned, on-demand, spot, unserved; burst USD per hour."""
+    if not len(mix):
+        return
+    table = _table(
+        "Who serves each outage (share of demand over the horizon)",
+        [
+            ("outage", "left"),
+            ("workload", "left"),
+            ("reserved", "right"),
+            ("on-demand", "right"),
+            ("spot", "right"),
+            ("unserved", "right"),
+            ("burst USD/h", "right"),
+        ],
+    )
+    for _, r in mix.head(rows).iterrows():
+        table.add_row(
+            str(r["scenario"]),
+            str(r["workload"])[:24],
+            fmt.pct(r["reserved_fraction"]),
+            fmt.pct(r["ondemand_fraction"]),
+            fmt.pct(r["spot_fraction"]),
+            fmt.pct(r["unserved_fraction"]),
+            fmt.usd(r["ondemand_usd_per_hour"] + r["spot_usd_per_hour"]),
+        )
+    console.print(table)
+    if len(mix) > rows:
+        console.print(f"... {len(mix) - rows} more rows in the plan's outage_mix table")
 
 
 def print_routes(plan: Plan, console: Console) -> None:
@@ -166,8 +219,12 @@ def print_routes(plan: Plan, console: Console) -> None:
 
 
 def print_compare(table: pd.DataFrame, console: Console) -> None:
-    """The strategy comparison side by side."""
+    """The strategy comparison side by side (one row per strategy; with many outage columns,
+    one column per strategy instead, so the table fits 100 columns)."""
     outage_cols = [c for c in table.columns if c.startswith("served: ")]
+    if len(outage_cols) > 4:  # 5 figures + more than 4 outages do not fit 100 columns
+        _print_compare_by_column(table, outage_cols, console)
+        return
     t = _table(
         "Strategies (outage columns: served fraction of inference, evaluated with each plan's commitments fixed)",
         [
@@ -188,6 +245,24 @@ def print_compare(table: pd.DataFrame, console: Console) -> None:
             fmt.power_mw(r["peak_mw"]),
             *[fmt.pct(r[c]) for c in outage_cols],
         )
+    console.print(t)
+
+
+def _print_compare_by_column(table: pd.DataFrame, outage_cols: list[str], console: Console) -> None:
+    """:func:`print_compare` transposed: a row per figure, a column per strategy."""
+    t = _table(
+        "Strategies (served: fraction of inference served under each outage, evaluated with "
+        "each plan's commitments fixed)",
+        [("", "left")] + [(str(name), "right") for name in table["strategy"]],
+    )
+    figures = [
+        ("total", "total_usd", fmt.usd),
+        ("NPV", "npv_usd", fmt.usd),
+        ("max share", "max_share", fmt.pct),
+        ("peak", "peak_mw", fmt.power_mw),
+    ] + [(c, c, fmt.pct) for c in outage_cols]
+    for label, column, show in figures:
+        t.add_row(label, *[show(v) for v in table[column]])
     console.print(t)
 
 

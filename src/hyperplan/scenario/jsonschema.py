@@ -62,6 +62,12 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
     "Horizon.period": {"examples": ["quarter"]},
     "Horizon.periods": {"unit": "periods", "examples": [8, 20]},
     "Horizon.discount_rate": {"unit": "fraction per year", "examples": [0.08]},
+    "Horizon.end_effects": {"examples": ["full", "prorate"]},
+    "Horizon.salvage": {"examples": [{"fraction": 0.3}, {"usd_per_instance_hour": 1.2}]},
+    "Salvage.fraction": {"unit": "fraction", "examples": [0.3]},
+    "Salvage.usd_per_instance_hour": {"unit": "USD per instance-hour", "examples": [1.2]},
+    "Salvage.terms": {"examples": [["3y"], ["build"]]},
+    "OfferOverride.salvage": {"examples": [{"fraction": 0.5, "terms": ["3y"]}]},
     # providers
     "OutageModel.rate_per_year": {"unit": "outages per year", "examples": [1.0, 0.5]},
     "OutageModel.mean_hours": {"unit": "hours", "examples": [8.0, 12.0]},
@@ -110,7 +116,7 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
         "examples": [500, {"start": 2000, "growth_per_year": 0.5}],
     },
     "OfferOverride.max_instances": {"unit": "instances", "examples": [4000]},
-    "OfferOverride.ondemand_cap": {"unit": "instances", "examples": [2000]},
+    "OfferOverride.ondemand_cap": {"unit": "instances", "examples": [2000, "unlimited"]},
     "OfferOverride.spot_cap": {"unit": "instances", "examples": [1000]},
     "OfferOverride.kw_per_instance": {"unit": "kW", "examples": [10.2]},
     "Offers.catalog_csv": {"examples": [["my-offers.csv"]]},
@@ -125,8 +131,8 @@ FIELD_DOCS: dict[str, dict[str, Any]] = {
         ),
         "examples": [[{"match": {"provider": "aws"}, "ondemand_cap": 200}]],
     },
-    "Offers.ondemand_cap": {"unit": "instances", "examples": [2000]},
-    "Offers.spot_cap": {"unit": "instances", "examples": [1000]},
+    "Offers.ondemand_cap": {"unit": "instances", "examples": [2000, "unlimited"]},
+    "Offers.spot_cap": {"unit": "instances", "examples": [1000, "unlimited"]},
     "Offers.supply": {"unit": "instances per period", "examples": [2000]},
     "SkypilotCsv.path": {
         "description": "path of a SkyPilot catalog CSV (vms.csv), relative to the scenario file",
@@ -555,6 +561,9 @@ def _language(node: dict[str, Any]) -> dict[str, Any]:
         rest = {k: v for k, v in node.items() if k != "anyOf"}
         if rest.get("description", "").startswith("a time series over the horizon"):
             del rest["description"]  # the Series type's own description: said in $defs/Series
+        words = [alt for alt in node["anyOf"] if "const" in alt]  # a market ceiling: unlimited
+        if words:
+            return {"anyOf": [*words, {"$ref": "#/$defs/Series"}], **rest}
         return {"$ref": "#/$defs/Series", **rest}
     return node
 

@@ -334,6 +334,8 @@ def _describe(members: list[Any]) -> str:
     """What a union accepts, in words."""
     names = [m.__name__ for m in members if _is_model(m)]
     if set(names) == {"GrowthSeries", "CsvSeries"}:
+        if any(get_args(m) == ("unlimited",) for m in members):  # a market ceiling
+            return SERIES_HINT.replace(" or {csv", ", {csv") + " or unlimited"
         return SERIES_HINT
     parts = []
     for m in members:

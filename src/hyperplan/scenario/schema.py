@@ -123,9 +123,68 @@ Series = Annotated[
 ]
 
 
+UNLIMITED = "unlimited"
+
+
+def _cap_shorthand(value: Any) -> Any:
+    """``unlimited`` (any case) lifts a market ceiling; anything else is a series."""
+    if isinstance(value, str) and value.strip().lower() == UNLIMITED:
+        return UNLIMITED
+    return _csv_shorthand(value)
+
+
+CapSeries = Annotated[
+    Literal["unlimited"] | NonNeg | list[NonNeg] | GrowthSeries | CsvSeries,
+    BeforeValidator(_cap_shorthand),
+    Field(
+        description=(
+            "a market ceiling per period, instances: a series (see Series) or ``unlimited``; "
+            "left out, the bundled default of catalog/data/market_caps.csv applies"
+        )
+    ),
+]
+"""A market (on-demand or spot) ceiling: a series, or ``unlimited``, which must be written."""
+
+
 # ----------------------------------------------------------------------------------------------
 # Horizon
 # ----------------------------------------------------------------------------------------------
+
+
+#: a salvage ``term``: ``1y``, ``3y`` ... or the build / provisioned slot of owned sites and
+#: managed platforms
+SALVAGE_TERM_RE = r"^([0-9]+[yY]|build|provisioned)$"
+
+
+class Salvage(Model):
+    """What a commitment running past the horizon is still worth at its end (``end_effects:
+    salvage``): a resale price or the value of the remaining term to the business after the
+    horizon. Exactly one of ``fraction`` and ``usd_per_instance_hour``.
+
+    The value is taken off the commitment's post-horizon charge, never beyond it: ``fraction: 1``
+    charges as ``prorate`` does, ``fraction: 0`` as ``full`` (docs/formulation.md, choice 3).
+    """
+
+    fraction: Fraction | None = Field(
+        default=None,
+        description="share of the commitment's post-horizon cost recovered (0..1)",
+    )
+    usd_per_instance_hour: NonNeg | None = Field(
+        default=None,
+        description="USD recovered per instance-hour of the term left after the horizon",
+    )
+    terms: list[Annotated[str, Field(pattern=SALVAGE_TERM_RE)]] | None = Field(
+        default=None,
+        description="terms this value applies to ('1y', '3y', 'build', 'provisioned'); default all",
+    )
+
+    @model_validator(mode="after")
+    def _one_value(self) -> Salvage:
+        if (self.fraction is None) == (self.usd_per_instance_hour is None):
+            raise FieldValueError(
+                "give exactly one of fraction and usd_per_instance_hour", "fraction"
+            )
+        return self
 
 
 class Horizon(Model):
@@ -138,6 +197,21 @@ class Horizon(Model):
     periods: int = Field(default=8, ge=1, le=600, description="number of periods")
     discount_rate: float = Field(
         default=0.08, ge=0.0, le=1.0, description="annual discount rate for NPV (0.08 = 8%/year)"
+    )
+    end_effects: Literal["full", "prorate", "salvage"] = Field(
+        default="full",
+        description=(
+            "how a commitment running past the horizon's end is charged: full (its whole term, "
+            "discounted at discount_rate), prorate (only its periods inside the horizon), "
+            "salvage (its whole term less the salvage value)"
+        ),
+    )
+    salvage: Salvage | None = Field(
+        default=None,
+        description=(
+            "end_effects salvage: value recovered from every commitment after the horizon "
+            "(offers.overrides[].salvage sets it per offer)"
+        ),
     )
 
     @model_validator(mode="after")
@@ -240,13 +314,20 @@ class OfferOverride(Model):
     max_instances: NonNeg | None = Field(
         default=None, description="ceiling on active reserved instances of each matched offer"
     )
-    ondemand_cap: Series | None = Field(
-        default=None, description="on-demand instances obtainable per period"
+    ondemand_cap: CapSeries | None = Field(
+        default=None,
+        description="on-demand instances obtainable per period, or unlimited; "
+        "default: offers.ondemand_cap",
     )
-    spot_cap: Series | None = Field(
-        default=None, description="spot instances obtainable per period"
+    spot_cap: CapSeries | None = Field(
+        default=None,
+        description="spot instances obtainable per period, or unlimited; default: offers.spot_cap",
     )
     kw_per_instance: Positive | None = Field(default=None, description="power per instance, kW")
+    salvage: Salvage | None = Field(
+        default=None,
+        description="end_effects salvage: value recovered after the horizon for the matched offers",
+    )
 
 
 class Offers(Model):
@@ -264,12 +345,15 @@ class Offers(Model):
     instance_types: list[str] | None = Field(default=None, description="instance types in play")
     exclude: list[OfferMatch] = Field(default_factory=list, description="offers taken out of play")
     overrides: list[OfferOverride] = Field(default_factory=list)
-    ondemand_cap: Series | None = Field(
+    ondemand_cap: CapSeries | None = Field(
         default=None,
-        description="default on-demand instances obtainable per offer and period; none = unlimited",
+        description="on-demand instances obtainable per offer and period, or unlimited; "
+        "default: the bundled market_caps.csv ([A] assumptions, see docs/catalog.md)",
     )
-    spot_cap: Series | None = Field(
-        default=None, description="default spot instances per offer and period; none = unlimited"
+    spot_cap: CapSeries | None = Field(
+        default=None,
+        description="spot instances obtainable per offer and period, or unlimited; "
+        "default: the bundled market_caps.csv ([A] assumptions)",
     )
     supply: Series | None = Field(
         default=None, description="default cap on new reserved instances per offer and period"

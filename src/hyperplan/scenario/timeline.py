@@ -105,19 +105,22 @@ class SeriesError(ValueError):
 
 
 def expand_series(
-    value: float | list[float] | GrowthSeries | CsvSeries | None,
+    value: float | list[float] | GrowthSeries | CsvSeries | str | None,
     tl: Timeline,
     base_dir: Path | None = None,
     default: float = np.inf,
 ) -> np.ndarray:
     """Expand a scenario series to one float per period, shape (T,).
 
-    ``None`` gives ``default`` everywhere (``inf`` = no cap). A list must have exactly T values.
+    ``None`` gives ``default`` everywhere (``inf`` = no cap); ``"unlimited"`` (a market ceiling
+    lifted explicitly) gives ``inf``. A list must have exactly T values.
     A CSV series reads one number per row (header allowed) from ``column`` or the last column.
     """
     T = tl.periods
     if value is None:
         return np.full(T, default, dtype=float)
+    if isinstance(value, str) and value == "unlimited":  # a market ceiling lifted explicitly
+        return np.full(T, np.inf)
     if isinstance(value, int | float):
         return np.full(T, float(value))
     if isinstance(value, list):

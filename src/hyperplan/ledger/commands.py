@@ -1,0 +1,649 @@
+"""The ledger's commands (registered on the main app by :func:`register`).
+
+    hyperplan adopt plan.json [--yes] [--expect-version N] [--db PATH|URL] [--workspace W]
+    hyperplan sign ID --external-id X
+    hyperplan ledger [list] [--state S] [--provider P] [--format table|csv|json] [-o FILE]
+    hyperplan ledger approve ID | cancel ID | activate ID | expire ID
+    hyperplan ledger audit [--format table|json]
+    hyperplan ledger contracts [--format table|json]
+
+Exit status: 0 done (or previewed), 2 bad input (unknown id, refused state change, bad URL,
+unreadable database, not a plan), 5 the ledger moved since the plan or preview was made (a
+stale plan: nothing applied).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import signal
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+
+import typer
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from hyperplan.errors import HyperplanError, InputError, Interrupted, Problem
+
+if TYPE_CHECKING:
+    from hyperplan.ledger.db import Ledger
+    from hyperplan.ledger.diff import Diff
+
+T = TypeVar("T")
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Ledger database: a file path or a postgresql:// URL "
+        "(default $HYPERPLAN_DATABASE_URL, else ./.hyperplan/ledger.db).",
+    ),
+]
+WorkspaceOption = Annotated[str, typer.Option("--workspace", help="Ledger workspace.")]
+AuthorOption = Annotated[
+    str | None,
+    typer.Option("--author", help="Who makes the change (default $HYPERPLAN_AUTHOR or login)."),
+]
+StateOption = Annotated[
+    str | None, typer.Option("--state", help="Only this state (proposed, signed, ...).")
+]
+ProviderOption = Annotated[str | None, typer.Option("--provider", help="Only this provider.")]
+FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
+OutputOption = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write the listing to this file.")
+]
+
+FORMATS = ("table", "csv", "json")
+LIST_COLUMNS = (
+    "id",
+    "state",
+    "kind",
+    "provider",
+    "region",
+    "offer",
+    "accelerator",
+    "term_years",
+    "start",
+    "end",
+    "quantity",
+    "usd_per_hour",
+    "value_usd",
+    "contract",
+    "external_id",
+)
+
+
+def _open(db: str | None) -> Ledger:
+    from hyperplan.ledger.db import open_ledger
+
+    return open_ledger(db)
+
+
+def _guard(action: Callable[[], T], err: Console) -> T:
+    """Run a body the way the main CLI does: input and ledger errors exit 2, a stale ledger 5,
+    Ctrl-C 130 and SIGTERM 143 (the transaction is rolled back: nothing half-written); any
+    other failure is one line saying it is a bug, never a traceback (``HYPERPLAN_DEBUG=1``
+    shows it)."""
+
+    def on_term(signum: int, frame: Any) -> None:
+        exc = Interrupted("terminated")
+        exc.exit_code = 143
+        raise exc
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread
+        previous = None
+    try:
+        return action()
+    except InputError as exc:
+        from hyperplan.scenario.load import format_problems
+
+        err.print(format_problems(exc.problems), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except (KeyboardInterrupt, Interrupted) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        how = " (SIGTERM)" if code == 143 else ""
+        err.print(f"interrupted{how}: nothing was written", markup=False)
+        raise typer.Exit(code) from None
+    except HyperplanError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:
+        if os.environ.get("HYPERPLAN_DEBUG"):
+            traceback.print_exc()
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _usd(value: float) -> str:
+    return f"{value:,.0f}"
+
+
+def _qty(value: float) -> str:
+    return f"{value:,.3f}".rstrip("0").rstrip(".")
+
+
+# ----------------------------------------------------------------------------------------------
+# adopt
+# ----------------------------------------------------------------------------------------------
+
+
+def load_plan_file(file: Path) -> Any:
+    """A Plan from plan.json; anything else is a located input error (exit 2)."""
+    from hyperplan.plan.api import Plan
+
+    if not file.is_file():
+        raise InputError([Problem(f"no such plan file: {file}", file=str(file))])
+    try:
+        plan = Plan.from_json(file)
+    except InputError:
+        raise  # already located (hyperplan.artifacts: JSON path, what was expected)
+    except HyperplanError as exc:
+        raise InputError([Problem(str(exc), file=str(file))]) from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise InputError(
+            [Problem(f"not a hyperplan plan.json ({type(exc).__name__}: {exc})", file=str(file))]
+        ) from None
+    if "commitments" not in plan.tables:
+        raise InputError([Problem("the plan has no commitments table: not a plan", file=str(file))])
+    return plan
+
+
+def print_diff(d: Diff, console: Console) -> None:
+    """The changes (one row each) and the money per provider before and after."""
+    if d.changes:
+        table = Table(title="Changes to the ledger", box=box.SIMPLE_HEAD)
+        for name, justify in (
+            ("change", "left"),
+            ("provider", "left"),
+            ("region", "left"),
+            ("offer", "left"),
+            ("term", "right"),
+            ("start", "left"),
+            ("quantity", "right"),
+            ("value USD", "right"),
+        ):
+            table.add_column(
+                name,
+                justify=justify,  # type: ignore[arg-type]
+                no_wrap=name != "offer",
+                min_width=14 if name == "offer" else None,
+                overflow="fold",
+            )
+        for c in d.changes:
+            item = c.item
+            qty, value = _qty(item.quantity), _usd(item.value_usd)
+            if c.action == "changed" and c.before is not None:
+                qty = f"{_qty(c.before.quantity)}\n→ {qty}"
+                value = f"{_usd(c.before.value_usd)}\n→ {value}"
+            table.add_row(
+                c.action if c.before is None else f"{c.action} #{c.before.id}",
+                item.provider,
+                item.region,
+                item.offer,
+                f"{item.term_years}y",
+                item.start.isoformat(),
+                qty,
+                value,
+            )
+        console.print(table)
+    money = Table(title="Whole-term value of live commitments (USD)", box=box.SIMPLE_HEAD)
+    for name in ("provider", "before", "after", "change"):
+        money.add_column(name, justify="left" if name == "provider" else "right")
+    for r in d.money.itertuples():
+        money.add_row(
+            str(r.provider), _usd(r.before_usd), _usd(r.after_usd), _usd(r.after_usd - r.before_usd)
+        )
+    before, after = float(d.money["before_usd"].sum()), float(d.money["after_usd"].sum())
+    money.add_row("total", _usd(before), _usd(after), _usd(after - before))
+    console.print(money)
+    s = d.summary()
+    console.print(
+        f"{s['new']} new, {s['changed']} changed, {s['cancelled']} cancelled, "
+        f"{s['unchanged']} unchanged; {d.held} signed or active kept",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+def _adopt(
+    file: Path,
+    yes: bool,
+    expect_version: int | None,
+    db: str | None,
+    workspace: str,
+    author: str | None,
+    out: Console,
+    err: Console,
+) -> None:
+    from hyperplan.ledger import api
+
+    plan = load_plan_file(file)
+    ledger = _open(db)
+    try:
+        pv = api.preview(ledger, plan, workspace, source=str(file))
+        if pv.plan_version is not None and pv.plan_version != pv.version:
+            from hyperplan.ledger.errors import StaleLedger
+
+            raise StaleLedger(
+                f"{file} was planned from ledger version {pv.plan_version} of workspace "
+                f"{workspace!r}, which is now at version {pv.version}: the plan is stale. "
+                "Re-plan from the ledger (hyperplan plan SCENARIO --from-ledger) and adopt that"
+            )
+        if expect_version is not None and expect_version != pv.version:
+            from hyperplan.ledger.errors import StaleLedger
+
+            raise StaleLedger(
+                f"the ledger of workspace {workspace!r} is at version {pv.version}, not "
+                f"{expect_version} as previewed: preview again (hyperplan adopt {file})"
+            )
+        if pv.plan_version is None and pv.diff.held:
+            err.print(
+                f"warning: {file} was not planned from the ledger: it does not count the "
+                f"{pv.diff.held} signed or active commitment(s) as capacity held; plan with "
+                "--from-ledger to build on them",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+        out.print(
+            f"ledger {ledger.where}, workspace {workspace}, version {pv.version}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+        print_diff(pv.diff, out)
+        if not yes:
+            out.print(
+                f"nothing applied; to apply: hyperplan adopt {file} --yes "
+                f"--expect-version {pv.version}",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+            return
+        done = api.adopt(
+            ledger, plan, workspace=workspace, author=author, expect_version=pv.version
+        )
+        out.print(
+            f"adopted (adoption {done.id}): ledger version {done.from_version} → {done.version}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,
+        )
+    finally:
+        ledger.dispose()
+
+
+# ----------------------------------------------------------------------------------------------
+# ledger list / audit
+# ----------------------------------------------------------------------------------------------
+
+
+def render_rows(
+    rows: list[dict[str, Any]], fmt: str, title: str
+) -> tuple[str | None, Table | None]:
+    """Rows as CSV or JSON text, or as a rich table."""
+    if fmt == "json":
+        return json.dumps(rows, indent=1) + "\n", None
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.DictWriter(buf, fieldnames=list(LIST_COLUMNS), lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            writer.writerow({k: "" if r.get(k) is None else r[k] for k in LIST_COLUMNS})
+        return buf.getvalue(), None
+    table = Table(title=title, box=box.SIMPLE_HEAD)
+    shown = (
+        ("id", "right"),
+        ("state", "left"),
+        ("provider", "left"),
+        ("region", "left"),
+        ("offer", "left"),
+        ("term", "right"),
+        ("start", "left"),
+        ("value USD", "right"),
+        ("external id", "left"),
+    )
+    for name, justify in shown:
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            no_wrap=name not in ("offer", "external id"),
+            min_width=14 if name == "offer" else None,
+            overflow="fold",
+        )
+    for r in rows:
+        table.add_row(
+            str(r["id"]),
+            r["state"],
+            r["provider"],
+            r["region"],
+            r["offer"],
+            f"{r['term_years']}y",
+            r["start"],
+            _usd(r["value_usd"]),
+            r["external_id"] or "",
+        )
+    return None, table
+
+
+def _emit(text: str | None, table: Table | None, output: Path | None, out: Console) -> None:
+    if output is not None:
+        from hyperplan.fileio import write_text_atomic
+
+        if text is None:
+            buf = Console(file=io.StringIO(), width=200)
+            buf.print(table)
+            text = buf.file.getvalue()  # type: ignore[attr-defined]
+        write_text_atomic(output, text)
+        out.print(f"wrote {output}", markup=False, highlight=False, soft_wrap=True)
+    elif text is not None:
+        typer.echo(text, nl=False)
+    else:
+        out.print(table)
+
+
+def _check_format(fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise InputError(
+            [Problem(f"unknown format {fmt!r}; expected table, csv or json", path="--format")]
+        )
+
+
+def _list(
+    state: str | None,
+    provider: str | None,
+    fmt: str,
+    output: Path | None,
+    db: str | None,
+    workspace: str,
+    out: Console,
+) -> None:
+    from hyperplan.ledger import api
+
+    _check_format(fmt)
+    ledger = _open(db)
+    try:
+        rows = api.list_commitments(ledger, workspace, state=state, provider=provider)
+        version = api.ledger_version(ledger, workspace)
+    finally:
+        ledger.dispose()
+    text, table = render_rows(rows, fmt, f"Commitments (workspace {workspace}, version {version})")
+    _emit(text, table, output, out)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``adopt``, ``sign`` and the ``ledger`` group to ``app``."""
+    out = Console(width=100)
+    err = Console(stderr=True, width=100)
+
+    @app.command("adopt")
+    def adopt_command(
+        file: Annotated[Path, typer.Argument(help="plan.json to adopt.")],
+        yes: Annotated[bool, typer.Option("--yes", "-y", help="Apply (default: preview).")] = False,
+        expect_version: Annotated[
+            int | None,
+            typer.Option(
+                "--expect-version",
+                min=0,
+                help="Refuse (exit 5) unless the ledger is at this version (from the preview).",
+            ),
+        ] = None,
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        author: AuthorOption = None,
+    ) -> None:
+        """Show what adopting a plan changes in the ledger; apply it with --yes.
+
+        Refuses with exit status 5 when the ledger moved since the plan (--from-ledger) or the
+        preview (--expect-version) was made: nothing is applied.
+
+        Example: hyperplan adopt plan.json --yes --expect-version 3
+        """
+        _guard(lambda: _adopt(file, yes, expect_version, db, workspace, author, out, err), err)
+
+    @app.command("sign")
+    def sign_command(
+        commitment_id: Annotated[int, typer.Argument(metavar="ID", help="Commitment id.")],
+        external_id: Annotated[
+            str,
+            typer.Option(
+                "--external-id", help="The provider's id for it (FOCUS CommitmentDiscountId)."
+            ),
+        ],
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        author: AuthorOption = None,
+    ) -> None:
+        """Record a signature: a proposed or approved commitment becomes signed (audited).
+
+        Example: hyperplan sign 3 --external-id ri-0123456789abcdef
+        """
+
+        def body() -> None:
+            from hyperplan.ledger import api
+
+            ledger = _open(db)
+            try:
+                row = api.sign(
+                    ledger, commitment_id, external_id, workspace=workspace, author=author
+                )
+            finally:
+                ledger.dispose()
+            out.print(
+                f"commitment {row['id']} signed ({row['external_id']})",
+                markup=False,
+                highlight=False,
+                soft_wrap=True,
+            )
+
+        _guard(body, err)
+
+    group = typer.Typer(
+        help="List, export and move the commitments in the ledger; show its audit log.",
+        invoke_without_command=True,
+        no_args_is_help=False,
+    )
+
+    @group.callback()
+    def ledger_group(
+        ctx: typer.Context,
+        state: StateOption = None,
+        provider: ProviderOption = None,
+        fmt: FormatOption = "table",
+        output: OutputOption = None,
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+    ) -> None:
+        """List, export and move the commitments in the ledger; show its audit log.
+
+        Example: hyperplan ledger --state signed --format csv -o signed.csv
+        """
+        if ctx.invoked_subcommand is None:
+            _guard(lambda: _list(state, provider, fmt, output, db, workspace, out), err)
+
+    @group.command("list")
+    def list_command(
+        state: StateOption = None,
+        provider: ProviderOption = None,
+        fmt: FormatOption = "table",
+        output: OutputOption = None,
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+    ) -> None:
+        """List or export the commitments (table, CSV or JSON).
+
+        Example: hyperplan ledger list --provider aws --format json -o aws.json
+        """
+        _guard(lambda: _list(state, provider, fmt, output, db, workspace, out), err)
+
+    @group.command("audit")
+    def audit_command(
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+    ) -> None:
+        """Show the audit log: who changed what, when, at which ledger version.
+
+        Example: hyperplan ledger audit
+        """
+
+        def body() -> None:
+            from hyperplan.ledger import api
+
+            if fmt not in ("table", "json"):
+                raise InputError(
+                    [Problem(f"unknown format {fmt!r}; expected table or json", path="--format")]
+                )
+            ledger = _open(db)
+            try:
+                rows = api.audit_log(ledger, workspace)
+            finally:
+                ledger.dispose()
+            if fmt == "json":
+                typer.echo(json.dumps(rows, indent=1))
+                return
+            table = Table(title=f"Audit log (workspace {workspace})")
+            for name in ("version", "at (UTC)", "actor", "action", "entity", "id"):
+                table.add_column(name)
+            for r in rows:
+                table.add_row(
+                    str(r["ledger_version"]),
+                    r["at"].replace("T", " "),
+                    r["actor"],
+                    r["action"],
+                    r["entity"],
+                    "" if r["entity_id"] is None else str(r["entity_id"]),
+                )
+            out.print(table)
+
+        _guard(body, err)
+
+    @group.command("contracts")
+    def contracts_command(
+        fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+    ) -> None:
+        """List the take-or-pay contracts the ledger holds (from adopted scenarios).
+
+        Example: hyperplan ledger contracts --format json
+        """
+
+        def body() -> None:
+            from hyperplan.ledger import api
+
+            if fmt not in ("table", "json"):
+                raise InputError(
+                    [Problem(f"unknown format {fmt!r}; expected table or json", path="--format")]
+                )
+            ledger = _open(db)
+            try:
+                rows = api.list_contracts(ledger, workspace)
+            finally:
+                ledger.dispose()
+            if fmt == "json":
+                typer.echo(json.dumps(rows, indent=1))
+                return
+            table = Table(
+                title=f"Take-or-pay contracts (workspace {workspace})", box=box.SIMPLE_HEAD
+            )
+            for name in ("name", "provider", "committed USD", "start", "end", "discount"):
+                table.add_column(name, justify="right" if name == "committed USD" else "left")
+            for r in rows:
+                table.add_row(
+                    r["name"],
+                    r["provider"],
+                    _usd(r["committed_usd"]),
+                    r["start"],
+                    r["end"],
+                    f"{r['discount']:.0%}",
+                )
+            out.print(table)
+
+        _guard(body, err)
+
+    def _move(state: str, verb: str) -> None:
+        @group.command(verb)
+        def move_command(
+            commitment_id: Annotated[int, typer.Argument(metavar="ID", help="Commitment id.")],
+            db: DbOption = None,
+            workspace: WorkspaceOption = "default",
+            author: AuthorOption = None,
+        ) -> None:
+            def body() -> None:
+                from hyperplan.ledger import api
+
+                ledger = _open(db)
+                try:
+                    row = api.transition(
+                        ledger, commitment_id, state, workspace=workspace, author=author
+                    )
+                finally:
+                    ledger.dispose()
+                out.print(
+                    f"commitment {row['id']} {state}", markup=False, highlight=False, soft_wrap=True
+                )
+
+            _guard(body, err)
+
+        move_command.__doc__ = (
+            f"Move a commitment to {state} (audited; refused unless the move is allowed).\n\n"
+            f"Example: hyperplan ledger {verb} 3"
+        )
+
+    for state, verb in (
+        ("approved", "approve"),
+        ("active", "activate"),
+        ("expired", "expire"),
+        ("cancelled", "cancel"),
+    ):
+        _move(state, verb)
+
+    app.add_typer(group, name="ledger")
+
+
+def plan_from_ledger(
+    scenario: Any, file: Path, from_ledger: bool, db: str | None, workspace: str, err: Console
+) -> tuple[Any, dict[str, Any] | None]:
+    """``plan --from-ledger``: the scenario with the ledger's held commitments as existing
+    reservations, and the ``meta["ledger"]`` the plan carries (notes printed on stderr).
+    Without ``--from-ledger`` the scenario is returned as it is, and a ``--db`` or
+    ``--workspace`` given anyway is said to be ignored."""
+    if not from_ledger:
+        if db is not None or workspace != "default":
+            err.print(
+                "warning: --db and --workspace are used only with --from-ledger; ignored",
+                markup=False,
+                highlight=False,
+            )
+        return scenario, None
+    from hyperplan.ledger.existing import scenario_from_ledger
+
+    ledger = _open(db)
+    try:
+        new, meta, notes = scenario_from_ledger(scenario, ledger, workspace, source=file)
+    finally:
+        ledger.dispose()
+    for note in notes:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
+    return new, meta
