@@ -293,6 +293,7 @@ def _use_plan(plan: Any) -> None:
     with contextlib.suppress(InputError):
         compile_plan(plan, years=1.0, step_hours=24.0, config=SimConfig())
     summarize(plan)
+    plan.misses()
     assert math.isfinite(plan.total_usd) or not len(plan.tables["spend"])
 
 

@@ -121,6 +121,7 @@ class PlanEnvelope(BaseModel):
     warnings: list[StrictStr] = Field(default_factory=list)
     meta: dict[str, Any] = Field(default_factory=dict)
     tables: dict[str, TableModel]
+    misses: TableModel | None = None  # derived from the tables; recomputed, not read
 
 
 class OutageMeta(_Strict):
