@@ -52,7 +52,8 @@ def test_every_kind_of_text_damage_is_refused_or_loads(tmp_path: Path) -> None:
 
 
 def test_inputs_the_fuzzer_once_broke_are_refused_located(tmp_path: Path) -> None:
-    """Each of these once escaped as a KeyError, ValueError or OverflowError."""
+    """Each of these once escaped as a KeyError, ValueError or OverflowError (hours of 1e308:
+    a NaN in the misses table)."""
     from hyperplan.artifacts import load_plan_json, load_sim_json
     from hyperplan.errors import InputError
 
@@ -76,6 +77,7 @@ def test_inputs_the_fuzzer_once_broke_are_refused_located(tmp_path: Path) -> Non
             "tables.commitments[0].start_date",
         ),
         ("plan", plan_with("capacity", "gpus", 10**400), "tables.capacity[0].gpus"),
+        ("plan", plan_with("workloads", "hours", 1e308), "tables.workloads[0].hours"),
         ("sim", sim_huge, "summary[0].trials"),
     ]
     for kind, text, path in cases:

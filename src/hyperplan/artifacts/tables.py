@@ -410,6 +410,23 @@ def _check_meta(meta: PlanMeta, tables: dict[str, pd.DataFrame], out: _Problems)
                 f"meta.period_starts[{i}]",
             )
             break
+    wl = tables.get("workloads")
+    if (
+        len(starts) == T + 1
+        and wl is not None
+        and len(wl)
+        and {"hours", "period_index"} <= set(wl.columns)
+        and pd.api.types.is_integer_dtype(wl["period_index"])
+        and pd.api.types.is_numeric_dtype(wl["hours"])
+    ):
+        # a period's hours are the calendar hours between its start and the next (timeline)
+        calendar = np.diff([d.toordinal() for d in starts]) * 24.0
+        t = wl["period_index"].to_numpy()
+        inside = (t >= 0) & (t < T)
+        expect = np.where(inside, calendar[np.clip(t, 0, T - 1)], np.nan)
+        h = wl["hours"].to_numpy(dtype=float)
+        bad = inside & ~(np.abs(h - expect) <= 1e-6 * np.maximum(expect, 1.0))
+        out.rows("workloads", "hours", bad, h, "the period's calendar hours (meta.period_starts)")
     lim = meta.limits
     for site, values in lim.site_power_mw.items():
         if len(values) != T:
