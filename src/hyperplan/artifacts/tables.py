@@ -28,6 +28,7 @@ TABLES: dict[str, dict[str, str]] = {
         "resilience": F,
         "priority": I,
         "preemptible": B,
+        "unit": S,
     },
     "offers": {
         "offer_id": S,
@@ -39,6 +40,7 @@ TABLES: dict[str, dict[str, str]] = {
         "vcpus": F,
         "kw_facility": F,
         "site": S,
+        "route": S,
     },
     "markets": {
         "offer_id": S,
@@ -49,13 +51,14 @@ TABLES: dict[str, dict[str, str]] = {
         "spot_cap": F,
         "existing_instances": F,
     },
-    "perf": {"workload": S, "offer_id": S, "perf": F},
+    "perf": {"workload": S, "offer_id": S, "perf": F, "estimated": B, "unit": S},
     "commitments": {
         "provider": S,
         "region": S,
         "instance_type": S,
         "accelerator": S,
         "term_years": I,
+        "commitment": S,
         "start": S,
         "start_index": I,
         "instances": F,
@@ -68,6 +71,7 @@ TABLES: dict[str, dict[str, str]] = {
         "provider": S,
         "region": S,
         "instance_type": S,
+        "accelerator": S,
         "period": S,
         "period_index": I,
         "reserved_instances": F,
@@ -82,12 +86,14 @@ TABLES: dict[str, dict[str, str]] = {
         "provider": S,
         "region": S,
         "instance_type": S,
+        "accelerator": S,
         "market": S,
         "period": S,
         "period_index": I,
         "instances": F,
         "gpus": F,
         "served": F,
+        "unit": S,
     },
     "spend": {
         "provider": S,
@@ -105,7 +111,7 @@ TABLES: dict[str, dict[str, str]] = {
         "served_fraction": F,
         "met": B,
     },
-    "unserved": {"workload": S, "scenario": S, "period": S, "amount": F},
+    "unserved": {"workload": S, "scenario": S, "period": S, "amount": F, "unit": S},
 }
 """Tables every plan.json has, with the columns (and dtypes) the simulator, report and check read."""
 
