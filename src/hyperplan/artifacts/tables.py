@@ -128,6 +128,28 @@ OPTIONAL_TABLES: dict[str, dict[str, str]] = {
     },
     "policies": {"policy": S, "subject": S, "period": S, "marginal_usd": F, "per": S},
     "walk_away": {"provider": S, "status": S, "walk_away_usd": F},
+    "outage_mix": {
+        "workload": S,
+        "scenario": S,
+        "required_fraction": F,
+        "reserved_fraction": F,
+        "ondemand_fraction": F,
+        "spot_fraction": F,
+        "unserved_fraction": F,
+        "ondemand_usd_per_hour": F,
+        "spot_usd_per_hour": F,
+        "expected_burst_usd": F,
+    },
+    "liability": {
+        "provider": S,
+        "commitments": I,
+        "in_horizon_usd": F,
+        "in_horizon_usd_discounted": F,
+        "post_horizon_usd": F,
+        "post_horizon_usd_discounted": F,
+        "salvage_usd_discounted": F,
+        "charged_usd_discounted": F,
+    },
 }
 """Tables a plan.json may have; when present, these columns must be."""
 
