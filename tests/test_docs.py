@@ -688,6 +688,7 @@ def test_schema_command_reports_a_write_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
     result = CliRunner().invoke(_schema_app(), ["schema", "-o", str(blocker / SCHEMA_FILE)])
-    assert result.exit_code == 1
-    assert "error: cannot write" in result.output
+    assert result.exit_code == 2  # refused before writing: a located input error (issue 18)
+    message = " ".join(result.output.split())
+    assert "--output: cannot be written: a parent of it is a file" in message
     assert "Traceback" not in result.output

@@ -175,8 +175,8 @@ def test_bad_input_exits_2_with_a_clear_message(db_url, tiny_plan, tmp_path) -> 
         (["ledger", "--db", str(tmp_path)], "not a file"),
         (["ledger", "--db", "postgresql://ann:s3cret@127.0.0.1:1/x"], "ledger database"),
         (["ledger", "contracts", "-f", "yaml", "--db", db_url], "unknown format 'yaml'"),
-        (["adopt", str(not_plan), "--db", db_url], "not a hyperplan.plan/1 file"),
-        (["adopt", str(garbage), "--db", db_url], "cannot read plan JSON"),
+        (["adopt", str(not_plan), "--db", db_url], "expected a plan.json (hyperplan.plan/1)"),
+        (["adopt", str(garbage), "--db", db_url], "invalid JSON"),
         (["adopt", str(tmp_path / "missing.json"), "--db", db_url], "no such plan file"),
         (["adopt", str(negative), "--db", db_url], "instances"),
     ]

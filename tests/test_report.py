@@ -678,8 +678,10 @@ def test_write_report_writes_nothing_when_rendering_fails(
     assert target.read_text(encoding="utf-8") == "OLD" and leftovers(tmp_path) == []
 
 
-def test_report_command_writes_the_report(toy: Plan, tmp_path: Path) -> None:
-    toy.to_json(tmp_path / "plan.json")
+def test_report_command_writes_the_report(small: Plan, tmp_path: Path) -> None:
+    # the command re-verifies plan.json (issue 18), so it reads a real plan, not the toy
+    small.to_json(tmp_path / "plan.json")
+    spend = json.loads((tmp_path / "plan.json").read_text(encoding="utf-8"))["tables"]["spend"]
     (tmp_path / "sim.json").write_text(json.dumps(SIM_JSON), encoding="utf-8")
     out = tmp_path / "report.html"
     result = runner.invoke(
@@ -690,13 +692,13 @@ def test_report_command_writes_the_report(toy: Plan, tmp_path: Path) -> None:
     assert f"wrote {out}" in result.output.replace("\n", "")
     html = out.read_text(encoding="utf-8")
     assert 'id="chart-sim-cost-usd"' in html
-    assert kpi(html, "total-usd")[1] == "USD 1.68k"
+    assert kpi(html, "total-usd")[1] == fmt.usd(sum(spend["columns"]["usd"]["values"]))
 
 
 def test_report_command_interrupted_mid_write_keeps_the_previous_file(
-    toy: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    small: Plan, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    toy.to_json(tmp_path / "plan.json")
+    small.to_json(tmp_path / "plan.json")
     out = tmp_path / "report.html"
     out.write_text("OLD", encoding="utf-8")
 
@@ -710,17 +712,17 @@ def test_report_command_interrupted_mid_write_keeps_the_previous_file(
     assert out.read_text(encoding="utf-8") == "OLD" and leftovers(tmp_path) == []
 
 
-def test_report_command_errors(tmp_path: Path) -> None:
+def test_report_command_errors(small: Plan, tmp_path: Path) -> None:
     result = runner.invoke(cli(), ["report", str(tmp_path / "missing.json")])
-    assert result.exit_code == 1 and "cannot read plan JSON" in " ".join(result.output.split())
-    toy_plan().to_json(tmp_path / "plan.json")
+    assert result.exit_code == 2 and "missing.json: no such file" in " ".join(result.output.split())
+    small.to_json(tmp_path / "plan.json")
     (tmp_path / "sim.json").write_text("{not json", encoding="utf-8")
     result = runner.invoke(
         cli(), ["report", str(tmp_path / "plan.json"), "--sim", str(tmp_path / "sim.json"),
                 "-o", str(tmp_path / "r.html")],
     )  # fmt: skip
-    assert result.exit_code == 1
-    assert "cannot read simulation JSON" in " ".join(result.output.split())
+    assert result.exit_code == 2
+    assert "sim.json:1:2: invalid JSON" in " ".join(result.output.split())
     assert not (tmp_path / "r.html").exists()
 
 

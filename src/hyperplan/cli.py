@@ -16,9 +16,11 @@ import typer
 from rich.console import Console
 
 from hyperplan import __version__
+from hyperplan import options as opt
 from hyperplan.actuals.commands import register as register_actuals
 from hyperplan.docs_commands import register as register_docs
 from hyperplan.errors import EXIT_MISSED, HyperplanError, InputError, Interrupted
+from hyperplan.fileio import check_outputs
 from hyperplan.ledger.commands import DbOption, WorkspaceOption
 from hyperplan.ledger.commands import register as register_ledger
 from hyperplan.report.commands import register as register_report
@@ -74,21 +76,28 @@ def _run(action: Callable[[], T]) -> T:
     Ctrl-C (SIGINT) exits 130 and SIGTERM 143 (128 + the signal number, as a shell reports a
     process killed by it); either way nothing half-written is left and earlier outputs stay.
     """
+    from hyperplan.fileio import reset_written, written_note
+
     previous = signal.signal(signal.SIGTERM, _on_term)
+    reset_written()
     try:
         return action()
     except InputError as exc:
         from hyperplan.scenario.load import format_problems
 
         err.print(format_problems(exc.problems), markup=False, highlight=False)
+        if written_note():
+            err.print(written_note(), markup=False, highlight=False)
         raise typer.Exit(2) from None
     except (KeyboardInterrupt, Interrupted) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
         how = " (SIGTERM)" if code == EXIT_SIGTERM else ""
-        err.print(f"interrupted{how}: nothing was written", markup=False)
+        err.print(f"interrupted{how}: {written_note() or 'nothing was written'}", markup=False)
         raise typer.Exit(code) from None
     except HyperplanError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
+        if written_note():
+            err.print(written_note(), markup=False, highlight=False)
         raise typer.Exit(exc.exit_code) from None
     except typer.Exit:
         raise
@@ -148,7 +157,10 @@ def catalog(
     skypilot_provider: Annotated[
         str | None, typer.Option("--skypilot-provider", help="Cloud the SkyPilot CSV describes.")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", "-n", help="Show at most N rows.")] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option("--limit", "-n", help="Show at most N rows.", callback=opt.count(minimum=1)),
+    ] = None,
 ) -> None:
     """List offers: price per GPU-hour, spot, 1y/3y reserved, kW per instance, source.
 
@@ -175,6 +187,7 @@ def catalog(
                 )
             sky = [(str(p), cloud) for p in skypilot]
         cat = load_catalog(user_csvs=[str(p) for p in csv or []], skypilot=sky)
+        _check_selectors(cat.offers, provider=provider, region=region, geo=geo)
         try:
             rows = cat.filter(provider=provider, accelerator=accelerator, region=region, geo=geo)
         except KeyError as exc:
@@ -186,6 +199,27 @@ def catalog(
         render_catalog(rows, out, limit=limit)
 
     _run(body)
+
+
+def _check_selectors(offers: Any, **selectors: list[str] | None) -> None:
+    """Refuse a --provider, --region or --geo that names nothing in the catalog (exit 2)."""
+    import difflib
+
+    from hyperplan.errors import Problem
+
+    problems = []
+    for column, wanted in selectors.items():
+        known = sorted({str(v).lower() for v in offers[column].dropna()})
+        for value in wanted or []:
+            if value.strip().lower() in known:
+                continue
+            near = difflib.get_close_matches(value.strip().lower(), known, n=3)
+            hint = f"; did you mean {', '.join(near)}?" if near else ""
+            problems.append(
+                Problem(f"unknown {column} {value!r} in the catalog{hint}", path=f"--{column}")
+            )
+    if problems:
+        raise InputError(problems)
 
 
 @app.command()
@@ -210,7 +244,15 @@ def validate(
 
 @app.command()
 def init(
-    template: Annotated[str, typer.Option("--template", "-t", help="small or frontier.")] = "small",
+    template: Annotated[
+        str,
+        typer.Option(
+            "--template",
+            "-t",
+            help="small or frontier.",
+            callback=opt.choice(("small", "frontier")),
+        ),
+    ] = "small",
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Where to write the scenario.")
     ] = Path("scenario.yaml"),
@@ -237,6 +279,13 @@ def init(
                     )
                 ]
             )
+        from hyperplan.scenario.jsonschema import SCHEMA_FILE
+
+        companions = [] if template == "small" else ["frontier-offers.csv"]
+        check_outputs(
+            (output, "--output"),
+            *((output.parent / name, "--output") for name in [*companions, SCHEMA_FILE]),
+        )
         if output.exists() and not force:
             raise InputError(
                 [Problem(f"{output} exists; pass --force to overwrite", path="--output")]
@@ -244,12 +293,11 @@ def init(
         folder = files("hyperplan.templates")
         text = folder.joinpath(names[template]).read_text(encoding="utf-8")
         # files the template refers to (offers.catalog_csv) go beside it
-        companions = [] if template == "small" else ["frontier-offers.csv"]
         for name in companions:
             target = output.parent / name
             if not target.exists() or force:
                 write_text_atomic(target, folder.joinpath(name).read_text(encoding="utf-8"))
-        from hyperplan.scenario.jsonschema import SCHEMA_FILE, schema_text
+        from hyperplan.scenario.jsonschema import schema_text
 
         # the template's first line points editors at the schema beside it
         schema = output.parent / SCHEMA_FILE
@@ -269,16 +317,26 @@ def plan(
     ] = None,
     integer: Annotated[bool, typer.Option("--integer", help="Whole instances (MILP).")] = False,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Solver time limit, seconds.")
+        float | None,
+        typer.Option("--time-limit", help="Solver time limit, seconds.", callback=opt.number(gt=0)),
     ] = None,
-    mip_gap: Annotated[float, typer.Option("--mip-gap", help="Relative MIP gap.")] = 1e-4,
+    mip_gap: Annotated[
+        float, typer.Option("--mip-gap", help="Relative MIP gap.", callback=opt.number(ge=0, le=1))
+    ] = 1e-4,
     no_outages: Annotated[
         bool, typer.Option("--no-outages", help="Plan the base scenario only.")
     ] = False,
     walk_away: Annotated[
         bool, typer.Option("--walk-away", help="Value of each provider (one re-solve each).")
     ] = False,
-    method: Annotated[str, typer.Option("--method", help="simplex, ipm or choose.")] = "simplex",
+    method: Annotated[
+        str,
+        typer.Option(
+            "--method",
+            help="simplex, ipm or choose.",
+            callback=opt.choice(("simplex", "ipm", "choose")),
+        ),
+    ] = "simplex",
     html: Annotated[
         Path | None, typer.Option("--html", help="Also write the HTML report here.")
     ] = None,
@@ -314,6 +372,7 @@ def plan(
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
+        check_outputs((output, "--output"), (html, "--html"))
         scenario = load_scenario(file, allow_paths=allow_path or ())
         scenario, ledger_meta = plan_from_ledger(scenario, file, from_ledger, db, workspace, err)
         result = make_plan(
@@ -359,14 +418,21 @@ def compare(
         ),
     ] = None,
     time_limit: Annotated[
-        float | None, typer.Option("--time-limit", help="Per-strategy time limit, s.")
+        float | None,
+        typer.Option("--time-limit", help="Per-strategy time limit, s.", callback=opt.number(gt=0)),
     ] = None,
     simulate: Annotated[
         bool, typer.Option("--simulate", help="Also simulate every strategy over the same draws.")
     ] = False,
-    trials: Annotated[int, typer.Option("--trials", "-n", help="Trials for --simulate.")] = 200,
-    seed: Annotated[int, typer.Option("--seed", help="Seed for --simulate.")] = 0,
-    workers: Annotated[int | None, typer.Option("--workers", "-w", help="Processes.")] = None,
+    trials: Annotated[
+        int, typer.Option("--trials", "-n", help="Trials for --simulate.", callback=opt.count())
+    ] = 200,
+    seed: Annotated[
+        int, typer.Option("--seed", help="Seed for --simulate.", callback=opt.seed())
+    ] = 0,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Processes.", callback=opt.count())
+    ] = None,
     html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
     strict: Annotated[
         bool,
@@ -397,6 +463,7 @@ def compare(
         from hyperplan.report.terminal import print_compare
         from hyperplan.scenario.load import load_scenario
 
+        check_outputs((html, "--html"))
         scenario = load_scenario(file, allow_paths=allow_path or ())
         strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
             f"single:{p}" for p in scenario.providers

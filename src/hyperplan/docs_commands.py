@@ -30,17 +30,18 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan schema -o scenario.schema.json
         """
+        from hyperplan.cli import _run
         from hyperplan.scenario.jsonschema import schema_text
 
-        text = schema_text()
-        if output is None:
-            typer.echo(text, nl=False)
-            return
-        from hyperplan.fileio import write_text_atomic
+        def body() -> None:
+            from hyperplan.fileio import check_outputs, write_text_atomic
 
-        try:
+            check_outputs((output, "--output"))
+            text = schema_text()
+            if output is None:
+                typer.echo(text, nl=False)
+                return
             write_text_atomic(output, text)
-        except OSError as exc:
-            typer.echo(f"error: cannot write {output}: {exc.strerror or exc}", err=True)
-            raise typer.Exit(1) from None
-        typer.echo(f"wrote {output}")
+            typer.echo(f"wrote {output}")
+
+        _run(body)

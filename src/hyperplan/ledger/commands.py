@@ -153,6 +153,8 @@ def load_plan_file(file: Path) -> Any:
         raise InputError([Problem(f"no such plan file: {file}", file=str(file))])
     try:
         plan = Plan.from_json(file)
+    except InputError:
+        raise  # already located (hyperplan.artifacts: JSON path, what was expected)
     except HyperplanError as exc:
         raise InputError([Problem(str(exc), file=str(file))]) from None
     except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hyperplan.artifacts import json_number, table_to_json
 from hyperplan.catalog import Catalog, load_catalog
 from hyperplan.errors import HyperplanError, SolverError
 from hyperplan.fileio import write_text_atomic
@@ -108,80 +109,26 @@ class Plan:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Plan:
-        """Inverse of :meth:`to_dict`."""
-        if data.get("schema") != PLAN_SCHEMA:
-            raise HyperplanError(f"not a {PLAN_SCHEMA} file (schema: {data.get('schema')!r})")
-        return cls(
-            scenario_name=data["scenario"],
-            status=data["status"],
-            objective_usd=_unnum(data["objective_usd"]),
-            tables={name: _table_from_json(t) for name, t in data["tables"].items()},
-            stats={k: _unnum(v) for k, v in data["stats"].items()},
-            warnings=list(data.get("warnings", [])),
-            meta=dict(data.get("meta", {})),
-        )
+        """Inverse of :meth:`to_dict`: validated against the schema, then re-verified.
+
+        Raises :class:`~hyperplan.errors.InputError` (located by JSON path) on a malformed plan
+        or one that fails the planner's independent check (``hyperplan.artifacts``).
+        """
+        from hyperplan.artifacts import plan_from_dict
+
+        return plan_from_dict(data)
 
     @classmethod
     def from_json(cls, path: str | Path) -> Plan:
-        """Read a plan.json written by :meth:`to_json`."""
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise HyperplanError(f"{path}: cannot read plan JSON: {exc}") from exc
-        return cls.from_dict(data)
+        """Read a plan.json written by :meth:`to_json` (bounded size, validated, re-verified)."""
+        from hyperplan.artifacts import load_plan_json
+
+        return load_plan_json(path)
 
 
-def _num(v: Any) -> Any:
-    if isinstance(v, float | np.floating) and not math.isfinite(float(v)):
-        return str(float(v))
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
-def _unnum(v: Any) -> Any:
-    if isinstance(v, str) and v in ("nan", "inf", "-inf"):
-        return float(v)
-    return v
-
-
-def _table_to_json(df: pd.DataFrame) -> dict[str, Any]:
-    columns = {}
-    for name in df.columns:
-        col = df[name]
-        is_date = col.dtype == object and len(col) > 0 and hasattr(col.iloc[0], "isoformat")
-        if pd.api.types.is_datetime64_any_dtype(col) or is_date:
-            columns[name] = {"dtype": "date", "values": [str(v) for v in col]}
-        elif pd.api.types.is_bool_dtype(col):
-            columns[name] = {"dtype": "bool", "values": [bool(v) for v in col]}
-        elif pd.api.types.is_integer_dtype(col):
-            columns[name] = {"dtype": "int", "values": [int(v) for v in col]}
-        elif pd.api.types.is_float_dtype(col):
-            columns[name] = {"dtype": "float", "values": [_num(float(v)) for v in col]}
-        else:
-            columns[name] = {"dtype": "str", "values": [str(v) for v in col]}
-    return {"units": df.attrs.get("units", {}), "columns": columns}
-
-
-def _table_from_json(t: dict[str, Any]) -> pd.DataFrame:
-    import datetime as dt
-
-    data = {}
-    for name, col in t["columns"].items():
-        kind, values = col["dtype"], col["values"]
-        if kind == "float":
-            data[name] = np.array([_unnum(v) for v in values], dtype=float)
-        elif kind == "int":
-            data[name] = np.array(values, dtype=np.int64)
-        elif kind == "bool":
-            data[name] = np.array(values, dtype=bool)
-        elif kind == "date":
-            data[name] = np.array([dt.date.fromisoformat(v) for v in values], dtype=object)
-        else:
-            data[name] = np.array(values, dtype=object)
-    df = pd.DataFrame(data)
-    df.attrs["units"] = t.get("units", {})
-    return df
+# one serialization of tables and numbers, in hyperplan.artifacts
+_num = json_number
+_table_to_json = table_to_json
 
 
 # ----------------------------------------------------------------------------------------------

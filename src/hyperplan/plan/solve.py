@@ -11,6 +11,7 @@ once, cancel the solve through HiGHS' interrupt callback, and propagate when HiG
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import threading
@@ -47,6 +48,30 @@ class SolverOptions:
     time_limit: float | None = None
     mip_gap: float = 1e-4
     highs_options: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """Refuse settings that would silently mean something else (``nan``: no limit)."""
+        from hyperplan.errors import InputError, Problem
+
+        problems = []
+        if self.method not in ("simplex", "ipm", "choose"):
+            problems.append(
+                Problem(f"expected simplex, ipm or choose; found {self.method!r}", path="method")
+            )
+        if self.time_limit is not None and not (
+            isinstance(self.time_limit, int | float)
+            and math.isfinite(self.time_limit)
+            and self.time_limit > 0
+        ):
+            problems.append(
+                Problem(f"expected seconds > 0; found {self.time_limit}", path="time_limit")
+            )
+        if not (isinstance(self.mip_gap, int | float) and 0 <= self.mip_gap <= 1):
+            problems.append(Problem(f"expected 0 … 1; found {self.mip_gap}", path="mip_gap"))
+        if self.threads is not None and not (isinstance(self.threads, int) and self.threads >= 1):
+            problems.append(Problem(f"expected ≥ 1; found {self.threads}", path="threads"))
+        if problems:
+            raise InputError(problems)
 
 
 @dataclass

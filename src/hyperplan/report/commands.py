@@ -19,6 +19,8 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
+from hyperplan import options as opt
+
 T = TypeVar("T")
 
 DEMO_TEMPLATE = "frontier.yaml"
@@ -172,9 +174,11 @@ def register(app: typer.Typer) -> None:
         out, _ = _consoles()
 
         def body() -> None:
+            from hyperplan.fileio import check_outputs
             from hyperplan.plan.api import Plan
             from hyperplan.report.html import write_report
 
+            check_outputs((output, "--output"))
             plan = Plan.from_json(plan_file)
             sim_data = load_sim(sim) if sim is not None else None
             write_report(plan, output, sim=sim_data)
@@ -185,12 +189,20 @@ def register(app: typer.Typer) -> None:
     @app.command("demo")
     def demo_command(
         trials: Annotated[
-            int, typer.Option("--trials", "-n", help="Monte Carlo trials (0: no simulation).")
+            int,
+            typer.Option(
+                "--trials",
+                "-n",
+                help="Monte Carlo trials (0: no simulation).",
+                callback=opt.count(minimum=0),
+            ),
         ] = DEMO_TRIALS,
         output: Annotated[
             Path, typer.Option("--output", "-o", help="The HTML report to write.")
         ] = Path("report.html"),
-        seed: Annotated[int, typer.Option("--seed", help="Simulation seed.")] = 0,
+        seed: Annotated[
+            int, typer.Option("--seed", help="Simulation seed.", callback=opt.seed())
+        ] = 0,
         no_browser: Annotated[
             bool, typer.Option("--no-browser", help="Do not open the report in a browser.")
         ] = False,
@@ -214,7 +226,9 @@ def register(app: typer.Typer) -> None:
 
         def body() -> None:
             from hyperplan.errors import InputError, Problem
+            from hyperplan.fileio import check_outputs
 
+            check_outputs((output, "--output"))
             if trials < 0:
                 raise InputError([Problem(f"must be ≥ 0; found {trials}", path="--trials")])
             made = run_demo(output, trials=trials, seed=seed, strict=strict)

@@ -8,7 +8,6 @@ are the plan's own, only regrouped: the report draws them and the tests check th
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -649,13 +648,10 @@ _QUANTILE_ALIASES = {"p1": "p01", "p5": "p05", "median": "p50", "q50": "p50"}
 
 
 def load_sim(path: str | Path) -> dict[str, Any]:
-    """Read a sim.json file."""
-    from hyperplan.errors import HyperplanError
+    """Read a sim.json file (bounded size, validated: ``hyperplan.artifacts.load_sim_json``)."""
+    from hyperplan.artifacts import load_sim_json
 
-    try:
-        return json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        raise HyperplanError(f"{path}: cannot read simulation JSON: {exc}") from exc
+    return load_sim_json(path)
 
 
 def sim_view(sim: Any) -> SimView | None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,9 +17,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from hyperplan.errors import HyperplanError, InputError, Problem
+from hyperplan.errors import InputError, Problem
 from hyperplan.fileio import write_text_atomic
-from hyperplan.sim.inputs import compile_plan
+from hyperplan.sim.estimate import SimEstimate, check_sim_memory, estimate_sim
+from hyperplan.sim.inputs import SimInputs, compile_plan
 from hyperplan.sim.metrics import paired_differences, summarize, unit_of
 from hyperplan.sim.models import SimConfig
 from hyperplan.sim.runner import Progress, run_trials
@@ -80,23 +82,19 @@ class SimResult:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SimResult:
-        if data.get("schema") != SIM_SCHEMA:
-            raise HyperplanError(f"not a {SIM_SCHEMA} file (schema: {data.get('schema')!r})")
-        metrics = pd.DataFrame(
-            {
-                k: np.array([_unnum(v) for v in vals], dtype=float)
-                for k, vals in data["trials"].items()
-            }
-        )
-        return cls(metrics=metrics, meta=dict(data.get("meta", {})))
+        """Inverse of :meth:`to_dict`, validated (``hyperplan.artifacts.sim_from_dict``)."""
+        from hyperplan.artifacts import sim_from_dict
+
+        clean = sim_from_dict(data)
+        metrics = pd.DataFrame({k: np.array(v, dtype=float) for k, v in clean["trials"].items()})
+        return cls(metrics=metrics, meta=dict(clean.get("meta") or {}))
 
     @classmethod
     def from_json(cls, path: str | Path) -> SimResult:
-        try:
-            data = json.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError) as exc:
-            raise HyperplanError(f"{path}: cannot read simulation JSON: {exc}") from exc
-        return cls.from_dict(data)
+        """Read a sim.json (bounded size, validated; located errors, exit status 2)."""
+        from hyperplan.artifacts import read_json_file
+
+        return cls.from_dict(read_json_file(path, "sim"))
 
 
 def _num(v: Any) -> Any:
@@ -106,10 +104,6 @@ def _num(v: Any) -> Any:
     if isinstance(v, np.integer):
         return int(v)
     return v
-
-
-def _unnum(v: Any) -> float:
-    return float(v) if v is not None else math.nan
 
 
 def simulate(
@@ -142,7 +136,10 @@ def simulate(
     if workers is not None and int(workers) < 1:
         raise InputError([Problem(f"workers must be ≥ 1; found {workers}", path="--workers")])
     t0 = time.perf_counter()
+    n_workers = 1 if ray else ((os.cpu_count() or 1) if workers is None else int(workers))
+    _check_memory_before_compile(plan, trials, years, step_hours, cfg, n_workers)
     inp = compile_plan(plan, years=years, step_hours=step_hours, config=cfg)
+    check_sim_memory(_estimate(inp, cfg, int(trials), n_workers), step_hours=inp.step_hours)
     t1 = time.perf_counter()
     metrics, backend = run_trials(
         inp, cfg, int(seed), int(trials), workers=workers, ray=ray, progress=progress
@@ -167,6 +164,70 @@ def simulate(
         "warnings": list(inp.warnings),
     }
     return SimResult(metrics=pd.DataFrame(metrics), meta=meta)
+
+
+def _estimate(inp: SimInputs, cfg: SimConfig, trials: int, workers: int) -> SimEstimate:
+    """Memory estimate of simulating the compiled plan ``inp`` (see :mod:`hyperplan.sim.estimate`)."""
+    block = max(1, round(cfg.repair_hours / inp.step_hours))
+    return estimate_sim(
+        steps=inp.steps,
+        trials=trials,
+        chunk=cfg.chunk_trials,
+        workers=workers,
+        domains=len(inp.domains),
+        sites=len(inp.sites),
+        spot_pools=int((inp.spot.max(axis=0, initial=0.0) > 0).sum()),
+        inference=len(inp.inference),
+        runs=len(inp.runs),
+        pools=inp.n_pools,
+        repair_blocks=-(-inp.steps // block),
+        metrics=6 * len(inp.workloads) + 2 * len(inp.domains) + 12,
+    )
+
+
+def _check_memory_before_compile(
+    plan: Plan, trials: int, years: float, step_hours: float, cfg: SimConfig, workers: int
+) -> None:
+    """Refuse a window of too many steps before compiling it (compiling allocates per step).
+
+    Uses lower bounds of the compiled dimensions (every provider is a failure domain; every
+    inference workload has a demand shock), so whatever it refuses the full check would too.
+    """
+    import datetime as dt
+
+    from hyperplan.sim.models import HOURS_PER_YEAR
+
+    starts = plan.meta.get("period_starts") or []
+    if len(starts) < 2 or not (step_hours > 0 and math.isfinite(step_hours)):
+        return  # compile_plan says what is wrong
+    try:
+        first, last = dt.date.fromisoformat(str(starts[0])), dt.date.fromisoformat(str(starts[-1]))
+    except ValueError:
+        return
+    horizon_h = (last - first).days * 24.0
+    want_h = min(years * HOURS_PER_YEAR, horizon_h) if math.isfinite(years) else horizon_h
+    steps = math.floor(want_h / step_hours + 1e-9)
+    if steps < 1:
+        return
+    wl = plan.tables.get("workloads")
+    inference = 0
+    if wl is not None and {"workload", "kind"} <= set(wl.columns):
+        inference = int(wl.loc[wl["kind"] == "inference", "workload"].nunique())
+    est = estimate_sim(
+        steps=steps,
+        trials=int(trials),
+        chunk=cfg.chunk_trials,
+        workers=workers,
+        domains=len(plan.meta.get("providers") or []),
+        sites=0,
+        spot_pools=0,
+        inference=inference,
+        runs=0,
+        pools=0,
+        repair_blocks=0,
+        metrics=1,
+    )
+    check_sim_memory(est, step_hours=step_hours)
 
 
 def compare_simulated(

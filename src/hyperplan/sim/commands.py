@@ -20,6 +20,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hyperplan import options as opt
 from hyperplan.errors import HyperplanError, InputError, Interrupted, Problem
 
 if TYPE_CHECKING:
@@ -43,6 +44,10 @@ _STEP_UNITS = {
 }
 
 
+MAX_YEARS = 1000.0
+"""Largest --years (a window is clipped to the plan's horizon anyway)."""
+
+
 def parse_step(text: str) -> float:
     """``"1h"``, ``"30min"``, ``"15m"``, ``"1d"`` or a number of hours → hours."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+(?:[eE][-+]?\d+)?)\s*([A-Za-z]*)\s*", text or "")
@@ -53,6 +58,8 @@ def parse_step(text: str) -> float:
     hours = float(m[1]) * _STEP_UNITS.get(m[2].lower(), 1.0)
     if not (hours > 0 and math.isfinite(hours)):
         raise InputError([Problem(f"the step must be positive; found {text!r}", path="--step")])
+    if hours < 1 / 3600 * (1 - 1e-12):
+        raise InputError([Problem(f"the step must be at least 1s; found {text!r}", path="--step")])
     return hours
 
 
@@ -71,19 +78,8 @@ def load_plan(file: Path, *, console: Console | None = None) -> Plan:
         if console is not None:
             console.print(f"planning {file} ...", markup=False, highlight=False)
         return make_plan(scenario)
-    if suffix == ".json":
-        try:
-            return Plan.from_json(file)
-        except HyperplanError as exc:
-            raise InputError([Problem(str(exc), file=str(file))]) from None
-        except (KeyError, TypeError, ValueError) as exc:
-            raise InputError(
-                [
-                    Problem(
-                        f"not a hyperplan plan.json ({type(exc).__name__}: {exc})", file=str(file)
-                    )
-                ]
-            ) from None
+    if suffix == ".json":  # validated, bounded and re-verified (hyperplan.artifacts)
+        return Plan.from_json(file)
     raise InputError(
         [Problem("expected a scenario (.yaml, .yml) or a plan (.json)", file=str(file))]
     )
@@ -101,6 +97,9 @@ def _guard(action: Callable[[], T], err: Console) -> T:
         previous = signal.signal(signal.SIGTERM, on_term)
     except ValueError:  # not the main thread
         previous = None
+    from hyperplan.fileio import reset_written, written_note
+
+    reset_written()
     try:
         return action()
     except InputError as exc:
@@ -111,11 +110,26 @@ def _guard(action: Callable[[], T], err: Console) -> T:
     except (KeyboardInterrupt, Interrupted) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
         how = " (SIGTERM)" if code == 143 else ""
-        err.print(f"interrupted{how}: nothing was written", markup=False)
+        err.print(f"interrupted{how}: {written_note() or 'nothing was written'}", markup=False)
         raise typer.Exit(code) from None
     except HyperplanError as exc:
         err.print(f"error: {exc}", markup=False, highlight=False)
         raise typer.Exit(exc.exit_code) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: one line, as the main CLI says it (never a raw traceback)
+        import os
+        import traceback
+
+        if os.environ.get("HYPERPLAN_DEBUG"):
+            traceback.print_exc()
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
@@ -183,12 +197,24 @@ def register(app: typer.Typer) -> None:
     @app.command("simulate")
     def simulate_command(
         file: Annotated[Path, typer.Argument(help="Scenario YAML (planned first) or plan.json.")],
-        trials: Annotated[int, typer.Option("--trials", "-n", help="Monte Carlo trials.")] = 1000,
-        seed: Annotated[int, typer.Option("--seed", help="Seed (same seed, same draws).")] = 0,
-        years: Annotated[float, typer.Option("--years", help="Years simulated.")] = 1.0,
+        trials: Annotated[
+            int, typer.Option("--trials", "-n", help="Monte Carlo trials.", callback=opt.count())
+        ] = 1000,
+        seed: Annotated[
+            int, typer.Option("--seed", help="Seed (same seed, same draws).", callback=opt.seed())
+        ] = 0,
+        years: Annotated[
+            float,
+            typer.Option(
+                "--years", help="Years simulated.", callback=opt.number(gt=0, le=MAX_YEARS)
+            ),
+        ] = 1.0,
         step: Annotated[str, typer.Option("--step", help="Step: 1h, 30min, 1d.")] = "1h",
         workers: Annotated[
-            int | None, typer.Option("--workers", "-w", help="Processes (default: all cores).")
+            int | None,
+            typer.Option(
+                "--workers", "-w", help="Processes (default: all cores).", callback=opt.count()
+            ),
         ] = None,
         ray: Annotated[
             str | None, typer.Option("--ray", help="Run on Ray: auto or a cluster ADDRESS.")
@@ -209,8 +235,10 @@ def register(app: typer.Typer) -> None:
         err = Console(stderr=True, width=100)
 
         def body() -> None:
+            from hyperplan.fileio import check_outputs
             from hyperplan.sim.api import simulate
 
+            check_outputs((output, "--output"))
             step_hours = parse_step(step)
             problems = []
             if trials < 1:

@@ -139,7 +139,7 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
     want_h = years * HOURS_PER_YEAR
     if want_h > horizon_h + 1e-9:
         warnings.append(
-            f"the plan covers {horizon_h:.0f} h; simulating those instead of {want_h:.0f} h"
+            f"the plan covers {horizon_h:.0f} h; simulating those instead of {want_h:.6g} h"
         )
         want_h = horizon_h
     steps = math.floor(want_h / step_hours + 1e-9)

@@ -1,0 +1,63 @@
+"""plan.json and sim.json: writing them, and reading them back when they may come from someone else.
+
+Reading is in four stages, each of which refuses with located problems (:class:`InputError`, exit
+status 2) rather than a traceback:
+
+1. **The file**: a regular file (no FIFO, device or directory) of at most :func:`max_bytes` bytes
+   (``$HYPERPLAN_MAX_ARTIFACT_BYTES``, default 256 MiB), checked before a byte is parsed; UTF-8;
+   JSON (a syntax error gives its line and column; nesting deeper than Python's recursion
+   limit and integers longer than 4,300 digits are refused).
+2. **The kind**: the ``schema`` key says what the file is (``hyperplan.plan/1``,
+   ``hyperplan.sim/1``); a scenario YAML or the other kind of artifact says what was expected.
+3. **The schema**: a pydantic model of the envelope, of ``meta`` and of every table's columns and
+   dtypes (``{"dtype": "float", "values": [...]}``); a fault is named by its JSON path, e.g.
+   ``tables.commitments[3].gpus``.
+4. **The meaning**: each table the simulator and the report read has its columns with the
+   expected dtypes, the same number of rows in every column, quantities finite and ≥ 0, period
+   indices inside the horizon and offers that exist; then the planner's own independent check
+   (:func:`hyperplan.plan.verify.verify`) must pass: a plan whose capacities disagree with its
+   commitments is refused with the violated check named.
+
+The serialization of tables (``_table_to_json`` / ``table_from_json``) lives here too.
+"""
+
+from __future__ import annotations
+
+from hyperplan.artifacts.files import (
+    MAX_BYTES,
+    MAX_BYTES_ENV,
+    PLAN_SCHEMA,
+    SIM_SCHEMA,
+    check_kind,
+    max_bytes,
+    read_json_file,
+)
+from hyperplan.artifacts.plan import load_plan_json, plan_from_dict, reverify
+from hyperplan.artifacts.sim import load_sim_json, sim_from_dict
+from hyperplan.artifacts.tables import (
+    TABLES,
+    json_number,
+    number_from_json,
+    table_from_json,
+    table_to_json,
+)
+
+__all__ = [
+    "MAX_BYTES",
+    "MAX_BYTES_ENV",
+    "PLAN_SCHEMA",
+    "SIM_SCHEMA",
+    "TABLES",
+    "check_kind",
+    "json_number",
+    "load_plan_json",
+    "load_sim_json",
+    "max_bytes",
+    "number_from_json",
+    "plan_from_dict",
+    "read_json_file",
+    "reverify",
+    "sim_from_dict",
+    "table_from_json",
+    "table_to_json",
+]
