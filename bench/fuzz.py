@@ -10,7 +10,8 @@ outside the scenario. The classes (:func:`classes`) are mutated scenarios, rando
 YAML-ish text, random unicode, valid scenarios, and the classes of issue 18: hostile paths and
 special files (``..``, absolute, symlinks, FIFOs, /dev/zero, /proc), huge and tiny numbers,
 numbers YAML cannot build (2027-02-30, 5,001 digits), long strings, names that differ only in
-case, booleans and numeric strings. With ``--plan`` every input that loads is also planned
+case, booleans and numeric strings; and damaged plan.json / sim.json files
+(``bench/fuzz_artifacts.py``: refused with a location, or read, simulated and summarised). With ``--plan`` every input that loads is also planned
 (time limit 30 s): it must give a plan that passes the independent check, a located
 InputError, or a conflict of hard limits the scenario holds ("unplannable").
 
@@ -29,6 +30,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import random
 import re
 import sys
 import tempfile
@@ -41,10 +43,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
+import fuzz_artifacts as fa  # noqa: E402
 import test_fuzz as fz  # noqa: E402
 from hyperplan.errors import HyperplanError, InputError  # noqa: E402
 
@@ -131,6 +135,14 @@ def classes(folder: Path, planner: Planner | None = None) -> list[FuzzClass]:
         FuzzClass("valid", fz.valid_scenarios().map(fz.render), load),
     ]
     out += [FuzzClass(kind, fz.hostile_texts(folder, kind), load) for kind in fz.HOSTILE_CLASSES]
+
+    def artifact(seed: int) -> str:
+        # a damaged plan.json or sim.json (bench/fuzz_artifacts.py): refused located, or loads
+        raw, kind, _how = fa.generate(random.Random(seed))
+        fz.LAST["data"] = raw  # what _save writes if this input fails
+        return "refused" if fa.outcome(raw, kind, folder) == "refused" else "loaded"
+
+    out.append(FuzzClass("artifacts", st.integers(0, 2**63 - 1), artifact))
     return out
 
 
