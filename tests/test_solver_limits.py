@@ -296,6 +296,29 @@ policies: {budget_usd_per_year: 1000, power_total_mw: 1.0}
     assert (est.columns, est.rows, est.nonzeros) == (cols, rows, nnz) == (3, 9, 7)
 
 
+def test_power_rows_count_no_entry_for_an_offer_of_unknown_power() -> None:
+    """Found by the property above on the lower-bound lane: an offer whose kW is unknown has a
+    power coefficient of 0, which the build drops; the estimate counted it in every base and
+    outage power row (45 nonzeros estimated for a model of 33)."""
+    text = """
+name: a
+horizon: {start: 2026-01-01, period: month, periods: 4}
+providers: {aws: {}, oci: {}, nebius: {}}
+offers: {accelerators: [A10, Trainium], ondemand_cap: 0}
+terms: []
+workloads:
+  - {name: train-0, kind: training, providers: [aws], regions: [us-east-1], geo: [us],
+     compute_gpu_hours: 1, start: 2026-01-01, deadline: 2026-02-01, single_site: false}
+policies: {budget_usd_per_year: 1000, power_total_mw: 1.0}
+"""
+    scenario = load_scenario_text(text)
+    inputs = resolve(scenario, _scenario_catalog(scenario))
+    for outages, expected in ((True, 33), (False, 29)):
+        est, cols, rows, nnz = _compare(inputs, outages)
+        assert (est.columns, est.rows) == (cols, rows)
+        assert est.nonzeros == nnz == expected
+
+
 def test_a_model_above_the_memory_limit_is_refused_before_building(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:

@@ -276,6 +276,7 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
         for m in (ONDEMAND, SPOT):
             sel = (perf_pos & inp.market_ok[:, m][:, None]).T.astype(np.float64)  # (O, W)
             entries += (sel @ act) * market_has[:, m, :]
+        entries *= (inp.kw > 0)[:, None]  # an offer of unknown power has no coefficient
         if site_capped.any():
             rows_of["power-site"] = int(site_capped.sum())
             nnz += _n((entries * site_capped[inp.offer_site]).sum())
@@ -377,7 +378,7 @@ def _outage_policies(
     for m in (ONDEMAND, SPOT):
         sel = ((inp.perf > 0) & inp.market_ok[:, m][:, None] & in_outage[:, None]).T
         entries += (sel.astype(np.float64) @ act) * market_has[:, m, :]
-    entries *= n_up_outage[:, None]
+    entries *= (n_up_outage * (inp.kw > 0))[:, None]  # unknown power: no coefficient
     if site_capped.any():
         G = len(inp.sites)
         site_up = np.zeros((S, G), dtype=bool)
