@@ -19,11 +19,12 @@ from hyperplan import __version__
 from hyperplan import options as opt
 from hyperplan.actuals.commands import register as register_actuals
 from hyperplan.docs_commands import register as register_docs
-from hyperplan.errors import EXIT_MISSED, HyperplanError, InputError, Interrupted
+from hyperplan.errors import EXIT_MISSED, InputError, Interrupted
 from hyperplan.fileio import check_outputs
 from hyperplan.ledger.commands import DbOption, WorkspaceOption
 from hyperplan.ledger.commands import register as register_ledger
 from hyperplan.report.commands import register as register_report
+from hyperplan.runner import EXIT_SIGINT, on_term, run_command
 from hyperplan.sim.commands import register as register_simulate
 
 app = typer.Typer(
@@ -45,10 +46,6 @@ app = typer.Typer(
 out = Console(width=100)
 err = Console(stderr=True, width=100)
 T = TypeVar("T")
-EXIT_SIGINT = 130
-"""Exit status after Ctrl-C (SIGINT)."""
-EXIT_SIGTERM = 143
-"""Exit status after SIGTERM."""
 AllowPath = Annotated[
     list[Path] | None,
     typer.Option(
@@ -63,59 +60,9 @@ AllowPath = Annotated[
 """The option of every command that loads a scenario: more folders its files may lie in."""
 
 
-def _on_term(signum: int, frame: Any) -> None:
-    """SIGTERM: unwind like Ctrl-C (temporary files removed, previous outputs kept), exit 143."""
-    exc = Interrupted("terminated")
-    exc.exit_code = EXIT_SIGTERM
-    raise exc
-
-
 def _run(action: Callable[[], T]) -> T:
-    """Run a command body: located input errors exit 2, other known errors their own status.
-
-    Ctrl-C (SIGINT) exits 130 and SIGTERM 143 (128 + the signal number, as a shell reports a
-    process killed by it); either way nothing half-written is left and earlier outputs stay.
-    """
-    from hyperplan.fileio import reset_written, written_note
-
-    previous = signal.signal(signal.SIGTERM, _on_term)
-    reset_written()
-    try:
-        return action()
-    except InputError as exc:
-        from hyperplan.scenario.load import format_problems
-
-        err.print(format_problems(exc.problems), markup=False, highlight=False)
-        if written_note():
-            err.print(written_note(), markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    except (KeyboardInterrupt, Interrupted) as exc:
-        code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
-        how = " (SIGTERM)" if code == EXIT_SIGTERM else ""
-        err.print(f"interrupted{how}: {written_note() or 'nothing was written'}", markup=False)
-        raise typer.Exit(code) from None
-    except HyperplanError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        if written_note():
-            err.print(written_note(), markup=False, highlight=False)
-        raise typer.Exit(exc.exit_code) from None
-    except typer.Exit:
-        raise
-    except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
-        import os
-        import traceback
-
-        if os.environ.get("HYPERPLAN_DEBUG"):
-            traceback.print_exc()
-        err.print(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
-            markup=False,
-            highlight=False,
-        )
-        raise typer.Exit(1) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    """Run a command body (exit statuses and signals: :mod:`hyperplan.runner`)."""
+    return run_command(action, err)
 
 
 def _version(value: bool) -> None:
@@ -504,7 +451,7 @@ register_ledger(app)
 
 def main() -> None:
     """Console-script entry point."""
-    signal.signal(signal.SIGTERM, _on_term)  # also while typer parses the arguments
+    signal.signal(signal.SIGTERM, on_term)  # also while typer parses the arguments
     try:
         app()
     except KeyboardInterrupt:

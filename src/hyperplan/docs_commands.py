@@ -30,7 +30,9 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan schema -o scenario.schema.json
         """
-        from hyperplan.cli import _run
+        from rich.console import Console
+
+        from hyperplan.runner import run_command
         from hyperplan.scenario.jsonschema import schema_text
 
         def body() -> None:
@@ -44,4 +46,4 @@ def register(app: typer.Typer) -> None:
             write_text_atomic(output, text)
             typer.echo(f"wrote {output}")
 
-        _run(body)
+        run_command(body, Console(stderr=True, width=100))

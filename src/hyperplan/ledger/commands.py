@@ -17,9 +17,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import signal
-import traceback
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -29,7 +26,7 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from hyperplan.errors import HyperplanError, InputError, Interrupted, Problem
+from hyperplan.errors import HyperplanError, InputError, Problem
 
 if TYPE_CHECKING:
     from hyperplan.ledger.db import Ledger
@@ -86,50 +83,10 @@ def _open(db: str | None) -> Ledger:
 
 
 def _guard(action: Callable[[], T], err: Console) -> T:
-    """Run a body the way the main CLI does: input and ledger errors exit 2, a stale ledger 5,
-    Ctrl-C 130 and SIGTERM 143 (the transaction is rolled back: nothing half-written); any
-    other failure is one line saying it is a bug, never a traceback (``HYPERPLAN_DEBUG=1``
-    shows it)."""
+    """Run a command body the way every command does (:func:`hyperplan.runner.run_command`)."""
+    from hyperplan.runner import run_command
 
-    def on_term(signum: int, frame: Any) -> None:
-        exc = Interrupted("terminated")
-        exc.exit_code = 143
-        raise exc
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread
-        previous = None
-    try:
-        return action()
-    except InputError as exc:
-        from hyperplan.scenario.load import format_problems
-
-        err.print(format_problems(exc.problems), markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    except (KeyboardInterrupt, Interrupted) as exc:
-        code = exc.exit_code if isinstance(exc, Interrupted) else 130
-        how = " (SIGTERM)" if code == 143 else ""
-        err.print(f"interrupted{how}: nothing was written", markup=False)
-        raise typer.Exit(code) from None
-    except HyperplanError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(exc.exit_code) from None
-    except typer.Exit:
-        raise
-    except Exception as exc:
-        if os.environ.get("HYPERPLAN_DEBUG"):
-            traceback.print_exc()
-        err.print(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
-            markup=False,
-            highlight=False,
-        )
-        raise typer.Exit(1) from None
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    return run_command(action, err)
 
 
 def _usd(value: float) -> str:

@@ -32,10 +32,10 @@ def _consoles() -> tuple[Console, Console]:
 
 
 def _guard(action: Callable[[], T]) -> T:
-    """Run a command body with the CLI's error handling (located errors exit 2, …)."""
-    from hyperplan.cli import _run
+    """Run a command body the way every command does (:func:`hyperplan.runner.run_command`)."""
+    from hyperplan.runner import run_command
 
-    return _run(action)
+    return run_command(action, Console(stderr=True, width=100))
 
 
 def load_sim(path: Path) -> dict[str, Any]:

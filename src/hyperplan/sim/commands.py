@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import math
 import re
-import signal
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
@@ -21,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hyperplan import options as opt
-from hyperplan.errors import HyperplanError, InputError, Interrupted, Problem
+from hyperplan.errors import InputError, Problem
 
 if TYPE_CHECKING:
     from hyperplan.plan.api import Plan
@@ -86,53 +85,10 @@ def load_plan(file: Path, *, console: Console | None = None) -> Plan:
 
 
 def _guard(action: Callable[[], T], err: Console) -> T:
-    """Run a command body the way the main CLI does: exit 2 on input errors, 130 on Ctrl-C."""
+    """Run a command body the way every command does (:func:`hyperplan.runner.run_command`)."""
+    from hyperplan.runner import run_command
 
-    def on_term(signum: int, frame: Any) -> None:
-        exc = Interrupted("terminated")
-        exc.exit_code = 143  # 128 + SIGTERM, as the main CLI (hyperplan.cli.EXIT_SIGTERM)
-        raise exc
-
-    try:
-        previous = signal.signal(signal.SIGTERM, on_term)
-    except ValueError:  # not the main thread
-        previous = None
-    from hyperplan.fileio import reset_written, written_note
-
-    reset_written()
-    try:
-        return action()
-    except InputError as exc:
-        from hyperplan.scenario.load import format_problems
-
-        err.print(format_problems(exc.problems), markup=False, highlight=False)
-        raise typer.Exit(2) from None
-    except (KeyboardInterrupt, Interrupted) as exc:
-        code = exc.exit_code if isinstance(exc, Interrupted) else 130
-        how = " (SIGTERM)" if code == 143 else ""
-        err.print(f"interrupted{how}: {written_note() or 'nothing was written'}", markup=False)
-        raise typer.Exit(code) from None
-    except HyperplanError as exc:
-        err.print(f"error: {exc}", markup=False, highlight=False)
-        raise typer.Exit(exc.exit_code) from None
-    except typer.Exit:
-        raise
-    except Exception as exc:  # a bug: one line, as the main CLI says it (never a raw traceback)
-        import os
-        import traceback
-
-        if os.environ.get("HYPERPLAN_DEBUG"):
-            traceback.print_exc()
-        err.print(
-            f"internal error: {type(exc).__name__}: {exc}\n"
-            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
-            markup=False,
-            highlight=False,
-        )
-        raise typer.Exit(1) from None
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    return run_command(action, err)
 
 
 def _fmt(value: float, unit: str) -> str:

@@ -1,0 +1,92 @@
+"""Run a command body with one mapping of errors and signals to exit statuses.
+
+Every command (``hyperplan.cli`` and the ``register(app)`` modules of sim, ledger, report, docs)
+runs its body through :func:`run_command`, so a located input error, a known failure, a bug and
+an interruption end the same way whichever command met them:
+
+======  =============================================================================
+status  meaning
+======  =============================================================================
+2       bad input: located problems printed (file:line:column, field path)
+other   a known failure (:class:`~hyperplan.errors.HyperplanError`) with its own status
+        (3 no plan from the solver, 4 a missed target with ``--strict``, 5 a stale ledger)
+1       a bug: one line saying so (``HYPERPLAN_DEBUG=1`` prints the traceback)
+130     Ctrl-C (SIGINT)
+143     SIGTERM (128 + the signal number, as a shell reports it)
+======  =============================================================================
+
+On an interruption nothing half-written is left (outputs are written atomically) and the
+message names the outputs already written, if any.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from hyperplan.errors import HyperplanError, InputError, Interrupted
+
+T = TypeVar("T")
+
+EXIT_SIGINT = 130
+"""Exit status after Ctrl-C (128 + SIGINT)."""
+EXIT_SIGTERM = 143
+"""Exit status after SIGTERM (128 + SIGTERM)."""
+
+
+def on_term(signum: int, frame: Any) -> None:
+    """SIGTERM: unwind like Ctrl-C (temporary files removed, previous outputs kept)."""
+    exc = Interrupted("terminated")
+    exc.exit_code = EXIT_SIGTERM
+    raise exc
+
+
+def run_command(action: Callable[[], T], err: Console) -> T:
+    """Run ``action`` and turn what it raises into a message on ``err`` and an exit status."""
+    from hyperplan.fileio import reset_written, written_note
+
+    try:
+        previous = signal.signal(signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread (a test runner's worker): no handler to install
+        previous = None
+    reset_written()
+    try:
+        return action()
+    except InputError as exc:
+        from hyperplan.scenario.load import format_problems
+
+        err.print(format_problems(exc.problems), markup=False, highlight=False)
+        if written_note():
+            err.print(written_note(), markup=False, highlight=False)
+        raise typer.Exit(2) from None
+    except (KeyboardInterrupt, Interrupted) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else EXIT_SIGINT
+        how = " (SIGTERM)" if code == EXIT_SIGTERM else ""
+        err.print(f"interrupted{how}: {written_note() or 'nothing was written'}", markup=False)
+        raise typer.Exit(code) from None
+    except HyperplanError as exc:
+        err.print(f"error: {exc}", markup=False, highlight=False)
+        if written_note():
+            err.print(written_note(), markup=False, highlight=False)
+        raise typer.Exit(exc.exit_code) from None
+    except typer.Exit:
+        raise
+    except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
+        if os.environ.get("HYPERPLAN_DEBUG"):
+            traceback.print_exc()
+        err.print(
+            f"internal error: {type(exc).__name__}: {exc}\n"
+            "this is a bug in hyperplan; rerun with HYPERPLAN_DEBUG=1 for the traceback and report it",
+            markup=False,
+            highlight=False,
+        )
+        raise typer.Exit(1) from None
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
