@@ -86,7 +86,9 @@ def run_demo(
         catalog = _scenario_catalog(scenario)
     log.print(
         f"planning {scenario.name}: {scenario.horizon.periods} {scenario.horizon.period}s, "
-        f"{len(scenario.providers)} providers, {len(scenario.workloads)} workloads …",
+        f"{len(scenario.providers)} providers, {len(scenario.owned_sites)} owned sites, "
+        f"{len(scenario.managed_platforms)} managed platforms, "
+        f"{len(scenario.workloads)} workloads …",
         markup=False,
         highlight=False,
     )
