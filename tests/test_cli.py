@@ -152,3 +152,32 @@ def test_compare_unknown_strategy_exits_2(tmp_path: Path) -> None:
     scenario.write_text(SMALL)
     result = runner.invoke(app, ["compare", str(scenario), "-s", "cheapest"])
     assert result.exit_code == 2
+
+
+def test_outputs_are_written_before_a_reader_that_stops_early(tmp_path: Path) -> None:
+    """`hyperplan plan x.yaml -o plan.json | head -1`: before, the summary was printed first, the
+    closed pipe ended the command, and plan.json was never written. Now the outputs are written
+    first; the command then stops quietly (nothing on stderr, no "internal error")."""
+    out = tmp_path / "plan.json"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "hyperplan.cli",
+            "plan",
+            str(ROOT / "examples" / "small.yaml"),
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    first = proc.stdout.readline()  # like head -1: read one line, then close the pipe
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    proc.stderr.close()
+    assert proc.wait(timeout=120) == 1
+    assert first.startswith(b"small: optimal")
+    assert "internal error" not in stderr and "Traceback" not in stderr
+    assert json.loads(out.read_text())["tables"]["commitments"]

@@ -6,6 +6,7 @@ messages and exit with status 2; interruptions exit 130; no traceback reaches th
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from hyperplan.fileio import check_outputs
 from hyperplan.ledger.commands import DbOption, WorkspaceOption
 from hyperplan.ledger.commands import register as register_ledger
 from hyperplan.report.commands import register as register_report
-from hyperplan.runner import EXIT_SIGINT, on_term, run_command
+from hyperplan.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
 from hyperplan.sim.commands import register as register_simulate
 
 app = typer.Typer(
@@ -334,16 +335,20 @@ def plan(
         if ledger_meta is not None:
             result.meta["ledger"] = ledger_meta
         missed = result.misses()
-        print_misses(missed, err, result.scenario_name, strict=strict)
-        print_plan(result, out)
+        # outputs first: a reader that stops early (`| head -1`) must not cost the plan
+        written: list[Path] = []
         if output is not None:
             result.to_json(output)
-            out.print(f"wrote {output}")
+            written.append(output)
         if html is not None:
             from hyperplan.report.html import write_report
 
             write_report(result, html)
-            out.print(f"wrote {html}")
+            written.append(html)
+        print_misses(missed, err, result.scenario_name, strict=strict)
+        print_plan(result, out)
+        for path in written:
+            out.print(f"wrote {path}")
         if strict and len(missed):
             raise typer.Exit(EXIT_MISSED)
 
@@ -449,11 +454,26 @@ register_docs(app)
 register_ledger(app)
 
 
+def _flush_stdout() -> bool:
+    """Flush stdout; False when its reader went away (later writes then go to /dev/null)."""
+    try:
+        sys.stdout.flush()
+        return True
+    except BrokenPipeError:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return False
+
+
 def main() -> None:
     """Console-script entry point."""
     signal.signal(signal.SIGTERM, on_term)  # also while typer parses the arguments
     try:
         app()
+    except SystemExit:
+        if not _flush_stdout():  # the reader went away (`| head`): outputs were written first
+            sys.exit(EXIT_BROKEN_PIPE)
+        raise
     except KeyboardInterrupt:
         err.print("interrupted", markup=False)
         sys.exit(EXIT_SIGINT)

@@ -11,6 +11,7 @@ status  meaning
 other   a known failure (:class:`~hyperplan.errors.HyperplanError`) with its own status
         (3 no plan from the solver, 4 a missed target with ``--strict``, 5 a stale ledger)
 1       a bug: one line saying so (``HYPERPLAN_DEBUG=1`` prints the traceback)
+1       also, quietly, when stdout's reader went away (``| head``): outputs already written
 130     Ctrl-C (SIGINT)
 143     SIGTERM (128 + the signal number, as a shell reports it)
 ======  =============================================================================
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sys
 import traceback
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -38,6 +40,9 @@ EXIT_SIGINT = 130
 """Exit status after Ctrl-C (128 + SIGINT)."""
 EXIT_SIGTERM = 143
 """Exit status after SIGTERM (128 + SIGTERM)."""
+EXIT_BROKEN_PIPE = 1
+"""Exit status when stdout's reader went away (``| head``): rich's own choice when it meets a
+broken pipe, so every command ends the same way, quietly, its outputs already written."""
 
 
 def on_term(signum: int, frame: Any) -> None:
@@ -77,6 +82,10 @@ def run_command(action: Callable[[], T], err: Console) -> T:
         raise typer.Exit(exc.exit_code) from None
     except typer.Exit:
         raise
+    except BrokenPipeError:  # the reader of stdout went away (`| head`): stop quietly, as cat does
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())  # no second error when Python flushes stdout at exit
+        raise typer.Exit(EXIT_BROKEN_PIPE) from None
     except Exception as exc:  # a bug: say so in one line, keep the traceback for those who ask
         if os.environ.get("HYPERPLAN_DEBUG"):
             traceback.print_exc()
