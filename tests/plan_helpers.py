@@ -123,3 +123,24 @@ def rows_of(df: pd.DataFrame, **match: Any) -> pd.DataFrame:
 def total(df: pd.DataFrame, column: str, **match: Any) -> float:
     """Sum of ``column`` over the rows matching ``match``."""
     return float(rows_of(df, **match)[column].sum())
+
+
+#: An owned site whose every figure is given (no catalog default), 1 GPU per server, 1 kW,
+#: PUE 1: facility 876 000 USD/MW × 1 kW = 876 USD and hardware 43 800 USD per server,
+#: electricity 1 kW × 100 USD/MWh = 0.1 USD/h (hand derivations in tests/test_routes.py).
+OWNED_SITE: dict[str, Any] = {
+    "name": "dc1",
+    "region": "us-tx",
+    "geo": "us",
+    "accelerator": "H100",
+    "gpus_per_server": 1,
+    "kw_per_server": 1.0,
+    "pue": 1.0,
+    "facility_usd_per_mw": 876_000.0,
+    "hardware_usd_per_accelerator": 43_800.0,
+    "facility_lifetime_years": 10,
+    "hardware_lifetime_years": 3,
+    "fixed_om_share_per_year": 0.01,
+    "electricity_usd_per_mwh": 100.0,
+    "lead_time_periods": 0,
+}

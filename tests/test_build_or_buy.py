@@ -18,29 +18,14 @@ from hyperplan.plan import solve_scenario
 from hyperplan.plan.compare import strategy_scenario
 from hyperplan.report.route_mix import route_mix, route_mix_lines
 from hyperplan.scenario.load import load_scenario
-from plan_helpers import horizon, inference, offer, scenario, tiny_catalog, total
+from plan_helpers import OWNED_SITE, horizon, inference, offer, scenario, tiny_catalog, total
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "frontier-2030.yaml"
 
 #: an owned H100 site of 1-GPU, 1 kW servers (as tests/test_routes.py), undiscounted: a server
 #: costs (876 / 10 + 43 800 / 3 + 0.01 × 44 676) / 8760 + 0.1 = 15 134.36 / 8760 + 0.1 USD/h
-SITE = {
-    "name": "dc1",
-    "region": "us-tx",
-    "geo": "us",
-    "accelerator": "H100",
-    "gpus_per_server": 1,
-    "kw_per_server": 1.0,
-    "pue": 1.0,
-    "facility_usd_per_mw": 876_000.0,
-    "hardware_usd_per_accelerator": 43_800.0,
-    "facility_lifetime_years": 10,
-    "hardware_lifetime_years": 3,
-    "fixed_om_share_per_year": 0.01,
-    "electricity_usd_per_mwh": 100.0,
-    "lead_time_periods": 0,
-}
+SITE = OWNED_SITE
 SERVER_USD_PER_HOUR = 15_134.36 / 8760 + 0.1
 
 

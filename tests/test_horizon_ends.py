@@ -21,7 +21,16 @@ import pytest
 
 import hyperplan.plan.ends as ends
 from hyperplan.plan import solve_scenario
-from plan_helpers import horizon, inference, offer, rows_of, scenario, tiny_catalog, total
+from plan_helpers import (
+    OWNED_SITE,
+    horizon,
+    inference,
+    offer,
+    rows_of,
+    scenario,
+    tiny_catalog,
+    total,
+)
 
 H2027 = 8760.0
 NO_OUTAGES = {"outages": "none"}
@@ -302,22 +311,7 @@ def test_training_allocation_served_is_in_reference_gpus(tmp_path) -> None:
 # renting at 3 USD/h costs 26 280 per instance-year: the build wins under prorate, loses under
 # full; with salvage fraction f it wins iff 16 010.36 + (1 − f) × 29 988.4 < 26 280, i.e.
 # f > 1 − 10 269.64 / 29 988.4 = 0.657546.
-SITE = {
-    "name": "dc1",
-    "region": "us-tx",
-    "geo": "us",
-    "accelerator": "H100",
-    "gpus_per_server": 1,
-    "kw_per_server": 1.0,
-    "pue": 1.0,
-    "facility_usd_per_mw": 876_000.0,
-    "hardware_usd_per_accelerator": 43_800.0,
-    "facility_lifetime_years": 10,
-    "hardware_lifetime_years": 3,
-    "fixed_om_share_per_year": 0.01,
-    "electricity_usd_per_mwh": 100.0,
-    "lead_time_periods": 0,
-}
+SITE = OWNED_SITE
 PRORATE_BUILD = 87.6 + 14_600 + 446.76 + 876
 FULL_BUILD = 44_676 + 446.76 + 876
 POST_BUILD = 44_676 - (87.6 + 14_600)

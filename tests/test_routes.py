@@ -23,7 +23,16 @@ from hyperplan.plan import solve_scenario
 from hyperplan.plan.compare import compare, strategy_scenario
 from hyperplan.plan.routes import MANAGED, OWNED
 from hyperplan.scenario.check import check_scenario
-from plan_helpers import horizon, inference, offer, rows_of, scenario, tiny_catalog, total
+from plan_helpers import (
+    OWNED_SITE,
+    horizon,
+    inference,
+    offer,
+    rows_of,
+    scenario,
+    tiny_catalog,
+    total,
+)
 
 H2027, H2028, H2029, H2030 = 8760.0, 8784.0, 8760.0, 8760.0
 NO_OUTAGES = {"outages": "none"}
@@ -36,22 +45,7 @@ def approx(value: float, rel: float = 1e-6) -> object:
 # A site whose every figure is given (no catalog default), 1 GPU per server, 1 kW, PUE 1:
 # F = 876 000 USD/MW × 1 kW / 1000 = 876 USD, H = 43 800 USD,
 # electricity = 1 kW × 1.0 / 1000 × 100 USD/MWh = 0.1 USD/h.
-SITE = {
-    "name": "dc1",
-    "region": "us-tx",
-    "geo": "us",
-    "accelerator": "H100",
-    "gpus_per_server": 1,
-    "kw_per_server": 1.0,
-    "pue": 1.0,
-    "facility_usd_per_mw": 876_000.0,
-    "hardware_usd_per_accelerator": 43_800.0,
-    "facility_lifetime_years": 10,
-    "hardware_lifetime_years": 3,
-    "fixed_om_share_per_year": 0.01,
-    "electricity_usd_per_mwh": 100.0,
-    "lead_time_periods": 0,
-}
+SITE = OWNED_SITE
 OWNED_ID = "owned:dc1:us-tx:H100x1"
 
 

@@ -139,7 +139,7 @@ def mapped_select(
     column names, numbers already summed, plus ``_rows``, ``_bad_cols``, ``_max_start``,
     ``_end_bad``), carried through; faults then come from ``_bad_cols``.
     """
-    from hyperplan.actuals.reader import num_expr, ts_expr
+    from hyperplan.actuals.sql import num_expr, ts_expr
 
     cat = catalog_gpus()
     # plain INSERTs, not con.register(DataFrame): works with every DuckDB and pandas release

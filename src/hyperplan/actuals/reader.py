@@ -27,7 +27,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from hyperplan.actuals.mapping import Mapping, mapped_select
+from hyperplan.actuals.mapping import MAPPABLE, Mapping, mapped_select
+from hyperplan.actuals.sql import num_expr, ts_expr
 from hyperplan.errors import InputError, Problem
 
 MAX_FILE_BYTES = 50 * 1024**3
@@ -203,28 +204,6 @@ def _source(path: Path) -> str:
     )
 
 
-def num_expr(col: str) -> str:
-    """SQL: text → DOUBLE; also spreadsheet money ``$10,100.00``; NULL when not a finite number."""
-    x = f"trim(CAST({col} AS VARCHAR))"
-    plain = f"TRY_CAST({x} AS DOUBLE)"
-    money = (
-        f"CASE WHEN regexp_full_match({x}, '-?\\$?[0-9]{{1,3}}(,[0-9]{{3}})*(\\.[0-9]*)?|-?\\$[0-9]*\\.?[0-9]+') "
-        f"THEN TRY_CAST(replace(replace({x}, '$', ''), ',', '') AS DOUBLE) END"
-    )
-    v = f"(CASE WHEN {plain} IS NOT NULL THEN {plain} ELSE {money} END)"
-    return f"(CASE WHEN isfinite({v}) THEN {v} END)"
-
-
-def ts_expr(col: str) -> str:
-    """SQL: text → TIMESTAMP (UTC): ISO 8601 with or without offset, or US ``M/D/YY``."""
-    x = f"trim(CAST({col} AS VARCHAR))"
-    return (
-        f"(CASE WHEN regexp_full_match({x}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{2}}([0-9]{{2}})?') "
-        f"THEN try_strptime({x}, ['%m/%d/%y', '%m/%d/%Y']) "
-        f"ELSE CAST(TRY_CAST({x} AS TIMESTAMPTZ) AS TIMESTAMP) END)"
-    )
-
-
 _ISO_FAST = "'%Y-%m-%dT%H:%M:%SZ'"
 
 
@@ -238,8 +217,6 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
     in the group; ``_max_start`` is the latest ChargePeriodStart text; ``_end_bad`` counts
     unreadable ChargePeriodEnd values. Mapping then runs on the groups, not on every row.
     """
-    from hyperplan.actuals.mapping import MAPPABLE
-
     used = {c for c, _, _ in mapping.rows}
     keys = [
         c

@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from hyperplan.errors import InputError, Problem
+from hyperplan.plan.offer_match import offer_mask
 from hyperplan.scenario.timeline import HOURS_PER_YEAR
 
 if TYPE_CHECKING:
@@ -57,8 +58,6 @@ def end_effect_inputs(inp: PlanInputs) -> None:
     Raises:
         InputError: ``end_effects: salvage`` with no salvage value anywhere.
     """
-    from hyperplan.plan.inputs import _matches
-
     scenario = inp.scenario
     horizon = scenario.horizon
     O, K = len(inp.offers), len(inp.terms_years)
@@ -68,7 +67,7 @@ def end_effect_inputs(inp: PlanInputs) -> None:
     names = term_names(inp)
     specs = [(np.ones(O, dtype=bool), horizon.salvage, "horizon.salvage")]
     specs += [
-        (_matches(inp.offers, ov.match), ov.salvage, f"offers.overrides[{i}].salvage")
+        (offer_mask(inp.offers, ov.match), ov.salvage, f"offers.overrides[{i}].salvage")
         for i, ov in enumerate(scenario.offers.overrides)
         if ov.salvage is not None
     ]

@@ -24,6 +24,7 @@ from hyperplan.catalog import (
 from hyperplan.catalog.market_caps import default_caps
 from hyperplan.errors import InputError, Problem
 from hyperplan.plan.ends import end_effect_inputs
+from hyperplan.plan.offer_match import offer_mask
 from hyperplan.plan.routes import (
     MANAGED,
     OWNED_PREFIX,
@@ -39,7 +40,6 @@ from hyperplan.scenario.schema import (
     Agents,
     Batch,
     Inference,
-    OfferMatch,
     Provider,
     Region,
     Scenario,
@@ -149,17 +149,6 @@ class PlanInputs:
         }
 
 
-def _matches(offers: pd.DataFrame, match: OfferMatch) -> np.ndarray:
-    mask = np.ones(len(offers), dtype=bool)
-    for column in ("provider", "region", "instance_type"):
-        wanted = getattr(match, column)
-        if wanted is not None:
-            mask &= offers[column].str.lower().to_numpy() == wanted.lower()
-    if match.accelerator is not None:
-        mask &= offers["accelerator"].to_numpy() == normalize_accelerator(match.accelerator)
-    return mask
-
-
 def provider_settings(scenario: Scenario) -> dict[str, Provider]:
     """The scenario's ``providers`` keyed by lower-case name (names match case-insensitively,
     as the checks in :mod:`hyperplan.scenario.check` do)."""
@@ -199,7 +188,7 @@ def _offers_in_play(scenario: Scenario, catalog: Catalog) -> tuple[pd.DataFrame,
         wanted_types = _lower(scenario.offers.instance_types)
         keep &= np.isin(offers["instance_type"].str.lower().to_numpy(), wanted_types)
     for match in scenario.offers.exclude:
-        keep &= ~_matches(offers, match)
+        keep &= ~offer_mask(offers, match)
     offers = offers[keep]
     unpriced = offers.index[~offers["priced"].to_numpy(dtype=bool)]
     if len(unpriced):
@@ -261,7 +250,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     one_year = offers["reserved_1y_usd_per_hour"].to_numpy(dtype=float).copy()
     period_start_ord = np.array([d.toordinal() for d in tl.starts[:-1]])
     for ov in scenario.offers.overrides:
-        mask = _matches(offers, ov.match)
+        mask = offer_mask(offers, ov.match)
         if not mask.any():
             warnings.append(
                 f"override {ov.match.model_dump(exclude_none=True)} matches no offer in play"

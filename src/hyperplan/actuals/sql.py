@@ -1,0 +1,25 @@
+"""DuckDB SQL expressions that parse FOCUS text columns (shared by the reader and the mapping)."""
+
+from __future__ import annotations
+
+
+def num_expr(col: str) -> str:
+    """SQL: text → DOUBLE; also spreadsheet money ``$10,100.00``; NULL when not a finite number."""
+    x = f"trim(CAST({col} AS VARCHAR))"
+    plain = f"TRY_CAST({x} AS DOUBLE)"
+    money = (
+        f"CASE WHEN regexp_full_match({x}, '-?\\$?[0-9]{{1,3}}(,[0-9]{{3}})*(\\.[0-9]*)?|-?\\$[0-9]*\\.?[0-9]+') "
+        f"THEN TRY_CAST(replace(replace({x}, '$', ''), ',', '') AS DOUBLE) END"
+    )
+    v = f"(CASE WHEN {plain} IS NOT NULL THEN {plain} ELSE {money} END)"
+    return f"(CASE WHEN isfinite({v}) THEN {v} END)"
+
+
+def ts_expr(col: str) -> str:
+    """SQL: text → TIMESTAMP (UTC): ISO 8601 with or without offset, or US ``M/D/YY``."""
+    x = f"trim(CAST({col} AS VARCHAR))"
+    return (
+        f"(CASE WHEN regexp_full_match({x}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{2}}([0-9]{{2}})?') "
+        f"THEN try_strptime({x}, ['%m/%d/%y', '%m/%d/%Y']) "
+        f"ELSE CAST(TRY_CAST({x} AS TIMESTAMPTZ) AS TIMESTAMP) END)"
+    )
