@@ -89,6 +89,26 @@ def _guard(action: Callable[[], T], err: Console) -> T:
     return run_command(action, err)
 
 
+def _rows_or_json(
+    read: Callable[[Ledger, str], list[dict[str, Any]]], db: str | None, workspace: str, fmt: str
+) -> list[dict[str, Any]] | None:
+    """Rows read from the ledger for a ``table`` listing; with ``--format json`` they are printed
+    here as JSON and None is returned."""
+    if fmt not in ("table", "json"):
+        raise InputError(
+            [Problem(f"unknown format {fmt!r}; expected table or json", path="--format")]
+        )
+    ledger = _open(db)
+    try:
+        rows = read(ledger, workspace)
+    finally:
+        ledger.dispose()
+    if fmt == "json":
+        typer.echo(json.dumps(rows, indent=1))
+        return None
+    return rows
+
+
 def _usd(value: float) -> str:
     return f"{value:,.0f}"
 
@@ -467,17 +487,8 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             from hyperplan.ledger import api
 
-            if fmt not in ("table", "json"):
-                raise InputError(
-                    [Problem(f"unknown format {fmt!r}; expected table or json", path="--format")]
-                )
-            ledger = _open(db)
-            try:
-                rows = api.audit_log(ledger, workspace)
-            finally:
-                ledger.dispose()
-            if fmt == "json":
-                typer.echo(json.dumps(rows, indent=1))
+            rows = _rows_or_json(api.audit_log, db, workspace, fmt)
+            if rows is None:
                 return
             table = Table(title=f"Audit log (workspace {workspace})")
             for name in ("version", "at (UTC)", "actor", "action", "entity", "id"):
@@ -509,17 +520,8 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             from hyperplan.ledger import api
 
-            if fmt not in ("table", "json"):
-                raise InputError(
-                    [Problem(f"unknown format {fmt!r}; expected table or json", path="--format")]
-                )
-            ledger = _open(db)
-            try:
-                rows = api.list_contracts(ledger, workspace)
-            finally:
-                ledger.dispose()
-            if fmt == "json":
-                typer.echo(json.dumps(rows, indent=1))
+            rows = _rows_or_json(api.list_contracts, db, workspace, fmt)
+            if rows is None:
                 return
             table = Table(
                 title=f"Take-or-pay contracts (workspace {workspace})", box=box.SIMPLE_HEAD
