@@ -7,12 +7,11 @@ file (the value's first character).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from hyperplan.plan.clipped import clipped_dates
 from hyperplan.scenario.load import load_scenario_text
+from test_cli import hyperplan  # the CLI in a real subprocess
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,16 +65,6 @@ EXPECTED = [
     "warning: {f}:31:10: reservations[0].end: 2029-04-01 is after the horizon's end 2028-01-01; "
     "clipped to 2028-01-01: reservation aws:us-east-1:p5.48xlarge counts only inside the horizon",
 ]
-
-
-def hyperplan(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "hyperplan.cli", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=300,
-    )
 
 
 def _warnings(stderr: str) -> list[str]:

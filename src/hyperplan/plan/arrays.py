@@ -9,7 +9,7 @@ domain), ``P`` providers, ``G`` sites (regions). Money is USD, time hours, capac
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 import pandas as pd
@@ -21,31 +21,42 @@ from hyperplan.scenario.timeline import Timeline
 
 
 @dataclass
-class PlanInputs:
-    """Everything the builder needs, as arrays. See the module docstring for the shapes."""
+class SiteArrays:
+    """Providers (``P``) and sites (``G``, ``provider:region``) of the offers in play, and power."""
 
-    scenario: Scenario
-    tl: Timeline
-    # offers (O)
-    offers: pd.DataFrame  # the catalog rows in play (after overrides), index offer_id
     providers: list[str]  # P
     sites: list[str]  # G, "provider:region"
     offer_provider: np.ndarray  # (O,) int into providers
     offer_site: np.ndarray  # (O,) int into sites
-    gpus: np.ndarray  # (O,) accelerators per instance
+    site_power_mw: np.ndarray  # (G, T) facility MW cap (inf = none)
     kw: np.ndarray  # (O,) facility kW per instance (IT kW × PUE); 0 when unknown
     kw_known: np.ndarray  # (O,) bool
-    price: np.ndarray  # (O, 3, T) USD per instance-hour by market (after contract discounts)
+
+
+@dataclass
+class PriceArrays:
+    """Prices after contract discounts and what each market can sell."""
+
+    price: np.ndarray  # (O, 3, T) USD per instance-hour by market (reserved: 0, paid by term)
     reserved_price: np.ndarray  # (O, K, T) USD per instance-hour, NaN = term not offered
-    terms_years: list[int]  # K
-    term_periods: np.ndarray  # (K,)
-    available: np.ndarray  # (O, T) bool: offer can be bought in period t
-    supply: np.ndarray  # (O, T) cap on new reserved instances per period (inf = none)
-    max_reserved: np.ndarray  # (O,) ceiling on active reserved instances (inf = none)
     market_cap: np.ndarray  # (O, 3, T) instances obtainable per market (reserved: inf)
-    existing: np.ndarray  # (O, T) instances already reserved
-    existing_cost: np.ndarray  # (O, T) USD per hour of existing reservations
-    # workloads (W)
+
+
+@dataclass
+class ContractArrays:
+    """Existing take-or-pay contracts (``C``)."""
+
+    contract_names: list[str]
+    contract_provider: np.ndarray  # (C,) int into providers, -1 = no offer in play
+    contract_hours: np.ndarray  # (C, T) hours of each contract in each period
+    contract_committed: np.ndarray  # (C,) USD committed inside the horizon (pro rata)
+    contract_end_period: np.ndarray  # (C,) last period index inside the horizon (-1 = none)
+
+
+@dataclass
+class WorkloadArrays:
+    """The workloads (``W``): demand, windows, markets and what each offer delivers to each."""
+
     workload_names: list[str]
     kind: np.ndarray  # (W,) str
     demand: np.ndarray  # (W, T) per-period demand (0 for training)
@@ -57,24 +68,52 @@ class PlanInputs:
     perf_estimated: np.ndarray  # (W, O) bool: perf from an estimate
     max_instances: np.ndarray  # (W,) inf = none
     single_site: np.ndarray  # (W,) bool
-    penalty: np.ndarray  # (W,) USD per unit-hour unserved (training: per GPU-hour)
-    # scenarios (S)
+
+
+@dataclass
+class ScenarioArrays:
+    """The base scenario and one per failure domain (``S``), with their time shares."""
+
     scenario_names: list[str]
     up: np.ndarray  # (S, O) bool
     weight: np.ndarray  # (S,) probability (time share) of each scenario
-    # policies
+
+
+@dataclass
+class PolicyArrays:
+    """Share caps, the total power cap and budgets (site power caps are in :class:`SiteArrays`)."""
+
     max_share: np.ndarray  # (P,) 1.0 = no cap
     share_by: str
-    site_power_mw: np.ndarray  # (G, T) inf = none
-    total_power_mw: np.ndarray  # (T,)
+    total_power_mw: np.ndarray  # (T,) inf = none
     budget_years: np.ndarray  # (Y,) calendar years with a budget
-    budget_usd: np.ndarray  # (Y,)
-    # contracts (C)
-    contract_names: list[str]
-    contract_provider: np.ndarray  # (C,)
-    contract_hours: np.ndarray  # (C, T) hours of each contract in each period
-    contract_committed: np.ndarray  # (C,) USD committed inside the horizon (pro rata)
-    contract_end_period: np.ndarray  # (C,) last period index inside the horizon
+    budget_usd: np.ndarray  # (Y,) USD
+
+
+@dataclass
+class PlanInputs(
+    PolicyArrays, ScenarioArrays, WorkloadArrays, ContractArrays, PriceArrays, SiteArrays
+):
+    """Everything the builder needs, as arrays. See the module docstring for the shapes.
+
+    The fields of each family (sites, prices, contracts, workloads, scenarios, policies) are
+    declared once, in the family's dataclass, which :func:`hyperplan.plan.inputs.resolve`
+    fills with one ``resolve_*`` function; the offers' and the rest are here.
+    """
+
+    scenario: Scenario
+    tl: Timeline
+    # offers (O)
+    offers: pd.DataFrame  # the catalog rows in play (after overrides), index offer_id
+    gpus: np.ndarray  # (O,) accelerators per instance
+    terms_years: list[int]  # K
+    term_periods: np.ndarray  # (K,)
+    available: np.ndarray  # (O, T) bool: offer can be bought in period t
+    supply: np.ndarray  # (O, T) cap on new reserved instances per period (inf = none)
+    max_reserved: np.ndarray  # (O,) ceiling on active reserved instances (inf = none)
+    existing: np.ndarray  # (O, T) instances already reserved
+    existing_cost: np.ndarray  # (O, T) USD per hour of existing reservations
+    penalty: np.ndarray  # (W,) USD per unit-hour unserved (training: per GPU-hour)
     # routes: rented catalog offers, owned sites, managed platforms (plan/routes.py)
     route: np.ndarray  # (O,) int: RENTED, OWNED or MANAGED
     lead: np.ndarray  # (O,) periods from a term's start to its first covered period
@@ -129,3 +168,8 @@ class PlanInputs:
             & self.useful_offers()[:, None, None]
             & (self.max_reserved > 0)[:, None, None]
         )
+
+
+def field_values(part: object) -> dict[str, object]:
+    """A family dataclass's fields as keyword arguments (no copies, unlike ``asdict``)."""
+    return {f.name: getattr(part, f.name) for f in fields(part)}  # type: ignore[arg-type]

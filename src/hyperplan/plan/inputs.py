@@ -27,7 +27,16 @@ from hyperplan.catalog import (
 )
 from hyperplan.catalog.market_caps import MARKETS, RESERVED, default_caps
 from hyperplan.errors import InputError
-from hyperplan.plan.arrays import PlanInputs
+from hyperplan.plan.arrays import (
+    ContractArrays,
+    PlanInputs,
+    PolicyArrays,
+    PriceArrays,
+    ScenarioArrays,
+    SiteArrays,
+    WorkloadArrays,
+    field_values,
+)
 from hyperplan.plan.ends import end_effect_inputs
 from hyperplan.plan.offer_match import offer_mask
 from hyperplan.plan.prechecks import check_share_caps, hard_limit_problems
@@ -176,77 +185,6 @@ class OfferArrays:
     special_term: int = -1  # index in K of the build / provisioned term slot, -1 = none
 
 
-@dataclass
-class SiteArrays:
-    """Providers (``P``) and sites (``G``, ``provider:region``) of the offers in play, and power."""
-
-    providers: list[str]
-    sites: list[str]
-    offer_provider: np.ndarray  # (O,) int into providers
-    offer_site: np.ndarray  # (O,) int into sites
-    site_power_mw: np.ndarray  # (G, T) facility MW cap (inf = none)
-    kw: np.ndarray  # (O,) facility kW per instance (IT kW × PUE); 0 when unknown
-    kw_known: np.ndarray  # (O,) bool
-
-
-@dataclass
-class ContractArrays:
-    """Existing take-or-pay contracts (``C``) and the discounts they give (``P`` providers)."""
-
-    contract_names: list[str]
-    contract_provider: np.ndarray  # (C,) int into providers, -1 = no offer in play
-    contract_hours: np.ndarray  # (C, T) hours of each contract in each period
-    contract_committed: np.ndarray  # (C,) USD committed inside the horizon (pro rata)
-    contract_end_period: np.ndarray  # (C,) last period index inside the horizon (-1 = none)
-    discount: np.ndarray  # (P, T) time-weighted price discount of each provider
-
-
-@dataclass
-class PriceArrays:
-    """Prices after contract discounts and what each market can sell."""
-
-    price: np.ndarray  # (O, 3, T) USD per instance-hour by market (reserved: 0, paid by term)
-    reserved_price: np.ndarray  # (O, K, T) USD per instance-hour, NaN = term not offered
-    market_cap: np.ndarray  # (O, 3, T) instances obtainable per market (reserved: inf)
-
-
-@dataclass
-class WorkloadArrays:
-    """The workloads (``W``): demand, windows, markets and what each offer delivers to each."""
-
-    workload_names: list[str]
-    kind: np.ndarray  # (W,) str
-    demand: np.ndarray  # (W, T) per-period demand (0 for training)
-    compute: np.ndarray  # (W,) training work, reference GPU-hours (0 for others)
-    window: np.ndarray  # (W, T) bool: periods the workload may run in
-    resilience: np.ndarray  # (W,) demand level under an outage (0 for training)
-    market_ok: np.ndarray  # (W, 3) bool
-    perf: np.ndarray  # (W, O) demand units per instance (0 = not allowed)
-    perf_estimated: np.ndarray  # (W, O) bool: perf from an estimate
-    max_instances: np.ndarray  # (W,) inf = none
-    single_site: np.ndarray  # (W,) bool
-
-
-@dataclass
-class ScenarioArrays:
-    """The base scenario and one per failure domain (``S``), with their time shares."""
-
-    scenario_names: list[str]
-    up: np.ndarray  # (S, O) bool
-    weight: np.ndarray  # (S,) probability (time share) of each scenario
-
-
-@dataclass
-class PolicyArrays:
-    """Share caps, the total power cap and budgets (site power caps are in :class:`SiteArrays`)."""
-
-    max_share: np.ndarray  # (P,) 1.0 = no cap
-    share_by: str
-    total_power_mw: np.ndarray  # (T,) inf = none
-    budget_years: np.ndarray  # (Y,) calendar years with a budget
-    budget_usd: np.ndarray  # (Y,) USD
-
-
 def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     """Build :class:`PlanInputs` from a validated scenario and a catalog.
 
@@ -265,8 +203,8 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     extra = route_offers(scenario, catalog, tl, base_dir)
     off = resolve_routes(rented, extra, tl)
     site = resolve_sites(scenario, off, extra, tl, base_dir)
-    con = resolve_contracts(scenario, site.providers, tl, warnings)
-    pr = resolve_prices(off, site, con)
+    con, discount = resolve_contracts(scenario, site.providers, tl, warnings)
+    pr = resolve_prices(off, site, discount)
     existing, existing_cost = resolve_existing(scenario, off, tl, warnings)
     wl = resolve_workloads(scenario, off, extra, tl, base_dir, warnings)
     penalty = resolve_penalty(scenario, wl, pr)
@@ -276,50 +214,16 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         scenario=scenario,
         tl=tl,
         offers=off.offers,
-        providers=site.providers,
-        sites=site.sites,
-        offer_provider=site.offer_provider,
-        offer_site=site.offer_site,
         gpus=off.offers["accelerators"].to_numpy(dtype=float),
-        kw=site.kw,
-        kw_known=site.kw_known,
-        price=pr.price,
-        reserved_price=pr.reserved_price,
         terms_years=off.terms_years,
         term_periods=np.array(off.term_periods, dtype=int),
         available=off.available,
         supply=off.supply,
         max_reserved=off.max_reserved,
-        market_cap=pr.market_cap,
         cap_basis=np.stack([off.ondemand_basis, off.spot_basis], axis=1),
         existing=existing,
         existing_cost=existing_cost,
-        workload_names=wl.workload_names,
-        kind=wl.kind,
-        demand=wl.demand,
-        compute=wl.compute,
-        window=wl.window,
-        resilience=wl.resilience,
-        market_ok=wl.market_ok,
-        perf=wl.perf,
-        perf_estimated=wl.perf_estimated,
-        max_instances=wl.max_instances,
-        single_site=wl.single_site,
         penalty=penalty,
-        scenario_names=sc.scenario_names,
-        up=sc.up,
-        weight=sc.weight,
-        max_share=pol.max_share,
-        share_by=pol.share_by,
-        site_power_mw=site.site_power_mw,
-        total_power_mw=pol.total_power_mw,
-        budget_years=pol.budget_years,
-        budget_usd=pol.budget_usd,
-        contract_names=con.contract_names,
-        contract_provider=con.contract_provider,
-        contract_hours=con.contract_hours,
-        contract_committed=con.contract_committed,
-        contract_end_period=con.contract_end_period,
         route=off.route,
         lead=off.lead,
         term_len=off.term_len,
@@ -327,6 +231,12 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         special_term=off.special_term,
         routes=extra,
         warnings=warnings,
+        **field_values(site),
+        **field_values(pr),
+        **field_values(con),
+        **field_values(wl),
+        **field_values(sc),
+        **field_values(pol),
     )
     end_effect_inputs(inputs)
     problems = hard_limit_problems(inputs)
@@ -505,9 +415,10 @@ def _provider_index(providers: list[str]) -> dict[str, int]:
 
 def resolve_contracts(
     scenario: Scenario, providers: list[str], tl: Timeline, warnings: list[str]
-) -> ContractArrays:
-    """Each contract's hours per period, its commitment pro-rated to the horizon, its last
-    period, and the discount it gives its provider (weighted by its share of each period)."""
+) -> tuple[ContractArrays, np.ndarray]:
+    """Each contract's hours per period, its commitment pro-rated to the horizon and its last
+    period; and (P, T) the discount the contracts give each provider (each weighted by its
+    share of the period)."""
     contracts = scenario.contracts
     provider_index = _provider_index(providers)
     C, P, T = len(contracts), len(providers), tl.periods
@@ -530,22 +441,22 @@ def resolve_contracts(
         else:
             contract_provider[c] = -1
             warnings.append(f"contract {con.name}: provider {con.provider} has no offer in play")
-    return ContractArrays(
+    contract_arrays = ContractArrays(
         contract_names=[con.name for con in contracts],
         contract_provider=contract_provider,
         contract_hours=contract_hours,
         contract_committed=contract_committed,
         contract_end_period=contract_end,
-        discount=discount_pt,
     )
+    return contract_arrays, discount_pt
 
 
-def resolve_prices(off: OfferArrays, site: SiteArrays, con: ContractArrays) -> PriceArrays:
+def resolve_prices(off: OfferArrays, site: SiteArrays, discount: np.ndarray) -> PriceArrays:
     """Market and term prices after the contracts' discounts (at most 95%), and the market
     ceilings: a market with no price, or before the offer is available, has no capacity."""
     O = len(off.offers)
     T = off.available.shape[1]
-    multiplier = 1.0 - np.minimum(con.discount, 0.95)[site.offer_provider]  # (O, T)
+    multiplier = 1.0 - np.minimum(discount, 0.95)[site.offer_provider]  # (O, T)
     od = off.offers["ondemand_usd_per_hour"].to_numpy(dtype=float)
     spot = off.offers["spot_usd_per_hour"].to_numpy(dtype=float)
     list_price = np.stack([np.zeros(O), od, spot], axis=1)  # (O, 3); reserved is paid via terms
