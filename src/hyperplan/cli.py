@@ -11,7 +11,7 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -27,6 +27,9 @@ from hyperplan.ledger.commands import register as register_ledger
 from hyperplan.report.commands import register as register_report
 from hyperplan.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
 from hyperplan.sim.commands import register as register_simulate
+
+if TYPE_CHECKING:
+    from hyperplan.scenario.schema import Scenario
 
 app = typer.Typer(
     name="hyperplan",
@@ -185,9 +188,18 @@ def validate(
         from hyperplan.scenario.load import load_scenario
 
         scenario = load_scenario(file, allow_paths=allow_path or ())
+        _warn_clipped(scenario)
         print_scenario(scenario, out)
 
     _run(body)
+
+
+def _warn_clipped(scenario: Scenario) -> None:
+    """Print on stderr, located, each date of ``scenario`` that the horizon clips."""
+    from hyperplan.plan.clipped import clipped_dates
+
+    for problem in clipped_dates(scenario):
+        err.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
 
 
 @app.command()
@@ -322,6 +334,7 @@ def plan(
 
         check_outputs((output, "--output"), (html, "--html"))
         scenario = load_scenario(file, allow_paths=allow_path or ())
+        _warn_clipped(scenario)
         scenario, ledger_meta = plan_from_ledger(scenario, file, from_ledger, db, workspace, err)
         result = make_plan(
             scenario,

@@ -11,6 +11,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from hyperplan.artifacts.models import PlanMeta, TableModel, _iso_date
 from hyperplan.artifacts.problems import _Problems, _pydantic_problems
+from hyperplan.catalog.market_caps import MARKETS
 from hyperplan.errors import InputError
 
 F, I, B, S, D = "float", "int", "bool", "str", "date"
@@ -269,7 +270,6 @@ _RULE_TEXT = {
 }
 PERIOD_TABLES = ("workloads", "markets", "capacity", "allocation", "spend")
 KINDS = ("inference", "training", "agents", "batch")
-MARKETS = ("reserved", "ondemand", "spot")
 
 
 def _column_array(col: Any) -> np.ndarray:

@@ -32,7 +32,12 @@ import pandas as pd
 from hyperplan.catalog.accelerators import DATA_DIR, normalize_accelerator
 
 MARKET_CAPS_CSV = DATA_DIR / "market_caps.csv"
-CAP_MARKETS = ("ondemand", "spot")
+#: the markets an offer is bought in, in the order of every ``(…, 3, …)`` market axis
+MARKETS = ("reserved", "ondemand", "spot")
+#: indices into :data:`MARKETS`
+RESERVED, ONDEMAND, SPOT = 0, 1, 2
+#: the markets with a ceiling per offer and period (reserved capacity is bought by term)
+CAP_MARKETS = MARKETS[ONDEMAND:]
 CAP_UNITS = ("instances", "gpus", "vcpus")
 
 

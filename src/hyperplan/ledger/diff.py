@@ -20,8 +20,6 @@ import pandas as pd
 from hyperplan.errors import InputError, Problem
 from hyperplan.ledger.states import LIVE, OPEN
 
-HOURS_PER_YEAR = 8760.0
-"""Hours in a commitment year (the planner's convention for whole-term values)."""
 REL_TOL = 1e-9
 """Relative difference below which two quantities or prices are the same."""
 

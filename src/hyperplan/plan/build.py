@@ -12,12 +12,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from hyperplan.catalog.market_caps import ONDEMAND, RESERVED, SPOT
+from hyperplan.plan.arrays import PlanInputs
 from hyperplan.plan.ends import commitment_ends
-from hyperplan.plan.inputs import PlanInputs
 from hyperplan.plan.model import LinearModel, expand_ranges, group_ids
 
+__all__ = ["MUSD", "ONDEMAND", "RESERVED", "SPOT", "PlanningModel", "SpendEntries", "build"]
+
 MUSD = 1e-6  # model money unit per USD
-RESERVED, ONDEMAND, SPOT = 0, 1, 2
 
 
 @dataclass
@@ -74,11 +76,6 @@ def build(inp: PlanInputs, *, integer: bool = False, outages: bool = True) -> Pl
 # ----------------------------------------------------------------------------------------------
 
 
-def _useful_offers(inp: PlanInputs) -> np.ndarray:
-    """Offers some workload may use in the reserved market (others get no reservation columns)."""
-    return ((inp.perf > 0) & inp.market_ok[:, RESERVED][:, None]).any(axis=0)
-
-
 def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict[str, np.ndarray]:
     """``reserve`` x[o,k,s]: instances of offer o reserved for term k from period s.
 
@@ -87,15 +84,7 @@ def define_reservations(lm: LinearModel, inp: PlanInputs, integer: bool) -> dict
     decision). A start whose coverage would begin after the horizon gets no column.
     """
     T = inp.tl.periods
-    useful = _useful_offers(inp)
-    ok = (
-        np.isfinite(inp.reserved_price)
-        & inp.available[:, None, :]
-        & (inp.supply[:, None, :] > 0)
-        & useful[:, None, None]
-        & (inp.max_reserved > 0)[:, None, None]
-    )
-    o, k, s = np.nonzero(ok)
+    o, k, s = np.nonzero(inp.reservable())
     first = s + inp.lead[o]
     count = np.minimum(inp.term_len[o, k], T - first)
     keep = count > 0
@@ -127,7 +116,7 @@ def define_reserved_balance(lm: LinearModel, inp: PlanInputs, x: dict[str, np.nd
     (O, T) whether any reserved capacity can exist.
     """
     T = inp.tl.periods
-    useful = np.flatnonzero(_useful_offers(inp) | (inp.existing.sum(axis=1) > 0))
+    useful = np.flatnonzero(inp.useful_offers() | (inp.existing.sum(axis=1) > 0))
     o = np.repeat(useful, T)
     t = np.tile(np.arange(T), len(useful))
     ub = np.maximum(inp.max_reserved[o], inp.existing[o, t])

@@ -23,16 +23,13 @@ Money here is USD per instance (the builder converts to MUSD); time in hours.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from hyperplan.errors import InputError, Problem
+from hyperplan.plan.arrays import PlanInputs
 from hyperplan.plan.offer_match import offer_mask
+from hyperplan.plan.routes import OWNED
 from hyperplan.scenario.timeline import HOURS_PER_YEAR
-
-if TYPE_CHECKING:
-    from hyperplan.plan.inputs import PlanInputs
 
 #: relative weight of the tie-break cost: a plan chosen with it costs at most
 #: ``TIE_EPS × (whole-term value + post-horizon cost of its commitments)`` more than the optimum
@@ -42,8 +39,6 @@ TIE_EPS = 1e-5
 
 def term_names(inp: PlanInputs) -> np.ndarray:
     """(O, K) the name of each offer's term: ``1y``, ``3y``, ``build`` or ``provisioned``."""
-    from hyperplan.plan.routes import OWNED
-
     O, K = len(inp.offers), len(inp.terms_years)
     names = np.array([f"{y}y" for y in inp.terms_years], dtype=object)
     out = np.tile(names, (O, 1)) if O else np.zeros((0, K), dtype=object)
@@ -138,8 +133,6 @@ def commitment_ends(
     horizon, as charged by ``full``), ``salvage_usd_discounted``, ``charge_usd_discounted`` (what
     the objective adds for the tail under the scenario's rule) and ``tiebreak_usd``.
     """
-    from hyperplan.plan.routes import OWNED
-
     tl = inp.tl
     T, n_cols = tl.periods, len(o)
     hours_per_period = HOURS_PER_YEAR / tl.periods_per_year

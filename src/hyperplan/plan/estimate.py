@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from hyperplan.catalog.market_caps import ONDEMAND, RESERVED, SPOT
 from hyperplan.errors import InputError, Problem
-from hyperplan.plan.inputs import PlanInputs
+from hyperplan.plan.arrays import PlanInputs
 
 #: Peak bytes per model column (cost, bounds, index arrays, HiGHS' copies and simplex work).
 BYTES_PER_COLUMN = 250
@@ -45,8 +46,6 @@ BYTES_PER_NONZERO = 350
 BYTES_FIXED = 32 * 2**20
 
 MEMORY_ENV = "HYPERPLAN_MEMORY_LIMIT_BYTES"
-
-RESERVED, ONDEMAND, SPOT = 0, 1, 2
 
 
 @dataclass(frozen=True)
@@ -115,15 +114,9 @@ def estimate(inp: PlanInputs, *, integer: bool = False, outages: bool = True) ->
     nnz = 0
 
     perf_pos = inp.perf > 0  # (W, O)
-    useful = (perf_pos & inp.market_ok[:, 0][:, None]).any(axis=0)  # (O,) reserved market used
+    useful = inp.useful_offers()  # (O,) reserved market used
     # --- reserve x[o,k,s] and capacity R[o,t] ------------------------------------------------
-    ok = (
-        np.isfinite(inp.reserved_price)
-        & inp.available[:, None, :]
-        & (inp.supply[:, None, :] > 0)
-        & useful[:, None, None]
-        & (inp.max_reserved > 0)[:, None, None]
-    )  # (O, K, T)
+    ok = inp.reservable()  # (O, K, T)
     # as the build: a term of offer o started in s covers [s + lead[o], + term_len[o, k]) cut at
     # the horizon's end; a start whose coverage would begin after the horizon gets no column
     first = np.arange(T)[None, None, :] + np.asarray(inp.lead, dtype=np.int64)[:, None, None]

@@ -1,15 +1,19 @@
 """Join a scenario with the catalog into the arrays the model builder needs.
 
 This is the only place that reads the scenario and catalog for planning; the builder sees plain
-numpy arrays. Shapes use ``O`` offers in play, ``T`` periods, ``K`` terms, ``W`` workloads,
-``S`` scenarios (0 = base, then one per failure domain), ``P`` providers, ``G`` sites (regions).
-Money is USD, time hours, capacity instances.
+numpy arrays (:class:`~hyperplan.plan.arrays.PlanInputs`). :func:`resolve` runs one
+``resolve_*`` function per family of arrays (offers, routes, sites, contracts, prices, existing
+reservations, workloads, penalties, outage scenarios, policies), as the builder runs one
+``define_*`` function per family of columns and rows; the feasibility pre-checks live in
+:mod:`hyperplan.plan.prechecks`. Shapes use ``O`` offers in play, ``T`` periods, ``K`` terms,
+``W`` workloads, ``S`` scenarios (0 = base, then one per failure domain), ``P`` providers, ``G``
+sites (regions). Money is USD, time hours, capacity instances.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,10 +25,21 @@ from hyperplan.catalog import (
     normalize_accelerator,
     training_equivalents,
 )
-from hyperplan.catalog.market_caps import default_caps
-from hyperplan.errors import InputError, Problem
+from hyperplan.catalog.market_caps import MARKETS, RESERVED, default_caps
+from hyperplan.errors import InputError
+from hyperplan.plan.arrays import (
+    ContractArrays,
+    PlanInputs,
+    PolicyArrays,
+    PriceArrays,
+    ScenarioArrays,
+    SiteArrays,
+    WorkloadArrays,
+    field_values,
+)
 from hyperplan.plan.ends import end_effect_inputs
 from hyperplan.plan.offer_match import offer_mask
+from hyperplan.plan.prechecks import check_share_caps, hard_limit_problems
 from hyperplan.plan.routes import (
     MANAGED,
     OWNED_PREFIX,
@@ -34,12 +49,12 @@ from hyperplan.plan.routes import (
     route_offers,
     route_ok,
 )
-from hyperplan.scenario.check import share_caps_message
 from hyperplan.scenario.schema import (
     UNLIMITED,
     Agents,
     Batch,
     Inference,
+    OutageModel,
     Provider,
     Region,
     Scenario,
@@ -47,7 +62,17 @@ from hyperplan.scenario.schema import (
 )
 from hyperplan.scenario.timeline import HOURS_PER_YEAR, Timeline, expand_series, timeline
 
-MARKETS = ("reserved", "ondemand", "spot")
+__all__ = [
+    "DEMAND_UNITS",
+    "KINDS",
+    "MARKETS",
+    "RATE_UNITS",
+    "PlanInputs",
+    "provider_settings",
+    "region_settings",
+    "resolve",
+]
+
 KINDS = ("inference", "training", "agents", "batch")
 #: unit of each workload kind's demand and perf
 DEMAND_UNITS = {
@@ -59,94 +84,6 @@ DEMAND_UNITS = {
 #: unit of what one instance delivers at a time (``perf``, ``allocation.served``): a training run's
 #: demand is work (GPU-hours), its rate of delivery is reference GPUs
 RATE_UNITS = {**DEMAND_UNITS, "training": "reference GPUs"}
-
-
-@dataclass
-class PlanInputs:
-    """Everything the builder needs, as arrays. See the module docstring for the shapes."""
-
-    scenario: Scenario
-    tl: Timeline
-    # offers (O)
-    offers: pd.DataFrame  # the catalog rows in play (after overrides), index offer_id
-    providers: list[str]  # P
-    sites: list[str]  # G, "provider:region"
-    offer_provider: np.ndarray  # (O,) int into providers
-    offer_site: np.ndarray  # (O,) int into sites
-    gpus: np.ndarray  # (O,) accelerators per instance
-    kw: np.ndarray  # (O,) facility kW per instance (IT kW × PUE); 0 when unknown
-    kw_known: np.ndarray  # (O,) bool
-    price: np.ndarray  # (O, 3, T) USD per instance-hour by market (after contract discounts)
-    reserved_price: np.ndarray  # (O, K, T) USD per instance-hour, NaN = term not offered
-    terms_years: list[int]  # K
-    term_periods: np.ndarray  # (K,)
-    available: np.ndarray  # (O, T) bool: offer can be bought in period t
-    supply: np.ndarray  # (O, T) cap on new reserved instances per period (inf = none)
-    max_reserved: np.ndarray  # (O,) ceiling on active reserved instances (inf = none)
-    market_cap: np.ndarray  # (O, 3, T) instances obtainable per market (reserved: inf)
-    existing: np.ndarray  # (O, T) instances already reserved
-    existing_cost: np.ndarray  # (O, T) USD per hour of existing reservations
-    # workloads (W)
-    workload_names: list[str]
-    kind: np.ndarray  # (W,) str
-    demand: np.ndarray  # (W, T) per-period demand (0 for training)
-    compute: np.ndarray  # (W,) training work, reference GPU-hours (0 for others)
-    window: np.ndarray  # (W, T) bool: periods the workload may run in
-    resilience: np.ndarray  # (W,) demand level under an outage (0 for training)
-    market_ok: np.ndarray  # (W, 3) bool
-    perf: np.ndarray  # (W, O) demand units per instance (0 = not allowed)
-    perf_estimated: np.ndarray  # (W, O) bool: perf from an estimate
-    max_instances: np.ndarray  # (W,) inf = none
-    single_site: np.ndarray  # (W,) bool
-    penalty: np.ndarray  # (W,) USD per unit-hour unserved (training: per GPU-hour)
-    # scenarios (S)
-    scenario_names: list[str]
-    up: np.ndarray  # (S, O) bool
-    weight: np.ndarray  # (S,) probability (time share) of each scenario
-    # policies
-    max_share: np.ndarray  # (P,) 1.0 = no cap
-    share_by: str
-    site_power_mw: np.ndarray  # (G, T) inf = none
-    total_power_mw: np.ndarray  # (T,)
-    budget_years: np.ndarray  # (Y,) calendar years with a budget
-    budget_usd: np.ndarray  # (Y,)
-    # contracts (C)
-    contract_names: list[str]
-    contract_provider: np.ndarray  # (C,)
-    contract_hours: np.ndarray  # (C, T) hours of each contract in each period
-    contract_committed: np.ndarray  # (C,) USD committed inside the horizon (pro rata)
-    contract_end_period: np.ndarray  # (C,) last period index inside the horizon
-    # routes: rented catalog offers, owned sites, managed platforms (plan/routes.py)
-    route: np.ndarray  # (O,) int: RENTED, OWNED or MANAGED
-    lead: np.ndarray  # (O,) periods from a term's start to its first covered period
-    term_len: np.ndarray  # (O, K) periods a term of offer o covers (before the horizon's end)
-    term_value: np.ndarray  # (O, K) USD per instance over the whole term at list price (NaN)
-    special_term: int  # index in K of the build / provisioned term slot, -1 = none
-    routes: RouteOffers  # owned and managed offers' details (server costs, token prices)
-    warnings: list[str] = field(default_factory=list)
-    #: (O, 2) where each offer's on-demand and spot ceiling comes from: ``[A] 64 gpus per offer,
-    #: region and period`` (bundled default), ``offers.ondemand_cap``, ``offers.overrides``,
-    #: ``unlimited (offers.overrides)``, ``route`` (owned / managed) or ``none`` (no default row)
-    cap_basis: np.ndarray | None = None
-    # end of the horizon (plan/ends.py): how commitments running past it are charged
-    end_effects: str = "prorate"  # full, prorate or salvage
-    salvage_fraction: np.ndarray | None = None  # (O, K) share of post-horizon cost recovered
-    salvage_usd_per_hour: np.ndarray | None = None  # (O, K) USD per post-horizon instance-hour
-    capex: np.ndarray | None = None  # (O,) USD per server of an owned build (NaN elsewhere)
-    annuity_usd_per_hour: np.ndarray | None = None  # (O,) capex annuity share of its hourly price
-
-    @property
-    def shape(self) -> dict[str, int]:
-        """Sizes of the sets."""
-        return {
-            "offers": len(self.offers),
-            "periods": self.tl.periods,
-            "terms": len(self.terms_years),
-            "workloads": len(self.workload_names),
-            "scenarios": len(self.scenario_names),
-            "providers": len(self.providers),
-            "sites": len(self.sites),
-        }
 
 
 def provider_settings(scenario: Scenario) -> dict[str, Provider]:
@@ -223,15 +160,100 @@ def market_ceilings(
     return caps, np.where(d.basis == "", "none", d.basis).astype(object)
 
 
-def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
-    """Build :class:`PlanInputs` from a validated scenario and a catalog."""
-    tl = timeline(scenario.horizon)
-    T = tl.periods
-    base_dir: Path | None = getattr(scenario, "_base_dir", None)
-    offers, warnings = _offers_in_play(scenario, catalog)
-    offers = offers.copy()
+@dataclass
+class OfferArrays:
+    """The offers in play (``O``: the catalog's after filters and overrides, then the owned
+    sites' and managed platforms' appended by :func:`resolve_routes`) and what the scenario
+    says of each. Money USD per instance-hour, capacity instances."""
 
-    # --- overrides (vectorised per override; overrides are few) --------------------------------
+    offers: pd.DataFrame  # the rows in play, index offer_id
+    available: np.ndarray  # (O, T) bool: offer can be bought in period t
+    supply: np.ndarray  # (O, T) cap on new reserved instances per period (inf = none)
+    max_reserved: np.ndarray  # (O,) ceiling on active reserved instances (inf = none)
+    ondemand_cap: np.ndarray  # (O, T) instances obtainable on demand (inf = none)
+    spot_cap: np.ndarray  # (O, T) instances obtainable on spot (inf = none)
+    ondemand_basis: np.ndarray  # (O,) object: where the on-demand ceiling comes from
+    spot_basis: np.ndarray  # (O,) object: where the spot ceiling comes from
+    reserved_list: np.ndarray  # (O, K) list price of each term (NaN = not offered)
+    one_year: np.ndarray  # (O,) 1-year reserved price (existing reservations default to it)
+    terms_years: list[int]  # K
+    term_periods: list[int]  # (K,) periods a term covers
+    route: np.ndarray  # (O,) RENTED, OWNED or MANAGED
+    lead: np.ndarray  # (O,) periods from a term's start to its first covered period
+    term_len: np.ndarray  # (O, K) periods a term of offer o covers
+    term_value: np.ndarray  # (O, K) USD per instance over the whole term at list price
+    special_term: int = -1  # index in K of the build / provisioned term slot, -1 = none
+
+
+def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
+    """Build :class:`PlanInputs` from a validated scenario and a catalog.
+
+    One ``resolve_*`` function per family, in this order (later families read earlier ones);
+    warnings collect in that order. Then the end-of-horizon arrays
+    (:func:`~hyperplan.plan.ends.end_effect_inputs`) and the feasibility pre-checks.
+
+    Raises:
+        InputError: share caps the providers in play cannot meet, a salvage rule without a value,
+            or hard limits the reservations already held break (:mod:`hyperplan.plan.prechecks`).
+    """
+    tl = timeline(scenario.horizon)
+    base_dir: Path | None = getattr(scenario, "_base_dir", None)
+    warnings: list[str] = []
+    rented = resolve_offers(scenario, catalog, tl, base_dir, warnings)
+    extra = route_offers(scenario, catalog, tl, base_dir)
+    off = resolve_routes(rented, extra, tl)
+    site = resolve_sites(scenario, off, extra, tl, base_dir)
+    con, discount = resolve_contracts(scenario, site.providers, tl, warnings)
+    pr = resolve_prices(off, site, discount)
+    existing, existing_cost = resolve_existing(scenario, off, tl, warnings)
+    wl = resolve_workloads(scenario, off, extra, tl, base_dir, warnings)
+    penalty = resolve_penalty(scenario, wl, pr)
+    sc = resolve_scenarios(scenario, extra, site)
+    pol = resolve_policies(scenario, site.providers, tl, base_dir)
+    inputs = PlanInputs(
+        scenario=scenario,
+        tl=tl,
+        offers=off.offers,
+        gpus=off.offers["accelerators"].to_numpy(dtype=float),
+        terms_years=off.terms_years,
+        term_periods=np.array(off.term_periods, dtype=int),
+        available=off.available,
+        supply=off.supply,
+        max_reserved=off.max_reserved,
+        cap_basis=np.stack([off.ondemand_basis, off.spot_basis], axis=1),
+        existing=existing,
+        existing_cost=existing_cost,
+        penalty=penalty,
+        route=off.route,
+        lead=off.lead,
+        term_len=off.term_len,
+        term_value=off.term_value,
+        special_term=off.special_term,
+        routes=extra,
+        warnings=warnings,
+        **field_values(site),
+        **field_values(pr),
+        **field_values(con),
+        **field_values(wl),
+        **field_values(sc),
+        **field_values(pol),
+    )
+    end_effect_inputs(inputs)
+    problems = hard_limit_problems(inputs)
+    if problems:
+        raise InputError(problems)
+    return inputs
+
+
+def resolve_offers(
+    scenario: Scenario, catalog: Catalog, tl: Timeline, base_dir: Path | None, warnings: list[str]
+) -> OfferArrays:
+    """The catalog's offers in play, after ``offers.overrides`` (vectorised per override;
+    overrides are few). Appends to ``warnings`` (unpriced offers, overrides that match none)."""
+    T = tl.periods
+    offers, found = _offers_in_play(scenario, catalog)
+    warnings += found
+    offers = offers.copy()
     O = len(offers)
     available = np.ones((O, T), dtype=bool)
     supply = np.tile(expand_series(scenario.offers.supply, tl, base_dir), (O, 1))
@@ -281,56 +303,82 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         if ov.spot_cap is not None:
             spot_cap[mask] = expand_series(ov.spot_cap, tl, base_dir)
             spot_basis[mask] = _cap_words(ov.spot_cap, "offers.overrides")
-
-    # --- owned sites and managed platforms: offers of their own, appended after the catalog's
-    # filters and overrides, with a term slot of their own (builds, provisioned throughput) ----
-    extra = route_offers(scenario, catalog, tl, base_dir)
-    K = len(terms)
-    term_len = np.tile(np.array([tl.term_periods(y) for y in terms], dtype=int), (O, 1))
-    term_value = reserved_list * (np.array(terms, dtype=float) * HOURS_PER_YEAR)[None, :]
     offers["route"] = "rented"
-    route = np.full(O, RENTED)
-    lead = np.zeros(O, dtype=int)
-    terms_out, term_periods_out = list(terms), [tl.term_periods(y) for y in terms]
-    special = -1
-    if extra.size:
-        N = extra.size
-        offers = pd.concat([offers, extra.offers])
-        available = np.concatenate([available, extra.available])
-        supply = np.concatenate([supply, extra.supply])
-        od_cap = np.concatenate([od_cap, extra.ondemand_cap])
-        spot_cap = np.concatenate([spot_cap, np.zeros((N, T))])
-        od_basis = np.concatenate([od_basis, np.full(N, "route", dtype=object)])
-        spot_basis = np.concatenate([spot_basis, np.full(N, "route", dtype=object)])
-        max_reserved = np.concatenate([max_reserved, extra.max_reserved])
-        one_year = np.concatenate([one_year, np.full(N, np.nan)])
-        route = np.concatenate([route, extra.route])
-        lead = np.concatenate([lead, extra.lead])
-        pad = np.full((N, K), np.nan)
-        reserved_list = np.concatenate([reserved_list, pad])
-        term_value = np.concatenate([term_value, pad])
-        term_len = np.concatenate([term_len, np.ones((N, K), dtype=int)])
-        if np.isfinite(extra.special_price).any():
-            special = K
-            slot = np.full((O + N, 1), np.nan)
-            reserved_list = np.hstack([reserved_list, slot])
-            term_value = np.hstack([term_value, slot])
-            term_len = np.hstack([term_len, np.ones((O + N, 1), dtype=int)])
-            reserved_list[O:, special] = extra.special_price
-            term_value[O:, special] = extra.special_value
-            term_len[O:, special] = extra.special_periods
-            terms_out.append(SPECIAL_TERM_YEARS)
-            term_periods_out.append(T)
-        O += N
+    return OfferArrays(
+        offers=offers,
+        available=available,
+        supply=supply,
+        max_reserved=max_reserved,
+        ondemand_cap=od_cap,
+        spot_cap=spot_cap,
+        ondemand_basis=od_basis,
+        spot_basis=spot_basis,
+        reserved_list=reserved_list,
+        one_year=one_year,
+        terms_years=list(terms),
+        term_periods=[tl.term_periods(y) for y in terms],
+        route=np.full(O, RENTED),
+        lead=np.zeros(O, dtype=int),
+        term_len=np.tile(np.array([tl.term_periods(y) for y in terms], dtype=int), (O, 1)),
+        term_value=reserved_list * (np.array(terms, dtype=float) * HOURS_PER_YEAR)[None, :],
+    )
 
-    # --- providers, sites, power --------------------------------------------------------------
+
+def resolve_routes(rented: OfferArrays, extra: RouteOffers, tl: Timeline) -> OfferArrays:
+    """``rented`` with the owned sites' and managed platforms' offers (``extra``, from
+    :func:`~hyperplan.plan.routes.route_offers`) appended after the catalog's filters and
+    overrides, with a term slot of their own (builds, provisioned throughput) when any of them
+    has a price for it."""
+    if not extra.size:
+        return rented
+    T = tl.periods
+    O, N, K = len(rented.offers), extra.size, len(rented.terms_years)
+    pad = np.full((N, K), np.nan)
+    out = OfferArrays(
+        offers=pd.concat([rented.offers, extra.offers]),
+        available=np.concatenate([rented.available, extra.available]),
+        supply=np.concatenate([rented.supply, extra.supply]),
+        max_reserved=np.concatenate([rented.max_reserved, extra.max_reserved]),
+        ondemand_cap=np.concatenate([rented.ondemand_cap, extra.ondemand_cap]),
+        spot_cap=np.concatenate([rented.spot_cap, np.zeros((N, T))]),
+        ondemand_basis=np.concatenate([rented.ondemand_basis, np.full(N, "route", dtype=object)]),
+        spot_basis=np.concatenate([rented.spot_basis, np.full(N, "route", dtype=object)]),
+        reserved_list=np.concatenate([rented.reserved_list, pad]),
+        one_year=np.concatenate([rented.one_year, np.full(N, np.nan)]),
+        terms_years=list(rented.terms_years),
+        term_periods=list(rented.term_periods),
+        route=np.concatenate([rented.route, extra.route]),
+        lead=np.concatenate([rented.lead, extra.lead]),
+        term_len=np.concatenate([rented.term_len, np.ones((N, K), dtype=int)]),
+        term_value=np.concatenate([rented.term_value, pad]),
+    )
+    if np.isfinite(extra.special_price).any():
+        special = K
+        slot = np.full((O + N, 1), np.nan)
+        out.reserved_list = np.hstack([out.reserved_list, slot])
+        out.term_value = np.hstack([out.term_value, slot])
+        out.term_len = np.hstack([out.term_len, np.ones((O + N, 1), dtype=int)])
+        out.reserved_list[O:, special] = extra.special_price
+        out.term_value[O:, special] = extra.special_value
+        out.term_len[O:, special] = extra.special_periods
+        out.terms_years.append(SPECIAL_TERM_YEARS)
+        out.term_periods.append(T)
+        out.special_term = special
+    return out
+
+
+def resolve_sites(
+    scenario: Scenario, off: OfferArrays, extra: RouteOffers, tl: Timeline, base_dir: Path | None
+) -> SiteArrays:
+    """Providers and sites of the offers in play, sorted; each site's PUE and power cap; each
+    offer's facility kW (IT kW × its site's PUE, default PUE 1.2)."""
+    offers = off.offers
     providers = sorted(offers["provider"].unique().tolist())
-    offer_provider = np.searchsorted(providers, offers["provider"].to_numpy())
     site_keys = (offers["provider"] + ":" + offers["region"]).to_numpy()
     sites = sorted(set(site_keys.tolist()))
     offer_site = np.searchsorted(sites, site_keys)
     pue_site = np.full(len(sites), 1.2)
-    site_power = np.full((len(sites), T), np.inf)
+    site_power = np.full((len(sites), tl.periods), np.inf)
     settings = provider_settings(scenario)
     for g, key in enumerate(sites):
         prov_name, region_name = key.split(":", 1)
@@ -349,21 +397,37 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         site_power[g] = extra.site_power_mw[key]
     kw_it = offers["kw_per_instance"].to_numpy(dtype=float)
     kw_known = np.isfinite(kw_it)
-    kw = np.where(kw_known, kw_it, 0.0) * pue_site[offer_site]
+    return SiteArrays(
+        providers=providers,
+        sites=sites,
+        offer_provider=np.searchsorted(providers, offers["provider"].to_numpy()),
+        offer_site=offer_site,
+        site_power_mw=site_power,
+        kw=np.where(kw_known, kw_it, 0.0) * pue_site[offer_site],
+        kw_known=kw_known,
+    )
 
-    # --- prices with contract discounts ----------------------------------------------------------
+
+def _provider_index(providers: list[str]) -> dict[str, int]:
+    """Lower-case provider name -> index into ``providers``."""
+    return {name.lower(): p for p, name in enumerate(providers)}
+
+
+def resolve_contracts(
+    scenario: Scenario, providers: list[str], tl: Timeline, warnings: list[str]
+) -> tuple[ContractArrays, np.ndarray]:
+    """Each contract's hours per period, its commitment pro-rated to the horizon and its last
+    period; and (P, T) the discount the contracts give each provider (each weighted by its
+    share of the period)."""
     contracts = scenario.contracts
-    provider_index = {name.lower(): p for p, name in enumerate(providers)}
-    C = len(contracts)
-    P = len(providers)
+    provider_index = _provider_index(providers)
+    C, P, T = len(contracts), len(providers), tl.periods
     contract_hours = np.zeros((C, T))
     contract_provider = np.zeros(C, dtype=int)
     contract_committed = np.zeros(C)
     contract_end = np.zeros(C, dtype=int)
-    contract_names: list[str] = []
     discount_pt = np.zeros((P, T))
     for c, con in enumerate(contracts):
-        contract_names.append(con.name)
         hours = tl.overlap_hours(con.start, con.end)
         contract_hours[c] = hours
         total_hours = (con.end.toordinal() - con.start.toordinal()) * 24.0
@@ -377,23 +441,45 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         else:
             contract_provider[c] = -1
             warnings.append(f"contract {con.name}: provider {con.provider} has no offer in play")
-    multiplier = 1.0 - np.minimum(discount_pt, 0.95)[offer_provider]  # (O, T)
-    od = offers["ondemand_usd_per_hour"].to_numpy(dtype=float)
-    spot = offers["spot_usd_per_hour"].to_numpy(dtype=float)
+    contract_arrays = ContractArrays(
+        contract_names=[con.name for con in contracts],
+        contract_provider=contract_provider,
+        contract_hours=contract_hours,
+        contract_committed=contract_committed,
+        contract_end_period=contract_end,
+    )
+    return contract_arrays, discount_pt
+
+
+def resolve_prices(off: OfferArrays, site: SiteArrays, discount: np.ndarray) -> PriceArrays:
+    """Market and term prices after the contracts' discounts (at most 95%), and the market
+    ceilings: a market with no price, or before the offer is available, has no capacity."""
+    O = len(off.offers)
+    T = off.available.shape[1]
+    multiplier = 1.0 - np.minimum(discount, 0.95)[site.offer_provider]  # (O, T)
+    od = off.offers["ondemand_usd_per_hour"].to_numpy(dtype=float)
+    spot = off.offers["spot_usd_per_hour"].to_numpy(dtype=float)
     list_price = np.stack([np.zeros(O), od, spot], axis=1)  # (O, 3); reserved is paid via terms
     price = np.nan_to_num(list_price, nan=0.0)[:, :, None] * multiplier[:, None, :]
-    reserved_price = reserved_list[:, :, None] * multiplier[:, None, :]
-    # a market with no price, or before the offer is available, has no capacity
-    market_cap = np.stack([np.full((O, T), np.inf), od_cap, spot_cap], axis=1)
+    reserved_price = off.reserved_list[:, :, None] * multiplier[:, None, :]
+    market_cap = np.stack([np.full((O, T), np.inf), off.ondemand_cap, off.spot_cap], axis=1)
     market_cap = np.where(
-        np.isfinite(list_price)[:, :, None] & available[:, None, :], market_cap, 0.0
+        np.isfinite(list_price)[:, :, None] & off.available[:, None, :], market_cap, 0.0
     )
-    market_cap[:, 0] = np.inf
+    market_cap[:, RESERVED] = np.inf
+    return PriceArrays(price=price, reserved_price=reserved_price, market_cap=market_cap)
 
-    # --- existing reservations ------------------------------------------------------------------
+
+def resolve_existing(
+    scenario: Scenario, off: OfferArrays, tl: Timeline, warnings: list[str]
+) -> tuple[np.ndarray, np.ndarray]:
+    """(O, T) instances already reserved and (O, T) their USD per hour, from
+    ``reservations`` (priced at their own price, else the 1-year reserved, else on-demand)."""
+    O, T = len(off.offers), tl.periods
     existing = np.zeros((O, T))
     existing_cost = np.zeros((O, T))
-    offer_ids = offers.index.to_numpy()
+    od = off.offers["ondemand_usd_per_hour"].to_numpy(dtype=float)
+    offer_ids = off.offers.index.to_numpy()
     offer_keys = np.char.lower(offer_ids.astype(str)) if O else np.zeros(0, dtype=str)
     for res in scenario.reservations:
         oid = f"{res.provider}:{res.region}:{res.instance_type}"
@@ -406,13 +492,31 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         existing[o] += res.instances * share
         unit = res.usd_per_hour
         if unit is None:
-            unit = one_year[o] if np.isfinite(one_year[o]) else od[o]
+            unit = off.one_year[o] if np.isfinite(off.one_year[o]) else od[o]
             if not np.isfinite(unit):
                 unit = 0.0
                 warnings.append(f"reservation {oid}: no price known; counted at 0 USD")
         existing_cost[o] += res.instances * share * unit
+    return existing, existing_cost
 
-    # --- workloads ------------------------------------------------------------------------------
+
+def resolve_workloads(
+    scenario: Scenario,
+    off: OfferArrays,
+    extra: RouteOffers,
+    tl: Timeline,
+    base_dir: Path | None,
+    warnings: list[str],
+) -> WorkloadArrays:
+    """Demand, windows, markets and perf of every workload.
+
+    Workloads that share their filters and perf figures share their row of ``perf``: it is
+    computed once per distinct signature (10,000 workloads usually have a handful). Managed
+    platforms serve the inference workloads they allow (one instance = one output token/s, see
+    :mod:`hyperplan.plan.routes`); then every workload keeps only the routes it allows.
+    """
+    offers = off.offers
+    O, T = len(offers), tl.periods
     W = len(scenario.workloads)
     names = [w.name for w in scenario.workloads]
     kind = np.array([w.kind for w in scenario.workloads])
@@ -434,8 +538,6 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
     unique_acc = [a for a in pd.unique(acc) if a]
     period_lo = np.array([d.toordinal() for d in tl.starts[:-1]])
     period_hi = np.array([d.toordinal() for d in tl.starts[1:]])
-    # Workloads that share their filters and perf figures share their row of ``perf``: it is
-    # computed once per distinct signature (10,000 workloads usually have a handful).
     rows: dict[tuple, tuple[np.ndarray, np.ndarray, tuple[str, ...]]] = {}
     no_figure: dict[str, list[str]] = {}  # accelerator -> workloads skipping its offers
     cache: dict[tuple, tuple[float | None, bool]] = {}
@@ -473,12 +575,10 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             single[i] = wl.single_site
             if wl.max_instances is not None:
                 max_inst[i] = wl.max_instances
-    # managed platforms serve the inference workloads they allow (one instance = one output
-    # token/s, see plan/routes.py); then every workload keeps only the routes it allows
     if extra.size:
         is_managed = extra.route[None, :] == MANAGED
         perf[:, O - extra.size :] = np.where(is_managed, extra.perf, perf[:, O - extra.size :])
-    allowed_route = route_ok(scenario)[:, route]  # (W, O)
+    allowed_route = route_ok(scenario)[:, off.route]  # (W, O)
     perf = np.where(allowed_route, perf, 0.0)
     perf_est &= allowed_route
     for a, who in no_figure.items():
@@ -495,96 +595,7 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
             "and accelerators leave no priced offer with a performance figure); all of its "
             "demand is unserved"
         )
-
-    # --- penalty: factor × the dearest way to serve one unit for one hour ------------------------
-    dearest_price = np.maximum(
-        price[:, 1:].max(axis=(1, 2), initial=0.0),
-        np.nan_to_num(reserved_price, nan=0.0).max(axis=(1, 2), initial=0.0),
-    )  # (O,) USD per instance-hour
-    safe_perf = np.where(perf > 0, perf, 1.0)
-    dearest = np.where(perf > 0, dearest_price[None, :] / safe_perf, 0.0).max(axis=1)
-    fallback = np.where(kind == "inference", 1e-2, np.where(kind == "agents", 1.0, 100.0))
-    penalty = scenario.policies.unserved_penalty_factor * np.where(dearest > 0, dearest, fallback)
-
-    # --- scenarios ------------------------------------------------------------------------------
-    scenario_names = ["base"]
-    up_rows = [np.ones(O, dtype=bool)]
-    weights = [0.0]
-    mode = scenario.policies.outages
-    if mode in ("providers", "both"):
-        for p, name in enumerate(providers):
-            scenario_names.append(f"{name} down")
-            up_rows.append(offer_provider != p)
-            model = settings.get(name.lower())
-            outage = model.outage if model is not None else None
-            outage = extra.outages.get(name, outage)  # an owned site's own outage model
-            rate, hours = (outage.rate_per_year, outage.mean_hours) if outage else (1.0, 8.0)
-            weights.append(rate * hours / HOURS_PER_YEAR)
-    if mode in ("regions", "both"):
-        for g, key in enumerate(sites):
-            if key.startswith(OWNED_PREFIX) and mode == "both":
-                continue  # an owned site is one domain: its provider scenario already covers it
-            prov_name, region_name = key.split(":", 1)
-            scenario_names.append(f"{key} down")
-            up_rows.append(offer_site != g)
-            prov = settings.get(prov_name.lower())
-            region = region_settings(prov).get(region_name.lower())
-            outage = region.outage if region and region.outage else None
-            if key.startswith(OWNED_PREFIX):
-                outage = extra.outages.get(key.rsplit(":", 1)[0])
-            rate, hours = (outage.rate_per_year, outage.mean_hours) if outage else (1.0, 8.0)
-            weights.append(rate * hours / HOURS_PER_YEAR)
-    weight = np.array(weights)
-    weight[0] = max(0.0, 1.0 - weight[1:].sum())
-
-    # --- policies -------------------------------------------------------------------------------
-    pol = scenario.policies
-    max_share = np.ones(P)
-    if isinstance(pol.max_share, float | int):
-        max_share[:] = float(pol.max_share)
-    elif isinstance(pol.max_share, dict):
-        for name, value in pol.max_share.items():
-            if name.lower() in provider_index:
-                max_share[provider_index[name.lower()]] = value
-    # checked here as well as in scenario.check: filters may leave fewer providers with offers
-    message = share_caps_message(pol.max_share, providers)
-    if message is not None:
-        source = getattr(scenario, "_source", None) or "<input>"
-        raise InputError([Problem(message, file=source, path="policies.max_share")])
-    total_power = expand_series(pol.power_total_mw, tl, base_dir)
-    years = np.unique(tl.calendar_year)
-    if pol.budget_usd_per_year is not None:
-        per_year = expand_series(pol.budget_usd_per_year, tl, base_dir)
-        # one budget per calendar year: the value of the year's first period
-        first = np.searchsorted(tl.calendar_year, years)
-        budget_usd = per_year[first]
-        budget_years = years
-    else:
-        budget_usd = np.zeros(0)
-        budget_years = np.zeros(0, dtype=int)
-
-    inputs = PlanInputs(
-        scenario=scenario,
-        tl=tl,
-        offers=offers,
-        providers=providers,
-        sites=sites,
-        offer_provider=offer_provider,
-        offer_site=offer_site,
-        gpus=gpus,
-        kw=kw,
-        kw_known=kw_known,
-        price=price,
-        reserved_price=reserved_price,
-        terms_years=terms_out,
-        term_periods=np.array(term_periods_out, dtype=int),
-        available=available,
-        supply=supply,
-        max_reserved=max_reserved,
-        market_cap=market_cap,
-        cap_basis=np.stack([od_basis, spot_basis], axis=1),
-        existing=existing,
-        existing_cost=existing_cost,
+    return WorkloadArrays(
         workload_names=names,
         kind=kind,
         demand=demand,
@@ -596,155 +607,105 @@ def resolve(scenario: Scenario, catalog: Catalog) -> PlanInputs:
         perf_estimated=perf_est,
         max_instances=max_inst,
         single_site=single,
-        penalty=penalty,
-        scenario_names=scenario_names,
-        up=np.array(up_rows),
-        weight=weight,
+    )
+
+
+def resolve_penalty(scenario: Scenario, wl: WorkloadArrays, pr: PriceArrays) -> np.ndarray:
+    """(W,) USD per unit-hour unserved: ``unserved_penalty_factor`` × the dearest way to serve
+    one unit for one hour (fallback 0.01 for inference, 1 for agents, 100 for training and
+    batch when no offer serves the workload)."""
+    dearest_price = np.maximum(
+        pr.price[:, 1:].max(axis=(1, 2), initial=0.0),
+        np.nan_to_num(pr.reserved_price, nan=0.0).max(axis=(1, 2), initial=0.0),
+    )  # (O,) USD per instance-hour
+    perf = wl.perf
+    safe_perf = np.where(perf > 0, perf, 1.0)
+    dearest = np.where(perf > 0, dearest_price[None, :] / safe_perf, 0.0).max(axis=1)
+    kind = wl.kind
+    fallback = np.where(kind == "inference", 1e-2, np.where(kind == "agents", 1.0, 100.0))
+    return scenario.policies.unserved_penalty_factor * np.where(dearest > 0, dearest, fallback)
+
+
+def _outage_share(outage: OutageModel | None) -> float:
+    """Time share of a failure domain's outages: rate per year × mean hours / hours per year
+    (1 outage of 8 hours a year when no model is given)."""
+    rate, hours = (outage.rate_per_year, outage.mean_hours) if outage else (1.0, 8.0)
+    return rate * hours / HOURS_PER_YEAR
+
+
+def resolve_scenarios(scenario: Scenario, extra: RouteOffers, site: SiteArrays) -> ScenarioArrays:
+    """The base scenario, then one per provider and/or site (``policies.outages``); the base
+    scenario's weight is what the outages leave of the time. An owned site is one failure
+    domain: with ``both`` its provider scenario covers it."""
+    O = len(site.offer_provider)
+    settings = provider_settings(scenario)
+    scenario_names = ["base"]
+    up_rows = [np.ones(O, dtype=bool)]
+    weights = [0.0]
+    mode = scenario.policies.outages
+    if mode in ("providers", "both"):
+        for p, name in enumerate(site.providers):
+            scenario_names.append(f"{name} down")
+            up_rows.append(site.offer_provider != p)
+            model = settings.get(name.lower())
+            outage = model.outage if model is not None else None
+            outage = extra.outages.get(name, outage)  # an owned site's own outage model
+            weights.append(_outage_share(outage))
+    if mode in ("regions", "both"):
+        for g, key in enumerate(site.sites):
+            if key.startswith(OWNED_PREFIX) and mode == "both":
+                continue  # an owned site is one domain: its provider scenario already covers it
+            prov_name, region_name = key.split(":", 1)
+            scenario_names.append(f"{key} down")
+            up_rows.append(site.offer_site != g)
+            prov = settings.get(prov_name.lower())
+            region = region_settings(prov).get(region_name.lower())
+            outage = region.outage if region and region.outage else None
+            if key.startswith(OWNED_PREFIX):
+                outage = extra.outages.get(key.rsplit(":", 1)[0])
+            weights.append(_outage_share(outage))
+    weight = np.array(weights)
+    weight[0] = max(0.0, 1.0 - weight[1:].sum())
+    return ScenarioArrays(scenario_names=scenario_names, up=np.array(up_rows), weight=weight)
+
+
+def resolve_policies(
+    scenario: Scenario, providers: list[str], tl: Timeline, base_dir: Path | None
+) -> PolicyArrays:
+    """Share caps per provider, the total power cap per period and one budget per calendar year
+    (the value of the year's first period).
+
+    Raises:
+        InputError: share caps the providers in play cannot meet
+            (:func:`~hyperplan.plan.prechecks.check_share_caps`).
+    """
+    pol = scenario.policies
+    provider_index = _provider_index(providers)
+    max_share = np.ones(len(providers))
+    if isinstance(pol.max_share, float | int):
+        max_share[:] = float(pol.max_share)
+    elif isinstance(pol.max_share, dict):
+        for name, value in pol.max_share.items():
+            if name.lower() in provider_index:
+                max_share[provider_index[name.lower()]] = value
+    check_share_caps(scenario, providers)
+    total_power = expand_series(pol.power_total_mw, tl, base_dir)
+    years = np.unique(tl.calendar_year)
+    if pol.budget_usd_per_year is not None:
+        per_year = expand_series(pol.budget_usd_per_year, tl, base_dir)
+        first = np.searchsorted(tl.calendar_year, years)
+        budget_usd = per_year[first]
+        budget_years = years
+    else:
+        budget_usd = np.zeros(0)
+        budget_years = np.zeros(0, dtype=int)
+    return PolicyArrays(
         max_share=max_share,
         share_by=pol.share_by,
-        site_power_mw=site_power,
         total_power_mw=total_power,
         budget_years=budget_years,
         budget_usd=budget_usd,
-        contract_names=contract_names,
-        contract_provider=contract_provider,
-        contract_hours=contract_hours,
-        contract_committed=contract_committed,
-        contract_end_period=contract_end,
-        route=route,
-        lead=lead,
-        term_len=term_len,
-        term_value=term_value,
-        special_term=special,
-        routes=extra,
-        warnings=warnings,
     )
-    end_effect_inputs(inputs)
-    problems = hard_limit_problems(inputs)
-    if problems:
-        raise InputError(problems)
-    return inputs
-
-
-def hard_limit_problems(inp: PlanInputs) -> list[Problem]:
-    """Hard limits that the reservations already held break on their own (no plan can keep them).
-
-    The budget counts the held reservations' spend and the power caps their draw, and neither
-    can be undone by the plan; the model would be infeasible. Each problem says which limit,
-    when, by how much, and what to change.
-    """
-    source = getattr(inp.scenario, "_source", None) or "<input>"
-    tl = inp.tl
-    problems: list[Problem] = []
-    if len(inp.budget_years) and inp.existing_cost.any():
-        spend = (inp.existing_cost * tl.hours[None, :]).sum(axis=0)  # (T,) USD
-        year_of_t = np.searchsorted(inp.budget_years, tl.calendar_year)
-        held = np.bincount(year_of_t, weights=spend, minlength=len(inp.budget_years))
-        for y, (year, budget) in enumerate(zip(inp.budget_years, inp.budget_usd, strict=True)):
-            if held[y] > budget * (1 + 1e-9) + 1.0:
-                problems.append(
-                    Problem(
-                        f"the reservations already held cost {held[y]:,.0f} USD in {year}, above "
-                        f"that year's budget of {budget:,.0f} USD: no plan can keep it; raise "
-                        "the budget or check the reservations",
-                        file=source,
-                        path="policies.budget_usd_per_year",
-                    )
-                )
-    if inp.existing.any():
-        held_mw = inp.existing * inp.kw[:, None] / 1000.0  # (O, T)
-        site_mw = np.zeros_like(inp.site_power_mw)
-        np.add.at(site_mw, inp.offer_site, held_mw)
-        for g, t in zip(*np.nonzero(site_mw > inp.site_power_mw * (1 + 1e-9) + 1e-6), strict=True):
-            provider, region = inp.sites[g].split(":", 1)
-            problems.append(
-                Problem(
-                    f"the reservations already held at {inp.sites[g]} draw {site_mw[g, t]:,.3g} "
-                    f"MW in {tl.labels[t]}, above its power cap of {inp.site_power_mw[g, t]:,.3g} "
-                    "MW: no plan can keep it; raise the cap or check the reservations",
-                    file=source,
-                    path=f"providers.{provider}.regions.{region}.power_mw",
-                )
-            )
-        total = held_mw.sum(axis=0)
-        for t in np.flatnonzero(total > inp.total_power_mw * (1 + 1e-9) + 1e-6):
-            problems.append(
-                Problem(
-                    f"the reservations already held draw {total[t]:,.3g} MW in {tl.labels[t]}, "
-                    f"above the total power cap of {inp.total_power_mw[t]:,.3g} MW: no plan can "
-                    "keep it; raise policies.power_total_mw or check the reservations",
-                    file=source,
-                    path="policies.power_total_mw",
-                )
-            )
-    problems += _share_problems(inp, source)
-    return problems[:20]
-
-
-def window_any(ok: np.ndarray, length: int) -> np.ndarray:
-    """``out[..., t]`` = any ``ok[..., s]`` for ``t - length < s ≤ t`` (last axis)."""
-    cs = np.cumsum(ok, axis=-1, dtype=np.int64)
-    lagged = np.zeros_like(cs)
-    if length < cs.shape[-1]:
-        lagged[..., length:] = cs[..., :-length]
-    return (cs - lagged) > 0
-
-
-def _share_problems(inp: PlanInputs, source: str) -> list[Problem]:
-    """Share caps that held reservations break in a period where no other provider can be bought.
-
-    A provider's share can be brought under its cap by buying from the others (even capacity
-    left idle); when none of them has anything to buy in that period, nothing can.
-    """
-    capped = np.flatnonzero(inp.max_share < 1.0)
-    if not capped.size or not inp.existing.any():
-        return []
-    T, P = inp.tl.periods, len(inp.providers)
-    if inp.share_by == "gpus":
-        held_o = inp.existing * inp.gpus[:, None]
-    else:
-        held_o = inp.existing_cost * inp.tl.hours[None, :]
-    held = np.zeros((P, T))
-    np.add.at(held, inp.offer_provider, held_o)
-    perf_pos = inp.perf > 0
-    useful = (perf_pos & inp.market_ok[:, 0][:, None]).any(axis=0)  # someone may reserve it
-    ok = (
-        np.isfinite(inp.reserved_price)
-        & inp.available[:, None, :]
-        & (inp.supply[:, None, :] > 0)
-        & useful[:, None, None]
-        & (inp.max_reserved > 0)[:, None, None]
-    )
-    buyable_o = np.zeros((len(inp.offers), T), dtype=bool)
-    for k, length in enumerate(inp.term_periods):
-        buyable_o |= window_any(ok[:, k, :], int(length))
-    training = inp.kind == "training"
-    active = (inp.window & (training[:, None] | (inp.demand > 0))).astype(float)
-    for m in (1, 2):
-        who = (perf_pos & inp.market_ok[:, m][:, None]).T.astype(float)  # (O, W)
-        buyable_o |= ((who @ active) > 0) & (inp.market_cap[:, m, :] > 0)
-    buyable = np.zeros((P, T), dtype=bool)
-    np.logical_or.at(buyable, inp.offer_provider, buyable_o)
-    out = []
-    unit = "GPUs" if inp.share_by == "gpus" else "spend"
-    for p in capped:
-        others = np.delete(np.arange(P), p)
-        stuck = (
-            held[p] > inp.max_share[p] * held.sum(axis=0) + 1e-6 * held.sum(axis=0) + 1e-3
-        ) & ~buyable[others].any(axis=0)
-        for t in np.flatnonzero(stuck)[:3]:
-            share = held[p, t] / held[:, t].sum()
-            out.append(
-                Problem(
-                    f"the reservations already held with {inp.providers[p]} are {share:.0%} of "
-                    f"{unit} in {inp.tl.labels[t]}, above max_share {inp.max_share[p]:g}, and no "
-                    "other provider has anything a workload can use then: no plan can keep the "
-                    "cap; raise max_share, or let workloads use other providers in that period",
-                    file=source,
-                    path="policies.max_share",
-                )
-            )
-    return out
 
 
 def _some(names: list[str], most: int = 5) -> str:

@@ -9,14 +9,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hyperplan.plan.build import MUSD, ONDEMAND, RESERVED, SPOT, PlanningModel
-from hyperplan.plan.inputs import DEMAND_UNITS, MARKETS, RATE_UNITS
+from hyperplan.catalog.market_caps import MARKETS, ONDEMAND, RESERVED, SPOT
+from hyperplan.plan.build import MUSD, PlanningModel
+from hyperplan.plan.inputs import DEMAND_UNITS, RATE_UNITS
 from hyperplan.plan.model import group_ids
 from hyperplan.plan.outage_mix import outage_mix
+from hyperplan.plan.readout import EPS, base_market_use, col_values, frame, pm_coverage
+from hyperplan.plan.route_tables import route_tables
 from hyperplan.plan.routes import OWNED, ROUTES
 from hyperplan.plan.solve import Solution
 
-EPS = 1e-6
 #: columns that name an offer (with the term and start: a commitment), for sorting on full keys
 OFFER_KEYS = ("provider", "region", "instance_type")
 
@@ -33,12 +35,6 @@ def sort_on_keys(
     out = out.drop(columns=list(tmp))
     out.attrs = dict(df.attrs)
     return out
-
-
-def _frame(data: dict[str, object], units: dict[str, str]) -> pd.DataFrame:
-    df = pd.DataFrame(data)
-    df.attrs["units"] = units
-    return df
 
 
 def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
@@ -59,8 +55,6 @@ def tables(pm: PlanningModel, sol: Solution) -> dict[str, pd.DataFrame]:
         out["shadow_prices"] = shadow_prices(pm, sol)
         out["entry_prices"] = entry_prices(pm, sol)
         out["policies"] = policies(pm, sol)
-    from hyperplan.plan.route_tables import route_tables  # imports this module
-
     out.update(route_tables(pm, sol, out))
     return out
 
@@ -75,7 +69,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
     W, T = len(inp.workload_names), inp.tl.periods
     w = np.repeat(np.arange(W), T)
     t = np.tile(np.arange(T), W)
-    workloads = _frame(
+    workloads = frame(
         {
             "workload": np.array(inp.workload_names)[w],
             "kind": inp.kind[w],
@@ -93,7 +87,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
         {"demand": "demand units per period (see unit)", "hours": "hours"},
     )
     off = inp.offers
-    offers = _frame(
+    offers = frame(
         {
             "offer_id": off.index.to_numpy(),
             **_offer_cols(pm, np.arange(len(off))),
@@ -109,7 +103,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
     O = len(off)
     o = np.repeat(np.arange(O), T)
     t2 = np.tile(np.arange(T), O)
-    markets = _frame(
+    markets = frame(
         {
             "offer_id": off.index.to_numpy()[o],
             "period_index": t2,
@@ -122,7 +116,7 @@ def inputs_tables(pm: PlanningModel) -> dict[str, pd.DataFrame]:
         {"ondemand_usd_per_hour": "USD per instance-hour", "ondemand_cap": "instances"},
     )
     pw, po = np.nonzero(inp.perf > 0)
-    perf = _frame(
+    perf = frame(
         {
             "workload": np.array(inp.workload_names)[pw],
             "offer_id": off.index.to_numpy()[po],
@@ -143,13 +137,6 @@ def _cap_basis(inp) -> dict[str, np.ndarray]:
     return {"ondemand_cap_basis": basis[:, 0], "spot_cap_basis": basis[:, 1]}
 
 
-def _values(pm: PlanningModel, sol: Solution, family: str) -> np.ndarray:
-    fam = pm.lm.cols.get(family)
-    if fam is None:
-        return np.zeros(0)
-    return sol.col_value[fam.slice]
-
-
 def _offer_cols(pm: PlanningModel, o: np.ndarray) -> dict[str, np.ndarray]:
     off = pm.inputs.offers
     return {
@@ -164,7 +151,7 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     """New reservations to sign: one row per (offer, term, start) with instances > 0."""
     inp = pm.inputs
     fam = pm.lm.cols["reserve"]
-    v = _values(pm, sol, "reserve")
+    v = col_values(pm, sol, "reserve")
     sel = np.flatnonzero(v > EPS)
     o, k, s = (fam.index[key][sel] for key in ("offer", "term", "start"))
     years = np.array(inp.terms_years)[k] if len(k) else np.zeros(0, dtype=int)
@@ -181,7 +168,7 @@ def commitments(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     starts = np.array(inp.tl.starts[:-1])
     ends = _column_ends(pm, fam.index["offer"].size)
     per = {key: ends[key][sel] * v[sel] for key in ENDS_COLUMNS}
-    return _frame(
+    return frame(
         {
             **_offer_cols(pm, o),
             "term_years": years,
@@ -271,7 +258,7 @@ def liability(commitments: pd.DataFrame, providers: list[str]) -> pd.DataFrame:
         "charged_usd_discounted": "USD (present value)",
     }
     if not len(commitments):
-        return _frame({"provider": [], "commitments": [], **{c: [] for c in cols}}, units)
+        return frame({"provider": [], "commitments": [], **{c: [] for c in cols}}, units)
     grouped = commitments.groupby("provider")
     out = grouped[list(cols.values())].sum().rename(columns={v: k for k, v in cols.items()})
     out.insert(0, "commitments", grouped.size())
@@ -283,44 +270,19 @@ def liability(commitments: pd.DataFrame, providers: list[str]) -> pd.DataFrame:
     return out
 
 
-def pm_coverage(pm: PlanningModel) -> dict[str, np.ndarray]:
-    """Per reservation column and covered period: owner (index in ``reserve``), t, USD."""
-    fam = pm.lm.cols["reserve"]
-    spend = pm.spend
-    sel = (spend.col >= fam.start) & (spend.col < fam.start + fam.size)
-    return {
-        "owner": spend.col[sel] - fam.start,
-        "t": spend.t[sel],
-        "usd": spend.amount[sel] / MUSD,
-    }
-
-
-def _base_market_use(pm: PlanningModel, sol: Solution) -> dict[str, np.ndarray]:
-    fam = pm.lm.cols["allocate"]
-    v = _values(pm, sol, "allocate")
-    idx = fam.index
-    # keep an allocation that serves demand even when it is a sliver of an instance (a demand
-    # of 0.001 tokens/s needs 1e-8 instances): dropping it would leave that demand unaccounted
-    served = v * pm.inputs.perf[idx["workload"], idx["offer"]]
-    sel = np.flatnonzero((idx["scenario"] == 0) & ((v > EPS) | (served > EPS)))
-    return {key: idx[key][sel] for key in ("workload", "offer", "market", "period")} | {
-        "value": v[sel]
-    }
-
-
 def capacity(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     """Capacity per offer and period in the base plan: reserved, on-demand, spot, GPUs, MW."""
     inp = pm.inputs
     O, T = len(inp.offers), inp.tl.periods
     reserved = np.zeros((O, T))
     fam = pm.lm.cols["capacity"]
-    reserved[fam.index["offer"], fam.index["period"]] = _values(pm, sol, "capacity")
+    reserved[fam.index["offer"], fam.index["period"]] = col_values(pm, sol, "capacity")
     market = np.zeros((O, 3, T))
-    use = _base_market_use(pm, sol)
+    use = base_market_use(pm, sol)
     np.add.at(market, (use["offer"], use["market"], use["period"]), use["value"])
     total = reserved + market[:, ONDEMAND] + market[:, SPOT]
     o, t = np.nonzero(total > EPS)
-    return _frame(
+    return frame(
         {
             **_offer_cols(pm, o),
             "period": np.array(inp.tl.labels)[t] if len(t) else np.zeros(0, dtype=str),
@@ -338,9 +300,9 @@ def capacity(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
 def allocation(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     """Which workload runs where in the base plan, by market and period."""
     inp = pm.inputs
-    use = _base_market_use(pm, sol)
+    use = base_market_use(pm, sol)
     w, o, m, t, v = use["workload"], use["offer"], use["market"], use["period"], use["value"]
-    return _frame(
+    return frame(
         {
             "workload": np.array(inp.workload_names)[w] if len(w) else np.zeros(0, dtype=str),
             "kind": inp.kind[w],
@@ -378,10 +340,10 @@ def spend(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
         f = pm.lm.cols["shortfall"]
         c = f.index["contract"]
         end = np.maximum(inp.contract_end_period[c], 0)
-        np.add.at(out, (inp.contract_provider[c], 4, end), _values(pm, sol, "shortfall") / MUSD)
+        np.add.at(out, (inp.contract_provider[c], 4, end), col_values(pm, sol, "shortfall") / MUSD)
     p, m, t = np.nonzero(out > EPS)
     usd = out[p, m, t]
-    return _frame(
+    return frame(
         {
             "provider": np.array(inp.providers)[p] if len(p) else np.zeros(0, dtype=str),
             "market": np.array([*MARKETS, "existing", "shortfall"])[m]
@@ -407,7 +369,7 @@ def _served(pm: PlanningModel, sol: Solution) -> tuple[np.ndarray, np.ndarray]:
     if fam is None:
         return served, required
     w, t, s = fam.index["workload"], fam.index["period"], fam.index["scenario"]
-    u = _values(pm, sol, "unserved")
+    u = col_values(pm, sol, "unserved")
     required[w, t, s] = pm.lm.arrays()["row_lo"][fam.slice]
     served[w, t, s] = required[w, t, s] - u
     return served, required
@@ -424,7 +386,7 @@ def resilience(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     w, s = np.nonzero(has.any(axis=1))
     worst = np.where(has, frac, np.inf).min(axis=1)[w, s]
     need = np.where(has, level, -np.inf).max(axis=1)[w, s]
-    return _frame(
+    return frame(
         {
             "workload": np.array(inp.workload_names)[w] if len(w) else np.zeros(0, dtype=str),
             "scenario": np.array(inp.scenario_names)[s] if len(s) else np.zeros(0, dtype=str),
@@ -445,7 +407,7 @@ def unserved(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     rows: dict[str, list] = {k: [] for k in ("workload", "scenario", "period", "amount", "unit")}
     if "unserved" in pm.lm.cols:
         fam = pm.lm.cols["unserved"]
-        u = _values(pm, sol, "unserved")
+        u = col_values(pm, sol, "unserved")
         sel = np.flatnonzero(u > EPS * np.maximum(1.0, pm.lm.arrays()["ub"][fam.slice]))
         w, t, s = (fam.index[k][sel] for k in ("workload", "period", "scenario"))
         rows["workload"] += list(np.array(inp.workload_names)[w])
@@ -455,7 +417,7 @@ def unserved(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
         rows["unit"] += [DEMAND_UNITS[k] for k in inp.kind[w]]
     if "unserved-training" in pm.lm.cols:
         fam = pm.lm.cols["unserved-training"]
-        u = _values(pm, sol, "unserved-training")
+        u = col_values(pm, sol, "unserved-training")
         sel = np.flatnonzero(u > EPS * np.maximum(1.0, inp.compute[fam.index["workload"]]))
         for i in sel:
             rows["workload"].append(inp.workload_names[fam.index["workload"][i]])
@@ -463,7 +425,7 @@ def unserved(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             rows["period"].append("whole window")
             rows["amount"].append(float(u[i]))
             rows["unit"].append(DEMAND_UNITS["training"])
-    return _frame(rows, {"amount": "demand units (see unit)"})
+    return frame(rows, {"amount": "demand units (see unit)"})
 
 
 def shadow_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
@@ -504,7 +466,7 @@ def shadow_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
         out["usd_per_unit_hour"] += list(sol.row_dual[fam.slice] / MUSD)
         out["unit"] += ["reference GPU-hours (present value)"] * len(w)
         out["usd_per_million_tokens"] += [np.nan] * len(w)
-    return _frame(
+    return frame(
         out,
         {"usd_per_unit_hour": "USD per unit-hour", "usd_per_million_tokens": "USD per 1M tokens"},
     )
@@ -542,7 +504,7 @@ def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     inp = pm.inputs
     O, T = len(inp.offers), inp.tl.periods
     rfam = pm.lm.cols["reserve"]
-    v = _values(pm, sol, "reserve")
+    v = col_values(pm, sol, "reserve")
     o, k, s = rfam.index["offer"], rfam.index["term"], rfam.index["start"]
     # value of one reserved instance of o in period t (summed over scenarios)
     value_ots = np.zeros((O, T))
@@ -617,7 +579,7 @@ def entry_prices(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
     oo, kk, ss = o[first], k[first], s[first]
     price = inp.reserved_price[oo, kk, ss]
     keep = np.clip(ratio[first], 0.0, 1.0)
-    return _frame(
+    return frame(
         {
             **_offer_cols(pm, oo),
             "term_years": np.array(inp.terms_years)[kk] if len(kk) else np.zeros(0, dtype=int),
@@ -677,7 +639,7 @@ def policies(pm: PlanningModel, sol: Solution) -> pd.DataFrame:
             rows["period"].append(period)
             rows["marginal_usd"].append(float(abs(dual[i]) * scale))
             rows["per"].append(per)
-    df = _frame(rows, {"marginal_usd": "USD (present value) per unit in 'per'"})
+    df = frame(rows, {"marginal_usd": "USD (present value) per unit in 'per'"})
     return sort_on_keys(
         df,
         ["marginal_usd", "policy", "subject", "period", "scenario", "per"],

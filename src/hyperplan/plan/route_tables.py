@@ -20,9 +20,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hyperplan.plan.build import ONDEMAND, RESERVED, PlanningModel
+from hyperplan.catalog.market_caps import ONDEMAND, RESERVED
+from hyperplan.plan.build import PlanningModel
 from hyperplan.plan.inputs import RATE_UNITS
-from hyperplan.plan.results import EPS, _base_market_use, _frame, _values, pm_coverage
+from hyperplan.plan.readout import EPS, base_market_use, col_values, frame, pm_coverage
 from hyperplan.plan.routes import MANAGED, OWNED, RENTED, ROUTES
 from hyperplan.plan.solve import Solution
 
@@ -57,17 +58,17 @@ def _reserved_use(pm: PlanningModel, sol: Solution) -> dict[str, np.ndarray]:
     hours = inp.tl.hours
     capacity = np.zeros((O, T))
     fam = pm.lm.cols["capacity"]
-    capacity[fam.index["offer"], fam.index["period"]] = _values(pm, sol, "capacity")
+    capacity[fam.index["offer"], fam.index["period"]] = col_values(pm, sol, "capacity")
     usd = inp.existing_cost * hours[None, :]
     cov = pm_coverage(pm)
-    v = _values(pm, sol, "reserve")
+    v = col_values(pm, sol, "reserve")
     o_of = pm.lm.cols["reserve"].index["offer"]
     np.add.at(usd, (o_of[cov["owner"]], cov["t"]), cov["usd"] * v[cov["owner"]])
     active = capacity > EPS
     unit = np.zeros((O, T))
     np.divide(usd, capacity * hours[None, :], out=unit, where=active)
     used = np.zeros((O, T))
-    base = _base_market_use(pm, sol)
+    base = base_market_use(pm, sol)
     res = base["market"] == RESERVED
     np.add.at(used, (base["offer"][res], base["period"][res]), base["value"][res])
     return {"capacity": capacity, "usd": usd, "unit": unit, "used": used, "base": base}
@@ -115,7 +116,7 @@ def routes(pm: PlanningModel, sol: Solution, use: dict[str, np.ndarray]) -> pd.D
         cost[ww, tt, rr], tokens, out=per_mtok, where=(kinds[ww] == "inference") & (tokens > EPS)
     )
     units = np.array([*(RATE_UNITS[k] for k in inp.kind), ""], dtype=object)
-    df = _frame(
+    df = frame(
         {
             "workload": names[ww].astype(str),
             "kind": kinds[ww].astype(str),
@@ -196,7 +197,7 @@ def owned_builds(pm: PlanningModel, commitments: pd.DataFrame) -> pd.DataFrame:
         rows["in_horizon_usd"].append(float(c["in_horizon_usd"]))
         rows["facility_capex_year"].append(int(inp.tl.calendar_year[s]))
         rows["hardware_capex_year"].append(int(inp.tl.calendar_year[first]))
-    return _frame(
+    return frame(
         rows,
         {
             "servers": "servers",

@@ -15,14 +15,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from hyperplan.catalog.market_caps import MARKETS, ONDEMAND, RESERVED, SPOT
 from hyperplan.errors import InputError, Problem
 from hyperplan.sim.models import HOURS_PER_YEAR, SimConfig
 
 if TYPE_CHECKING:
     from hyperplan.plan.api import Plan
 
-MARKETS = ("reserved", "ondemand", "spot")
-R, OD, SP = 0, 1, 2
+R, OD, SP = RESERVED, ONDEMAND, SPOT  # the short names sim/dispatch.py indexes with
 #: holders inference may preempt on failover, when priorities tie: batch first, then training,
 #: then agents (the design's "preempting training, then agents")
 PREEMPT_KIND_ORDER = {"batch": 0, "training": 1, "agents": 2}

@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-HOURS_PER_YEAR = 8760.0
+from hyperplan.scenario.timeline import HOURS_PER_YEAR as HOURS_PER_YEAR  # one definition
 
 # --- Llama 3 405B pre-training (Dubey et al., "The Llama 3 Herd of Models", 2024, section 3.3.4):
 # a 54-day snapshot on 16,384 H100 GPUs: 466 job interruptions, 47 planned and 419 unexpected;
