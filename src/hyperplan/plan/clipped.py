@@ -2,14 +2,14 @@
 
 The planner only sees the horizon ``[horizon.start, end)``. A training run that starts before it
 may use the horizon from its first period; a deadline after its end becomes the end; a contract
-or an existing reservation that runs past either edge counts only inside (a contract's
-``committed_usd`` pro rata); an offer ``available_from`` after the end is never available. None
+that runs past either edge counts only inside (its ``committed_usd`` pro rata); an offer ``available_from`` after the end is never available. None
 of these is an error, but each is easy to write by mistake, so ``hyperplan validate`` and
 ``hyperplan plan`` say so on stderr: the field path, the file:line:column (from the scenario
 file) and what the date was clipped to.
 
 A date before the horizon in ``available_from`` is not reported: "available already" is its
-plain meaning.
+plain meaning. Nor are the dates of reservations already held (``reservations``): one signed
+before the horizon or running past it is the normal case, and only its overlap is ever planned.
 """
 
 from __future__ import annotations
@@ -83,13 +83,6 @@ def clipped_dates(scenario: Scenario) -> list[Problem]:
         )
         add(("contracts", i, "start"), con.start, effect)
         add(("contracts", i, "end"), con.end, effect)
-    for i, res in enumerate(scenario.reservations):
-        effect = (
-            f"reservation {res.provider}:{res.region}:{res.instance_type} counts only inside "
-            "the horizon"
-        )
-        add(("reservations", i, "start"), res.start, effect)
-        add(("reservations", i, "end"), res.end, effect)
     for i, ov in enumerate(scenario.offers.overrides):
         if ov.available_from is not None and ov.available_from > end:
             add(
@@ -111,7 +104,7 @@ def clipped_dates(scenario: Scenario) -> list[Problem]:
         message = f"{c.day} is {edge}; clipped to {c.clipped}: {c.effect}"
         out.append(positions.problem(c.path, message))
     # file order; unlocated ones (no file) keep the order above: workloads, contracts,
-    # reservations, overrides (a stable sort)
+    # overrides (a stable sort)
     return sorted(out, key=lambda p: (p.line or 0, p.column or 0))
 
 
