@@ -15,7 +15,7 @@ from typing import Any, get_args
 
 from hyperplan.scenario import schema as models
 
-__all__ = ["FieldMeta", "demand_units", "field_meta", "model_classes"]
+__all__ = ["FieldMeta", "demand_units", "field_meta", "model_classes", "series_limits"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,18 @@ def field_meta(model: type[models.Model] | str, name: str) -> FieldMeta:
         plausible_max=float(limit) if isinstance(limit, int | float) else None,
         table_unit=str(extra.get(models.TABLE_UNIT, unit)) if unit is not None else None,
     )
+
+
+def series_limits() -> dict[str, tuple[float, str]]:
+    """The plausible maximum and unit of every series field: ``"Model.field" -> (limit, unit)``,
+    in the order the models and their fields are declared in."""
+    out: dict[str, tuple[float, str]] = {}
+    for name, cls in _classes():
+        for field in cls.model_fields:
+            meta = field_meta(cls, field)
+            if meta.plausible_max is not None:
+                out[f"{name}.{field}"] = (meta.plausible_max, meta.unit or "")
+    return out
 
 
 WORKLOAD_KINDS: tuple[type[models.WorkloadBase], ...] = get_args(get_args(models.Workload)[0])
