@@ -17,7 +17,7 @@ from hyperplan.errors import InputError
 from hyperplan.plan.inputs import DEMAND_UNITS
 from hyperplan.scenario import schema as models
 from hyperplan.scenario.annotations import is_model, strip_optional, union_members
-from hyperplan.scenario.fields import demand_units, field_meta, model_classes
+from hyperplan.scenario.fields import demand_units, field_meta, model_classes, series_limits
 from hyperplan.scenario.jsonschema import scenario_json_schema, schema_text
 from hyperplan.scenario.load import load_scenario_text
 
@@ -119,6 +119,7 @@ def test_series_fields_and_only_they_declare_a_plausible_maximum() -> None:
         else:
             assert meta.plausible_max is None, f"{model}.{field} is no series"
     assert found == SERIES_FIELDS
+    assert series_limits() == {f"{m}.{f}": v for (m, f), v in SERIES_FIELDS.items()}
 
 
 def test_the_json_schema_takes_units_and_maxima_from_the_fields() -> None:

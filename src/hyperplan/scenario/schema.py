@@ -1,8 +1,10 @@
 """The scenario language: pydantic v2 models of a ``scenario.yaml``.
 
 These models are the single source of the language: the JSON Schema, the reference docs and the
-error messages all derive from them. Units are in field names or descriptions: USD, hours,
-instances, GPUs (accelerator devices), vCPUs, tokens/s, MW.
+error messages all derive from them. Each field says what it means once, on the field:
+``Field(description=..., examples=[...], json_schema_extra=about(unit, plausible_max=...))``
+(read back by :mod:`hyperplan.scenario.fields`). Units: USD, hours, instances, GPUs (accelerator
+devices), vCPUs, tokens/s, MW.
 
 A scenario says *what the team needs* (workloads), *what it may buy* (providers, offers, terms),
 *what it already holds* (contracts, reservations) and *the rules* (policies). The catalog
