@@ -45,7 +45,6 @@ from typer.testing import CliRunner
 from hyperplan.docs_commands import register
 from hyperplan.scenario import schema as models
 from hyperplan.scenario.jsonschema import (
-    FIELD_DOCS,
     MODELINE,
     SCHEMA_FILE,
     scenario_json_schema,
@@ -431,27 +430,11 @@ def test_every_property_has_description_examples_and_unit() -> None:
         if _admits_number(prop) and not prop.get("x-unit"):
             problems.append(f"{model}.{name}: a number without a unit (x-unit)")
     assert not problems, (
-        "add Field(description=...) in hyperplan/scenario/schema.py or an entry in "
-        "FIELD_DOCS (hyperplan/scenario/jsonschema.py):\n  " + "\n  ".join(problems)
+        "add Field(description=..., examples=[...], json_schema_extra=about(unit)) in "
+        "hyperplan/scenario/schema.py:\n  " + "\n  ".join(problems)
     )
     for name, node in schema["$defs"].items():
         assert node.get("description"), f"$defs/{name}: no description (the model's docstring)"
-
-
-def test_field_docs_name_real_fields_and_never_say_things_twice() -> None:
-    classes = {
-        n: c for n, c in vars(models).items() if isinstance(c, type) and issubclass(c, models.Model)
-    }
-    for key, entry in FIELD_DOCS.items():
-        model, name = key.split(".")
-        assert model in classes, f"FIELD_DOCS[{key!r}]: no model {model}"
-        info = classes[model].model_fields.get(name)
-        assert info is not None, f"FIELD_DOCS[{key!r}]: {model} has no field {name}"
-        if "description" in entry:
-            assert not info.description, (
-                f"FIELD_DOCS[{key!r}] repeats a description the model already has"
-            )
-        assert set(entry) <= {"description", "unit", "examples"}, key
 
 
 def test_schema_is_draft07_and_valid() -> None:

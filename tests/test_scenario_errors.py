@@ -443,7 +443,7 @@ CASES: list[tuple[str, str | bytes, int | None, int | None, str, str]] = [
         11,
         26,
         "workloads[0].demand_tokens_per_s",
-        "1e+15 tokens/s is beyond any plausible fleet",
+        "1e+15 output tokens/s is beyond any plausible fleet",
     ),
     (
         "absurd-committed-usd",

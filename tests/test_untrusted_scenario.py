@@ -224,7 +224,7 @@ owned_sites:
             "demand_tokens_per_s: DEMAND",
             "demand_tokens_per_s: {start: 1e11, growth_per_year: 100}",
             ":12:26: workloads[0].demand_tokens_per_s",
-            "expected a number from 0 to 1e+12 (tokens/s) in every period",
+            "expected a number from 0 to 1e+12 (output tokens/s) in every period",
         ),
     ],
 )

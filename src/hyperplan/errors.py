@@ -7,6 +7,8 @@ status 2; no traceback reaches the user.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 
@@ -41,6 +43,18 @@ class Problem:
         where = self.location()
         field_path = f" {self.path}:" if self.path else ""
         return f"{where}:{field_path} {self.message}"
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the closest choice (case-insensitive), or ``""``.
+
+    The suffix of a message about an unknown name (a field, a kind, a provider, a region).
+    """
+    if len(str(word)) > 200:  # no name is that long; difflib is quadratic in the length
+        return ""
+    table = {str(c).lower(): str(c) for c in choices}
+    close = difflib.get_close_matches(str(word).lower(), list(table), n=1, cutoff=0.6)
+    return f"; did you mean {table[close[0]]!r}?" if close else ""
 
 
 class HyperplanError(Exception):

@@ -25,6 +25,7 @@ from hyperplan.catalog.accelerators import (
     tpu_slice_chips,
 )
 from hyperplan.errors import InputError, Problem
+from hyperplan.paths import FileAccessError, read_bounded
 
 #: Columns of a raw offers frame (before derived columns are added).
 RAW_COLUMNS: tuple[str, ...] = (
@@ -159,8 +160,6 @@ def _read_rows(path: str | os.PathLike[str]) -> tuple[str, list[str], pd.DataFra
     Raises:
         InputError: missing/unreadable file, no header, ragged records.
     """
-    from hyperplan.scenario.files import FileAccessError, read_bounded
-
     file = os.fspath(path)
     try:
         text = read_bounded(file).decode("utf-8-sig")

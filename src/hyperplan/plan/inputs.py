@@ -49,6 +49,7 @@ from hyperplan.plan.routes import (
     route_offers,
     route_ok,
 )
+from hyperplan.scenario.fields import demand_units
 from hyperplan.scenario.schema import (
     UNLIMITED,
     Agents,
@@ -74,13 +75,8 @@ __all__ = [
 ]
 
 KINDS = ("inference", "training", "agents", "batch")
-#: unit of each workload kind's demand and perf
-DEMAND_UNITS = {
-    "inference": "tokens/s",
-    "training": "reference GPU-hours",
-    "agents": "vCPUs",
-    "batch": "reference GPUs",
-}
+#: unit of each workload kind's demand and perf, as its demand field declares it (scenario/schema.py)
+DEMAND_UNITS = demand_units()
 #: unit of what one instance delivers at a time (``perf``, ``allocation.served``): a training run's
 #: demand is work (GPU-hours), its rate of delivery is reference GPUs
 RATE_UNITS = {**DEMAND_UNITS, "training": "reference GPUs"}

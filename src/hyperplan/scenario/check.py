@@ -19,11 +19,11 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel
 
-from hyperplan.errors import InputError, Problem
+from hyperplan.errors import InputError, Problem, did_you_mean
+from hyperplan.scenario.annotations import strip_optional, union_members
+from hyperplan.scenario.fields import FieldMeta, field_meta
 from hyperplan.scenario.files import FileAccessError, resolve_scenario_file
-from hyperplan.scenario.load import _members, _resolve, did_you_mean
 from hyperplan.scenario.schema import (
-    SERIES_LIMITS,
     CsvSeries,
     GrowthSeries,
     Scenario,
@@ -34,10 +34,6 @@ from hyperplan.scenario.yamlpos import PathKey, Positions
 
 if TYPE_CHECKING:
     from hyperplan.catalog import Catalog
-
-#: Upper bounds of series fields beyond which a value is surely a unit mistake: field name ->
-#: (limit, unit); declared with the schema (other numbers have their range in the schema itself).
-ABSURD: dict[str, tuple[float, str]] = SERIES_LIMITS
 
 _TERM = re.compile(r"^(\d+)y$")
 
@@ -100,27 +96,34 @@ def share_caps_message(
 
 
 def _is_series(annotation: Any) -> bool:
-    members = _members(_resolve(annotation)) or []
+    members = union_members(strip_optional(annotation)) or []
     return GrowthSeries in members
 
 
 def iter_series(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any]]:
     """Every series field set in a scenario (or part of one): ``(path, value)``."""
+    for where, value, _ in iter_series_fields(obj, path):
+        yield where, value
+
+
+def iter_series_fields(obj: Any, path: PathKey = ()) -> Iterator[tuple[PathKey, Any, FieldMeta]]:
+    """Every series field set in a scenario (or part of one): ``(path, value, what the field
+    says about itself)`` (its unit and plausible maximum, :func:`~.fields.field_meta`)."""
     if isinstance(obj, BaseModel):
         for name, info in type(obj).model_fields.items():
             value = getattr(obj, name)
             if value is None:
                 continue
             if _is_series(info.annotation):
-                yield (*path, name), value
+                yield (*path, name), value, field_meta(type(obj), name)
             else:
-                yield from iter_series(value, (*path, name))
+                yield from iter_series_fields(value, (*path, name))
     elif isinstance(obj, list):
         for i, item in enumerate(obj):
-            yield from iter_series(item, (*path, i))
+            yield from iter_series_fields(item, (*path, i))
     elif isinstance(obj, dict):
         for key, item in obj.items():
-            yield from iter_series(item, (*path, key))
+            yield from iter_series_fields(item, (*path, key))
 
 
 def _usd(value: float) -> str:
@@ -312,7 +315,9 @@ class _Checker:
 
     def _series(self) -> None:
         self.expanded: dict[PathKey, np.ndarray] = {}
-        for path, value in iter_series(self.s):
+        self.series_meta: dict[PathKey, FieldMeta] = {}
+        for path, value, meta in iter_series_fields(self.s):
+            self.series_meta[path] = meta
             try:
                 self.expanded[path] = expand_series(value, self.tl, self.s._base_dir)
             except SeriesError as exc:
@@ -323,13 +328,15 @@ class _Checker:
         for path, values in self.expanded.items():
             with np.errstate(invalid="ignore"):
                 top = float(np.max(values)) if len(values) else 0.0
-            self._absurd(path, top)
+            self._absurd(path, top, self.series_meta[path])
         self._budget_vs_contracts()
 
-    def _absurd(self, path: PathKey, value: float) -> None:
-        if path[-1] not in ABSURD:
+    def _absurd(self, path: PathKey, value: float, meta: FieldMeta) -> None:
+        """A series whose largest value ``value`` is beyond the field's plausible maximum: a unit
+        mistake, stated with the field's own unit (``about(unit, plausible_max=...)``)."""
+        if meta.plausible_max is None:
             return
-        limit, unit = ABSURD[str(path[-1])]
+        limit, unit = meta.plausible_max, meta.unit
         if not value <= limit:  # NaN too (a growth series that overflowed)
             self.add(
                 path,

@@ -7,8 +7,9 @@ A scenario may come from someone else, so the files it names are confined:
   :func:`~hyperplan.scenario.load.load_scenario`, or :data:`ENV_ALLOW` in the environment,
   folders separated by :data:`os.pathsep`);
 - they must be regular files (no FIFO, device, socket or directory; nothing under ``/proc``,
-  ``/sys`` or ``/dev``) of at most :data:`MAX_FILE_BYTES` bytes; they are opened without
-  blocking and checked with ``fstat`` before a byte is read;
+  ``/sys`` or ``/dev``) of at most :data:`~hyperplan.paths.MAX_FILE_BYTES` bytes; they are
+  opened without blocking and checked with ``fstat`` before a byte is read
+  (:func:`hyperplan.paths.read_bounded`, which the catalog's CSV readers use too);
 - an error about one says its name and what we expected, never what it holds.
 
 :class:`ScenarioFolder` is the scenario's folder (a :class:`~pathlib.Path`) that also carries the
@@ -18,22 +19,30 @@ extra allowed folders, so every reader given ``scenario._base_dir`` applies the 
 from __future__ import annotations
 
 import os
-import stat
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-MAX_FILE_BYTES = 50 * 1024 * 1024
-"""Largest file a scenario may name, bytes (50 MiB)."""
+from hyperplan.paths import MAX_FILE_BYTES, FileAccessError, check_regular_file, read_bounded
+
+__all__ = [
+    "ENV_ALLOW",
+    "MAX_FILE_BYTES",
+    "PSEUDO_ROOTS",
+    "FileAccessError",
+    "ScenarioFolder",
+    "allowed_roots",
+    "env_allowed",
+    "read_bounded",
+    "read_scenario_file",
+    "resolve_scenario_file",
+    "scenario_folder",
+]
+
 ENV_ALLOW = "HYPERPLAN_ALLOW_PATHS"
 """Environment variable: more folders scenarios may read from, separated by ``os.pathsep``."""
 PSEUDO_ROOTS = (Path("/proc"), Path("/sys"), Path("/dev"))
 """Kernel pseudo-filesystems: never read, even when a folder above them is allowed."""
-
-
-class FileAccessError(ValueError):
-    """A file a scenario names that it may not read (outside the allowed folders, not a
-    regular file, too large, missing). The message names the file, never its content."""
 
 
 class ScenarioFolder(type(Path())):  # type: ignore[misc]
@@ -121,64 +130,8 @@ def resolve_scenario_file(name: str, base_dir: str | os.PathLike[str] | None) ->
         raise FileAccessError(f"file not found: {path}") from None
     except OSError as exc:
         raise FileAccessError(f"cannot read {path}: {exc.strerror}") from None
-    _check_stat(info, path)
+    check_regular_file(info, path)
     return real
-
-
-def _check_stat(info: os.stat_result, path: Path) -> None:
-    if stat.S_ISDIR(info.st_mode):
-        raise FileAccessError(f"{path} is a directory; expected a CSV file")
-    if not stat.S_ISREG(info.st_mode):
-        raise FileAccessError(
-            f"{path} is not a regular file (a FIFO, device or socket); expected a CSV file"
-        )
-    if info.st_size > MAX_FILE_BYTES:
-        raise FileAccessError(
-            f"{path} is too large ({info.st_size / 2**20:.1f} MiB); a file a scenario names may "
-            f"be at most {MAX_FILE_BYTES // 2**20} MiB"
-        )
-
-
-def read_bounded(path: str | os.PathLike[str]) -> bytes:
-    """The bytes of a regular file of at most :data:`MAX_FILE_BYTES`, opened without blocking.
-
-    The file is opened with ``O_NONBLOCK`` (a FIFO swapped in cannot hang the open), checked
-    with ``fstat`` (regular, not too large) and read up to the limit.
-
-    Raises:
-        FileAccessError: missing, unreadable, not a regular file, too large.
-    """
-    p = Path(path)
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    try:
-        fd = os.open(p, flags)
-    except FileNotFoundError:
-        raise FileAccessError(f"file not found: {p}") from None
-    except IsADirectoryError:
-        raise FileAccessError(f"{p} is a directory; expected a CSV file") from None
-    except OSError as exc:
-        raise FileAccessError(f"cannot read {p}: {exc.strerror}") from None
-    try:
-        _check_stat(os.fstat(fd), p)
-        chunks: list[bytes] = []
-        left = MAX_FILE_BYTES + 1
-        while left > 0:
-            chunk = os.read(fd, min(left, 1 << 20))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            left -= len(chunk)
-    except OSError as exc:
-        raise FileAccessError(f"cannot read {p}: {exc.strerror}") from None
-    finally:
-        os.close(fd)
-    data = b"".join(chunks)
-    if len(data) > MAX_FILE_BYTES:
-        raise FileAccessError(
-            f"{p} is too large; a file a scenario names may be at most "
-            f"{MAX_FILE_BYTES // 2**20} MiB"
-        )
-    return data
 
 
 def read_scenario_file(name: str, base_dir: str | os.PathLike[str] | None) -> tuple[Path, bytes]:

@@ -4,9 +4,11 @@
 :mod:`hyperplan.scenario.schema` stay the single source of the language) and adds what an editor
 and a reader need:
 
-- a description on every field (the model's own ``Field(description=...)``; :data:`FIELD_DOCS`
-  fills the few fields that have none), a unit on every numeric field (``x-unit``, also shown in
-  ``markdownDescription``) and examples on every field;
+- what each field says about itself, all declared on the field in
+  :mod:`hyperplan.scenario.schema` (``Field(description=..., examples=[...],
+  json_schema_extra=about(unit, plausible_max=...))``): a description and examples on every
+  field, a unit on every numeric field (``x-unit``, also shown in ``markdownDescription``), and
+  a series field's plausible maximum as its ``maximum``;
 - the spellings the loader accepts that pydantic's schema does not say: dates as ``2027``,
   ``2027-07`` or ``2027-Q3`` (``$defs/When``), a series given as a bare CSV path
   (``$defs/Series``), and numbers with ``_`` separators (``1_500_000``), which YAML 1.1 (the
@@ -28,6 +30,7 @@ import re
 from typing import Any
 
 from hyperplan.scenario import schema as models
+from hyperplan.scenario.fields import field_meta, model_classes
 
 SCHEMA_ID = "urn:hyperplan:scenario"
 SCHEMA_DRAFT = "http://json-schema.org/draft-07/schema#"
@@ -45,398 +48,6 @@ CSV_PATH_PATTERN = r"\.[cC][sS][vV]\s*$"
 
 VALUES = ("examples", "default", "const", "enum")
 ANNOTATIONS = ("title", "description", "markdownDescription", "default", "examples", "x-unit")
-
-# ----------------------------------------------------------------------------------------------
-# What the models do not say: descriptions (only where the model has none), units, examples.
-# Keys are "Model.field"; a base class's key (WorkloadBase) covers its subclasses.
-# ----------------------------------------------------------------------------------------------
-
-FIELD_DOCS: dict[str, dict[str, Any]] = {
-    # series
-    "GrowthSeries.start": {"unit": "unit of the field", "examples": [200_000]},
-    "GrowthSeries.growth_per_year": {"unit": "fraction per year", "examples": [1.0, 0.5]},
-    "CsvSeries.csv": {"examples": ["demand.csv"]},
-    "CsvSeries.column": {"examples": ["tokens_per_s"]},
-    # horizon
-    "Horizon.start": {"examples": ["2027-01-01", "2027-Q1", 2027]},
-    "Horizon.period": {"examples": ["quarter"]},
-    "Horizon.periods": {"unit": "periods", "examples": [8, 20]},
-    "Horizon.discount_rate": {"unit": "fraction per year", "examples": [0.08]},
-    "Horizon.end_effects": {"examples": ["full", "prorate"]},
-    "Horizon.salvage": {"examples": [{"fraction": 0.3}, {"usd_per_instance_hour": 1.2}]},
-    "Salvage.fraction": {"unit": "fraction", "examples": [0.3]},
-    "Salvage.usd_per_instance_hour": {"unit": "USD per instance-hour", "examples": [1.2]},
-    "Salvage.terms": {"examples": [["3y"], ["build"]]},
-    "OfferOverride.salvage": {"examples": [{"fraction": 0.5, "terms": ["3y"]}]},
-    # providers
-    "OutageModel.rate_per_year": {"unit": "outages per year", "examples": [1.0, 0.5]},
-    "OutageModel.mean_hours": {"unit": "hours", "examples": [8.0, 12.0]},
-    "OutageModel.sigma": {"unit": "dimensionless", "examples": [1.0]},
-    "OutageModel.control_plane_share": {"unit": "fraction", "examples": [0.0, 0.3]},
-    "Region.geo": {"examples": [["us"], ["eu"]]},
-    "Region.power_mw": {"unit": "MW", "examples": [50, {"start": 20, "growth_per_year": 0.5}]},
-    "Region.pue": {"unit": "ratio", "examples": [1.1, 1.3]},
-    "Region.outage": {"examples": [{"rate_per_year": 2, "mean_hours": 4}]},
-    "Provider.regions": {"examples": [{"us-east-1": {}, "us-west-2": {"power_mw": 50}}]},
-    "Provider.pue": {"unit": "ratio", "examples": [1.2, 1.1]},
-    "Provider.outage": {"examples": [{"rate_per_year": 1, "mean_hours": 12}]},
-    # offers
-    "OfferMatch.provider": {
-        "description": "provider name, as in the catalog (e.g. aws); any when omitted",
-        "examples": ["aws"],
-    },
-    "OfferMatch.region": {
-        "description": "region code, as the provider names it; any when omitted",
-        "examples": ["us-east-1"],
-    },
-    "OfferMatch.instance_type": {
-        "description": "instance type, as the provider names it; any when omitted",
-        "examples": ["p5.48xlarge"],
-    },
-    "OfferMatch.accelerator": {
-        "description": "accelerator name (normalised, e.g. H100); any when omitted",
-        "examples": ["H100"],
-    },
-    "OfferOverride.match": {
-        "description": "the catalog offers this override changes: every given field must match",
-        "examples": [{"provider": "aws", "instance_type": "p5.48xlarge"}],
-    },
-    "OfferOverride.ondemand_usd_per_hour": {
-        "unit": "USD per instance-hour",
-        "examples": [55.04],
-    },
-    "OfferOverride.spot_usd_per_hour": {"unit": "USD per instance-hour", "examples": [22.0]},
-    "OfferOverride.reserved_usd_per_hour": {
-        "unit": "USD per instance-hour",
-        "examples": [{"1y": 38.5, "3y": 24.2}],
-    },
-    "OfferOverride.available_from": {"examples": ["2026-07-01", "2026-Q3"]},
-    "OfferOverride.supply": {
-        "unit": "instances per period",
-        "examples": [500, {"start": 2000, "growth_per_year": 0.5}],
-    },
-    "OfferOverride.max_instances": {"unit": "instances", "examples": [4000]},
-    "OfferOverride.ondemand_cap": {"unit": "instances", "examples": [2000, "unlimited"]},
-    "OfferOverride.spot_cap": {"unit": "instances", "examples": [1000]},
-    "OfferOverride.kw_per_instance": {"unit": "kW", "examples": [10.2]},
-    "Offers.catalog_csv": {"examples": [["my-offers.csv"]]},
-    "Offers.skypilot_csv": {"examples": [[{"path": "aws_vms.csv", "provider": "aws"}]]},
-    "Offers.accelerators": {"examples": [["H100", "H200"]]},
-    "Offers.instance_types": {"examples": [["p5.48xlarge", "p5en.48xlarge"]]},
-    "Offers.exclude": {"examples": [[{"provider": "aws", "region": "us-east-2"}]]},
-    "Offers.overrides": {
-        "description": (
-            "changes to the offers each entry's match selects: negotiated prices, supply, caps, "
-            "availability"
-        ),
-        "examples": [[{"match": {"provider": "aws"}, "ondemand_cap": 200}]],
-    },
-    "Offers.ondemand_cap": {"unit": "instances", "examples": [2000, "unlimited"]},
-    "Offers.spot_cap": {"unit": "instances", "examples": [1000, "unlimited"]},
-    "Offers.supply": {"unit": "instances per period", "examples": [2000]},
-    "SkypilotCsv.path": {
-        "description": "path of a SkyPilot catalog CSV (vms.csv), relative to the scenario file",
-        "examples": ["aws_vms.csv"],
-    },
-    "SkypilotCsv.provider": {
-        "description": "the provider whose offers the CSV lists",
-        "examples": ["aws"],
-    },
-    # existing commitments
-    "Contract.name": {
-        "description": "the contract's name (for reports and messages)",
-        "examples": ["azure-2026"],
-    },
-    "Contract.provider": {
-        "description": "provider the spend is committed to",
-        "examples": ["azure"],
-    },
-    "Contract.committed_usd": {"unit": "USD", "examples": [38_000_000_000]},
-    "Contract.start": {
-        "description": "first day of the contract window",
-        "examples": ["2026-01-01"],
-    },
-    "Contract.end": {
-        "description": "first day after the contract window",
-        "examples": ["2033-01-01"],
-    },
-    "Contract.discount": {"unit": "fraction", "examples": [0.25]},
-    "Reservation.provider": {
-        "description": "provider of the reserved instances",
-        "examples": ["azure"],
-    },
-    "Reservation.region": {
-        "description": "region of the reserved instances",
-        "examples": ["eastus"],
-    },
-    "Reservation.instance_type": {
-        "description": "instance type of the reserved instances",
-        "examples": ["Standard_ND96isr_H100_v5"],
-    },
-    "Reservation.instances": {
-        "description": "number of instances reserved",
-        "unit": "instances",
-        "examples": [15000],
-    },
-    "Reservation.start": {"description": "first day of the reservation", "examples": ["2025-01"]},
-    "Reservation.end": {"description": "first day after the reservation", "examples": ["2027-01"]},
-    "Reservation.usd_per_hour": {"unit": "USD per instance-hour", "examples": [60.0]},
-    # workloads
-    "WorkloadBase.name": {
-        "description": "the workload's name, unique in the scenario (letters, digits, _ . -)",
-        "examples": ["chat", "pretrain"],
-    },
-    "WorkloadBase.providers": {"examples": [["aws", "nebius"]]},
-    "WorkloadBase.regions": {"examples": [["us-east-1", "eu-north1"]]},
-    "WorkloadBase.geo": {"examples": [["eu"], ["us", "ca"]]},
-    "WorkloadBase.markets": {"examples": [["reserved", "ondemand"]]},
-    "WorkloadBase.priority": {"unit": "rank", "examples": [10]},
-    "WorkloadBase.routes": {"examples": [["rented", "owned"], ["managed"]]},
-    "Inference.kind": {"description": "inference: token serving", "examples": ["inference"]},
-    "Inference.demand_tokens_per_s": {
-        "unit": "output tokens/s",
-        "examples": [200_000, {"start": 200_000, "growth_per_year": 1.0}],
-    },
-    "Inference.model_params_b": {"unit": "billion parameters", "examples": [70, 405]},
-    "Inference.perf_tokens_per_s": {
-        "unit": "output tokens/s per device",
-        "examples": [{"H100": 3000, "H200": 4200}],
-    },
-    "Inference.accelerators": {"examples": [["H100", "H200"]]},
-    "Inference.resilience": {"unit": "fraction", "examples": [0.8]},
-    "Inference.model": {"examples": ["Llama 3.3 70B Instruct"]},
-    "Inference.input_tokens_per_output": {
-        "unit": "input tokens per output token",
-        "examples": [1.0, 4.0],
-    },
-    "Inference.preemptible": {
-        "description": "may use spot capacity and be preempted (requests retried elsewhere)",
-        "examples": [False],
-    },
-    "Training.kind": {"description": "training: a run of fixed work", "examples": ["training"]},
-    "Training.compute_gpu_hours": {
-        "unit": "reference-accelerator hours",
-        "examples": [1_500_000],
-    },
-    "Training.reference_accelerator": {
-        "description": "the accelerator compute_gpu_hours and perf are counted in",
-        "examples": ["H100"],
-    },
-    "Training.start": {"examples": ["2027-Q2"]},
-    "Training.deadline": {"examples": ["2028-Q1"]},
-    "Training.accelerators": {"examples": [["H100", "H200", "B200"]]},
-    "Training.perf": {
-        "unit": "reference-accelerator equivalents per device",
-        "examples": [{"B200": 2.27}],
-    },
-    "Training.single_site": {"examples": [True]},
-    "Training.max_instances": {"unit": "instances", "examples": [2000]},
-    "Training.preemptible": {
-        "description": "may use spot capacity and be preempted (the run resumes from a checkpoint)",
-        "examples": [False],
-    },
-    "Agents.kind": {"description": "agents: CPU sandboxes", "examples": ["agents"]},
-    "Agents.demand_vcpus": {
-        "unit": "vCPUs",
-        "examples": [2_000_000, {"start": 2_000_000, "growth_per_year": 1.0}],
-    },
-    "Agents.resilience": {
-        "description": "share of demand that must be served when any one domain is down",
-        "unit": "fraction",
-        "examples": [0.5],
-    },
-    "Agents.preemptible": {
-        "description": "may use spot capacity and be preempted (sandboxes restart elsewhere)",
-        "examples": [True],
-    },
-    "Batch.kind": {"description": "batch: preemptible GPU work", "examples": ["batch"]},
-    "Batch.demand_gpus": {
-        "unit": "reference accelerators",
-        "examples": [150_000, {"start": 1000, "growth_per_year": 1.0}],
-    },
-    "Batch.reference_accelerator": {
-        "description": "the accelerator demand_gpus and perf are counted in",
-        "examples": ["H100"],
-    },
-    "Batch.accelerators": {"examples": [["H100", "H200"]]},
-    "Batch.perf": {
-        "description": "reference-accelerator equivalents per device; default: bf16 TFLOPS ratio",
-        "unit": "reference-accelerator equivalents per device",
-        "examples": [{"H200": 1.0}],
-    },
-    "Batch.resilience": {
-        "description": "share of demand that must be served when any one domain is down",
-        "unit": "fraction",
-        "examples": [0.0],
-    },
-    "Batch.preemptible": {
-        "description": "may use spot capacity and be preempted (the work is retried)",
-        "examples": [True],
-    },
-    # policies
-    "Policies.max_share": {"unit": "fraction", "examples": [0.5, {"aws": 0.6, "azure": 0.4}]},
-    "Policies.share_by": {
-        "description": "what max_share measures: spend (USD) or GPUs in use",
-        "examples": ["spend"],
-    },
-    "Policies.power_total_mw": {"unit": "MW", "examples": [300]},
-    "Policies.budget_usd_per_year": {
-        "unit": "USD per year",
-        "examples": [10_000_000, [5e6, 8e6]],
-    },
-    "Policies.outages": {"examples": ["providers"]},
-    "Policies.target_gw": {"unit": "GW", "examples": [30]},
-    "Policies.unserved_penalty_factor": {"unit": "multiplier", "examples": [10]},
-    # owned sites and managed platforms
-    "OwnedSite.name": {
-        "description": "the site's name (letters, digits, _ . -); its provider is owned:<name>",
-        "examples": ["dc1"],
-    },
-    "OwnedSite.region": {"examples": ["us-va", "onprem"]},
-    "OwnedSite.geo": {"examples": ["us", "eu"]},
-    "OwnedSite.accelerator": {"examples": ["H100", "B200"]},
-    "OwnedSite.gpus_per_server": {"unit": "accelerators per server", "examples": [8]},
-    "OwnedSite.kw_per_server": {"unit": "kW (IT)", "examples": [10.2]},
-    "OwnedSite.mw_per_period": {"unit": "MW per period", "examples": [20, [0, 20, 40, 40]]},
-    "OwnedSite.max_mw": {"unit": "MW", "examples": [100]},
-    "OwnedSite.lead_time_periods": {"unit": "periods", "examples": [6, 8]},
-    "OwnedSite.facility_usd_per_mw": {"unit": "USD per MW of IT load", "examples": [11_700_000]},
-    "OwnedSite.hardware_usd_per_accelerator": {
-        "unit": "USD per accelerator",
-        "examples": [31_904.63],
-    },
-    "OwnedSite.facility_lifetime_years": {"unit": "years", "examples": [20]},
-    "OwnedSite.hardware_lifetime_years": {"unit": "years", "examples": [5, 6]},
-    "OwnedSite.electricity_usd_per_mwh": {"unit": "USD per MWh", "examples": [89.2, 66.0]},
-    "OwnedSite.pue": {"unit": "ratio", "examples": [1.1, 1.3]},
-    "OwnedSite.fixed_om_share_per_year": {"unit": "fraction of capex per year", "examples": [0.03]},
-    "OwnedSite.outage": {"examples": [{"rate_per_year": 0.5, "mean_hours": 24}]},
-    "ProvisionedThroughput.usd_per_unit_hour": {"unit": "USD per unit-hour", "examples": [63.0]},
-    "ProvisionedThroughput.tokens_per_s_per_unit": {
-        "unit": "output tokens/s per unit",
-        "examples": [1000],
-    },
-    "ProvisionedThroughput.term_months": {"unit": "months", "examples": [1, 6]},
-    "ProvisionedThroughput.max_units": {"unit": "units", "examples": [100]},
-    "ManagedPlatform.name": {
-        "description": "the platform's name (letters, digits, _ . -), shown in reports",
-        "examples": ["bedrock-llama"],
-    },
-    "ManagedPlatform.provider": {"examples": ["aws"]},
-    "ManagedPlatform.region": {"examples": ["us-east-1"]},
-    "ManagedPlatform.geo": {"examples": ["us"]},
-    "ManagedPlatform.model": {"examples": ["Llama 3.3 70B Instruct"]},
-    "ManagedPlatform.platform": {"examples": ["Amazon Bedrock"]},
-    "ManagedPlatform.mode": {"examples": ["on-demand"]},
-    "ManagedPlatform.input_usd_per_million_tokens": {
-        "unit": "USD per million input tokens",
-        "examples": [0.72],
-    },
-    "ManagedPlatform.output_usd_per_million_tokens": {
-        "unit": "USD per million output tokens",
-        "examples": [0.72],
-    },
-    "ManagedPlatform.max_tokens_per_s": {"unit": "output tokens/s", "examples": [50_000]},
-    "ManagedPlatform.provisioned": {
-        "examples": [{"usd_per_unit_hour": 63.0, "tokens_per_s_per_unit": 1000, "term_months": 1}]
-    },
-    "ManagedPlatform.workloads": {"examples": [["chat"], ["Llama 3.3 70B Instruct"]]},
-    # scenario
-    "Scenario.name": {
-        "description": "the scenario's name (letters, digits, _ . -), shown in reports",
-        "examples": ["small"],
-    },
-    "Scenario.description": {
-        "description": "what the scenario asks, in a sentence or two",
-        "examples": ["A training run and a growing chat service on AWS and Nebius."],
-    },
-    "Scenario.horizon": {
-        "description": "the planning horizon: when it starts, the period length, how many periods",
-        "examples": [{"start": "2027-01-01", "period": "quarter", "periods": 8}],
-    },
-    "Scenario.providers": {"examples": [{"aws": {}, "nebius": {}}]},
-    "Scenario.offers": {
-        "description": "which catalog offers are in play and what changes about them",
-        "examples": [{"accelerators": ["H100", "H200"]}],
-    },
-    "Scenario.terms": {"unit": "years", "examples": [[1, 3]]},
-    "Scenario.contracts": {
-        "description": "existing take-or-pay spend commitments",
-        "examples": [
-            [
-                {
-                    "name": "aws-2026",
-                    "provider": "aws",
-                    "committed_usd": 38e9,
-                    "start": "2026-01",
-                    "end": "2033-01",
-                    "discount": 0.25,
-                }
-            ]
-        ],
-    },
-    "Scenario.reservations": {
-        "description": "reserved capacity already signed (counted as capacity; cost sunk)",
-        "examples": [
-            [
-                {
-                    "provider": "aws",
-                    "region": "us-east-1",
-                    "instance_type": "p5.48xlarge",
-                    "instances": 16,
-                    "start": "2026-01",
-                    "end": "2028-01",
-                }
-            ]
-        ],
-    },
-    "Scenario.workloads": {
-        "description": "what the team needs: inference, training, agents and batch workloads",
-        "examples": [
-            [
-                {
-                    "name": "chat",
-                    "kind": "inference",
-                    "demand_tokens_per_s": {"start": 200_000, "growth_per_year": 1.0},
-                }
-            ]
-        ],
-    },
-    "Scenario.policies": {
-        "description": "the rules the plan must keep: share caps, power, budgets, outages",
-        "examples": [{"max_share": 0.7, "outages": "providers"}],
-    },
-    "Scenario.integer": {"examples": [False]},
-    "Scenario.owned_sites": {
-        "examples": [
-            [
-                {
-                    "name": "dc1",
-                    "region": "us-va",
-                    "accelerator": "H100",
-                    "max_mw": 100,
-                    "mw_per_period": 20,
-                    "lead_time_periods": 6,
-                    "facility_lifetime_years": 20,
-                    "fixed_om_share_per_year": 0.03,
-                }
-            ]
-        ]
-    },
-    "Scenario.managed_platforms": {
-        "examples": [
-            [
-                {
-                    "name": "bedrock",
-                    "provider": "aws",
-                    "region": "us-east-1",
-                    "model": "Llama 3.3 70B Instruct",
-                    "max_tokens_per_s": 50_000,
-                }
-            ]
-        ]
-    },
-}
 
 WHEN_DEF: dict[str, Any] = {
     "title": "When",
@@ -479,26 +90,6 @@ def _series_def() -> dict[str, Any]:
 # ----------------------------------------------------------------------------------------------
 
 
-def _model_classes() -> dict[str, type]:
-    """Model classes of the language by name (the keys of ``$defs``, plus Scenario)."""
-    return {
-        name: obj
-        for name, obj in vars(models).items()
-        if isinstance(obj, type) and issubclass(obj, models.Model)
-    }
-
-
-def field_docs(model: str, field: str) -> dict[str, Any]:
-    """The :data:`FIELD_DOCS` entry of ``model.field``, looked up along the model's bases."""
-    cls = _model_classes().get(model)
-    names = [c.__name__ for c in cls.__mro__] if cls is not None else [model]
-    for name in names:
-        entry = FIELD_DOCS.get(f"{name}.{field}")
-        if entry is not None:
-            return entry
-    return {}
-
-
 def _rst_to_md(text: str) -> str:
     """``code`` (reST) -> `code` (Markdown); docstring line breaks -> spaces."""
     text = text.replace("``", "`")
@@ -507,7 +98,7 @@ def _rst_to_md(text: str) -> str:
 
 def _factory_default(model: str, field: str) -> tuple[bool, Any]:
     """The default a ``default_factory`` gives, as YAML would write it (``{}`` for a model)."""
-    cls = _model_classes().get(model)
+    cls = model_classes().get(model)
     info = cls.model_fields.get(field) if cls is not None else None
     if info is None or info.default_factory is None:
         return False, None
@@ -517,30 +108,43 @@ def _factory_default(model: str, field: str) -> tuple[bool, Any]:
     return True, value
 
 
+def _field_examples(model: str, field: str) -> list[Any]:
+    """``Field(examples=...)`` of ``model.field`` as written (mappings keep their key order)."""
+    cls = model_classes().get(model)
+    if cls is None or field not in cls.model_fields:
+        return []
+    return copy.deepcopy(list(field_meta(cls, field).examples))
+
+
 def _document(model: str, node: dict[str, Any]) -> None:
-    """Fill the description, unit, examples and default of each property of a model's schema."""
+    """Finish each property of a model's schema from what its field says (``Field(description=,
+    examples=, json_schema_extra=about(...))``): the unit as ``x-unit``, a series field's
+    plausible maximum as its ``maximum``, the default a ``default_factory`` gives; the table unit
+    (for plan tables) is left out."""
     required = set(node.get("required", ()))
     for field, prop in node.get("properties", {}).items():
-        docs = field_docs(model, field)
         prop.pop("title", None)
+        unit = prop.pop(models.UNIT, None)
+        limit = prop.pop(models.PLAUSIBLE_MAX, None)
+        prop.pop(models.TABLE_UNIT, None)
+        prop.pop("examples", None)  # pydantic sorts the keys of example mappings: the field's own
+        examples = _field_examples(model, field)
         if field not in required and "default" not in prop:
             has_default, default = _factory_default(model, field)
             if has_default:
                 prop["default"] = default
-        if "description" not in prop and "description" in docs:
-            prop["description"] = docs["description"]
         if "description" in prop:
             prop["description"] = _rst_to_md(prop["description"])
-        if "unit" in docs:
-            prop["x-unit"] = docs["unit"]
-        if "examples" in docs and "examples" not in prop:
-            prop["examples"] = copy.deepcopy(docs["examples"])
-        if "const" in prop and "examples" not in prop:
+        if unit is not None:
+            prop["x-unit"] = unit
+        if examples:
+            prop["examples"] = examples
+        elif "const" in prop:
             prop["examples"] = [prop["const"]]
-        if field in models.SERIES_LIMITS and _is_series(prop):
+        if limit is not None and _is_series(prop):
             # the series field's own range (checked on every period after expansion): applies
             # to a constant; the Series type bounds list items and growth starts
-            prop["maximum"] = models.SERIES_LIMITS[field][0]
+            prop["maximum"] = limit
     if "description" in node:
         node["description"] = _rst_to_md(node["description"])
 

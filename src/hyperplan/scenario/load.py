@@ -10,19 +10,19 @@ translated here), then cross-references against the catalog (:mod:`~hyperplan.sc
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import re
-import types
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from hyperplan.errors import InputError, Problem
+from hyperplan.errors import InputError, Problem, did_you_mean
+from hyperplan.scenario.annotations import is_model, strip_optional, union_members
+from hyperplan.scenario.fields import field_meta
 from hyperplan.scenario.files import scenario_folder
-from hyperplan.scenario.schema import SERIES_LIMITS, FieldValueError, Scenario
+from hyperplan.scenario.schema import FieldValueError, Scenario
 from hyperplan.scenario.yamlpos import (
     PathKey,
     Positions,
@@ -34,7 +34,13 @@ from hyperplan.scenario.yamlpos import (
 if TYPE_CHECKING:
     from hyperplan.catalog import Catalog
 
-__all__ = ["format_problems", "load_scenario", "load_scenario_text", "problems_from_validation"]
+__all__ = [
+    "did_you_mean",
+    "format_problems",
+    "load_scenario",
+    "load_scenario_text",
+    "problems_from_validation",
+]
 
 
 def load_scenario(
@@ -216,33 +222,9 @@ def _first_entries(errors: list[Any], most: int) -> tuple[list[Any], list[tuple[
     return kept, list(dropped)
 
 
-def _resolve(tp: Any) -> Any:
-    """Strip ``Annotated`` and ``Optional`` wrappers."""
-    while True:
-        if get_origin(tp) is Annotated:
-            tp = get_args(tp)[0]
-            continue
-        if get_origin(tp) in (Union, types.UnionType):
-            members = [a for a in get_args(tp) if a is not type(None)]
-            if len(members) == 1:
-                tp = members[0]
-                continue
-        return tp
-
-
-def _members(tp: Any) -> list[Any] | None:
-    if get_origin(tp) in (Union, types.UnionType):
-        return [_resolve(a) for a in get_args(tp) if a is not type(None)]
-    return None
-
-
-def _is_model(tp: Any) -> bool:
-    return isinstance(tp, type) and issubclass(tp, BaseModel)
-
-
 def _member_for_tag(members: list[Any], tag: str) -> Any:
     for m in members:
-        if _is_model(m):
+        if is_model(m):
             kind = m.model_fields.get("kind")
             if m.__name__ == tag or (kind is not None and tag in get_args(kind.annotation)):
                 return m
@@ -251,7 +233,7 @@ def _member_for_tag(members: list[Any], tag: str) -> Any:
         origin = get_origin(m)
         if container is not None and origin is container:
             return m
-        if container is None and origin not in (list, dict) and not _is_model(m):
+        if container is None and origin not in (list, dict) and not is_model(m):
             return m
     return None
 
@@ -264,8 +246,8 @@ def _split(err: Any) -> _Err:
     choices: list[_Choice] = []
     owner: tuple[Any, str] | None = None
     for item in err["loc"]:
-        tp = _resolve(tp)
-        members = _members(tp)
+        tp = strip_optional(tp)
+        members = union_members(tp)
         if members is not None and isinstance(item, str):
             choices.append(_Choice(tuple(path), item, members))
             tp = _member_for_tag(members, item)
@@ -274,7 +256,7 @@ def _split(err: Any) -> _Err:
             continue
         parent = tp
         path.append(item)
-        if _is_model(tp):
+        if is_model(tp):
             info = tp.model_fields.get(item) if isinstance(item, str) else None
             if info is not None:
                 owner = (tp, str(item))
@@ -287,7 +269,7 @@ def _split(err: Any) -> _Err:
     if isinstance(error, FieldValueError):
         path.extend(error.loc)
         parent, tp = None, None
-    return _Err(dict(err), tuple(path), parent, _resolve(tp), choices, owner)
+    return _Err(dict(err), tuple(path), parent, strip_optional(tp), choices, owner)
 
 
 def _value_at(data: Any, path: PathKey) -> Any:
@@ -337,7 +319,7 @@ def _pick_branch(value: Any, by_tag: dict[str, list[_Err]], members: list[Any]) 
     if isinstance(value, dict):
         if dict_tag := next((t for t in tags if t.startswith("dict[")), None):
             return dict_tag
-        models = [t for t in tags if _is_model(_member_for_tag(members, t))]
+        models = [t for t in tags if is_model(_member_for_tag(members, t))]
 
         def score(tag: str) -> tuple[int, int]:
             errs = by_tag[tag]
@@ -349,7 +331,7 @@ def _pick_branch(value: Any, by_tag: dict[str, list[_Err]], members: list[Any]) 
         return best
     for tag in tags:
         member = _member_for_tag(members, tag)
-        if get_origin(member) is not None or _is_model(member):
+        if get_origin(member) is not None or is_model(member):
             continue
         if not any(_TYPE_ERRORS.search(e.raw["type"]) for e in by_tag[tag]):
             return tag
@@ -358,14 +340,14 @@ def _pick_branch(value: Any, by_tag: dict[str, list[_Err]], members: list[Any]) 
 
 def _describe(members: list[Any]) -> str:
     """What a union accepts, in words."""
-    names = [m.__name__ for m in members if _is_model(m)]
+    names = [m.__name__ for m in members if is_model(m)]
     if set(names) == {"GrowthSeries", "CsvSeries"}:
         if any(get_args(m) == ("unlimited",) for m in members):  # a market ceiling
             return SERIES_HINT.replace(" or {csv", ", {csv") + " or unlimited"
         return SERIES_HINT
     parts = []
     for m in members:
-        if _is_model(m):
+        if is_model(m):
             parts.append("{" + ", ".join(m.model_fields) + "}")
         elif get_origin(m) is list:
             parts.append("a list")
@@ -401,15 +383,6 @@ def _found(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "...'"
 
 
-def did_you_mean(word: str, choices: Iterable[str]) -> str:
-    """``"; did you mean 'x'?"`` for the closest choice (case-insensitive), or ``""``."""
-    if len(str(word)) > 200:  # no name is that long; difflib is quadratic in the length
-        return ""
-    table = {str(c).lower(): str(c) for c in choices}
-    close = difflib.get_close_matches(str(word).lower(), list(table), n=1, cutoff=0.6)
-    return f"; did you mean {table[close[0]]!r}?" if close else ""
-
-
 def _literal_choices(tp: Any) -> list[str]:
     return [str(a) for a in get_args(tp)] if get_origin(tp) is Literal else []
 
@@ -427,7 +400,7 @@ def _message(e: _Err) -> tuple[str, bool]:
     if kind == "missing":
         return f"missing required field {last!r}", False
     if kind == "extra_forbidden":
-        fields = list(e.parent.model_fields) if _is_model(e.parent) else []
+        fields = list(e.parent.model_fields) if is_model(e.parent) else []
         return f"unknown field {last!r}{did_you_mean(str(last), fields)}", True
     if kind == "union_tag_invalid":
         kinds = re.findall(r"'([^']*)'", ctx.get("expected_tags", ""))
@@ -511,13 +484,11 @@ def _range_text(owner: tuple[Any, str] | None) -> str | None:
     _bounds_of(
         Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation, bounds
     )
-    from hyperplan.scenario.jsonschema import field_docs
-
-    unit = field_docs(model.__name__, name).get("unit")
-    unit_text = f" ({unit})" if unit else ""
+    meta = field_meta(model, name)
+    unit_text = f" ({meta.unit})" if meta.unit else ""
     lo = f"{bounds['ge']:g}" if "ge" in bounds else None
-    if name in SERIES_LIMITS:  # the field's own limit, checked after expansion
-        bounds["le"] = SERIES_LIMITS[name][0]
+    if meta.plausible_max is not None:  # a series field's own limit, checked after expansion
+        bounds["le"] = meta.plausible_max
     hi = f"{bounds['le']:g}" if "le" in bounds else None
     if "gt" in bounds:
         lo_text = f"above {bounds['gt']:g}"
