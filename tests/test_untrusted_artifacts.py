@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hyperplan.artifacts import plan_from_dict
+from hyperplan.plan.artifact import plan_from_dict
 from hyperplan.errors import InputError
 from hyperplan.fileio import write_text_atomic
 from hyperplan.plan.api import Plan
