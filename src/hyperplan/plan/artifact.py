@@ -98,6 +98,9 @@ class Plan:
         tables = self.__dict__.get("tables", {})
         if name in tables:
             return tables[name]
+        prop = getattr(type(self), name, None)
+        if isinstance(prop, property) and prop.fget is not None:
+            return prop.fget(self)  # a property that failed: show its own error, not this one
         raise AttributeError(name)
 
     def __dir__(self) -> list[str]:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any, Protocol, get_args
 
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, InstanceOf, TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from hyperplan.artifacts import upgrade_scenario_json
@@ -111,7 +111,8 @@ class PlanContext(BaseModel):
     max_share: float | dict[str, float] | None = None
     outages: Outages = Field(default_factory=Outages)
     limits: Limits = Field(default_factory=Limits)
-    scenario: Scenario | None = None
+    # validated where it comes from (the loader, plan.json): not again, and a partial one is kept
+    scenario: InstanceOf[Scenario] | None = None
     ledger: LedgerInfo | None = None
     extra: dict[str, Any] = Field(default_factory=dict)
 
