@@ -250,8 +250,9 @@ def generate(rng: random.Random) -> tuple[bytes, str, str]:
 
 def outcome(raw: bytes, kind: str, folder: Path, *, render: bool = False) -> str:
     """``"accepted"`` or ``"refused"``; raises AssertionError (or anything) on a failure."""
-    from hyperplan.artifacts import load_plan_json, load_sim_json
+    from hyperplan.artifacts import load_sim_json
     from hyperplan.errors import InputError
+    from hyperplan.plan.artifact import load_plan_json
 
     path = folder / f"input-{kind}.json"
     path.write_bytes(raw)

@@ -54,8 +54,9 @@ def test_every_kind_of_text_damage_is_refused_or_loads(tmp_path: Path) -> None:
 def test_inputs_the_fuzzer_once_broke_are_refused_located(tmp_path: Path) -> None:
     """Each of these once escaped as a KeyError, ValueError or OverflowError (hours of 1e308:
     a NaN in the misses table)."""
-    from hyperplan.artifacts import load_plan_json, load_sim_json
+    from hyperplan.artifacts import load_sim_json
     from hyperplan.errors import InputError
+    from hyperplan.plan.artifact import load_plan_json
 
     plan_text, sim_text = fa.base_artifacts()
 

@@ -19,10 +19,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from hyperplan.artifacts import plan_from_dict
 from hyperplan.errors import InputError
 from hyperplan.fileio import write_text_atomic
 from hyperplan.plan.api import Plan
+from hyperplan.plan.artifact import plan_from_dict
 from hyperplan.plan.solve import SolverOptions
 from hyperplan.sim.estimate import FIXED_BYTES, estimate_sim
 

@@ -346,7 +346,7 @@ def plan(
             walk_away=walk_away,
         )
         if ledger_meta is not None:
-            result.meta["ledger"] = ledger_meta
+            result.context = result.context.with_ledger(ledger_meta)
         missed = result.misses()
         # outputs first: a reader that stops early (`| head -1`) must not cost the plan
         written: list[Path] = []

@@ -175,7 +175,7 @@ def actual_by_month(frame: FocusFrame) -> pd.DataFrame:
 
 def _period_months(plan: Plan) -> pd.DataFrame:
     """Share of each plan period's hours that falls in each calendar month (period, month, share)."""
-    starts = pd.to_datetime(pd.Series(plan.meta["period_starts"], dtype=str))
+    starts = pd.to_datetime(pd.Series([d.isoformat() for d in plan.context.period_starts]))
     rows = []
     for t in range(len(starts) - 1):  # periods, not rows: a few dozen at most
         a, b = starts.iloc[t], starts.iloc[t + 1]

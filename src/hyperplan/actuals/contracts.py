@@ -126,17 +126,10 @@ def load_contracts(path: str | Path) -> pd.DataFrame:
 
 
 def contracts_from_plan(plan: Plan) -> pd.DataFrame:
-    """The take-or-pay contracts of the plan's scenario (``meta.scenario.contracts``)."""
-    scen = (plan.meta or {}).get("scenario") or {}
-    items = scen.get("contracts") or []
+    """The take-or-pay contracts of the plan's scenario (``context.scenario.contracts``)."""
+    scenario = plan.context.scenario
     rows = [
-        (
-            str(c["name"]),
-            str(c["provider"]),
-            float(c["committed_usd"]),
-            pd.Timestamp(str(c["start"])),
-            pd.Timestamp(str(c["end"])),
-        )
-        for c in items
+        (c.name, c.provider, float(c.committed_usd), pd.Timestamp(c.start), pd.Timestamp(c.end))
+        for c in (scenario.contracts if scenario is not None else [])
     ]
     return pd.DataFrame(rows, columns=COLUMNS)

@@ -20,13 +20,16 @@ equal the trial's to the cent; the split across pools and months is the plan's.
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
+from hyperplan.errors import InputError, Problem
 from hyperplan.fileio import write_text_atomic
 
 if TYPE_CHECKING:
@@ -51,7 +54,7 @@ FOCUS_10_COLUMNS = [
 """Columns written: the FOCUS 1.0 columns plus hyperplan's own ``x_`` columns."""
 
 
-def _month_hours(inp: SimInputs, period_starts: list[str]) -> pd.DataFrame:
+def _month_hours(inp: SimInputs, period_starts: Sequence[dt.date]) -> pd.DataFrame:
     """Simulated hours of each (period, month): rows period, month, start, end, hours."""
     rows = []
     for t in range(len(inp.period_labels)):  # periods of the window: a few dozen at most
@@ -78,12 +81,12 @@ def trial_rows(plan: Plan, result: SimResult, trial: int = 0) -> pd.DataFrame:
     from hyperplan.sim.inputs import R, compile_plan
     from hyperplan.sim.models import SimConfig
 
-    meta = result.meta
-    cfg = SimConfig.model_validate(meta.get("config", {}))
-    inp = compile_plan(
-        plan, years=float(meta["years"]), step_hours=float(meta["step_hours"]), config=cfg
-    )
-    mh = _month_hours(inp, list(plan.meta["period_starts"]))
+    run = result.context
+    if run.years is None or run.step_hours is None:
+        raise InputError([Problem("the simulation records no years or step_hours (meta)")])
+    cfg = run.config if run.config is not None else SimConfig()
+    inp = compile_plan(plan, years=run.years, step_hours=run.step_hours, config=cfg)
+    mh = _month_hours(inp, plan.context.period_starts)
     m = result.metrics.iloc[int(trial)]
     P = inp.n_pools
     t_of = mh["period"].to_numpy(int)

@@ -18,7 +18,11 @@ status 2) rather than a traceback:
    (:func:`hyperplan.plan.verify.verify`) must pass: a plan whose capacities disagree with its
    commitments is refused with the violated check named.
 
-The serialization of tables (``_table_to_json`` / ``table_from_json``) lives here too.
+The serialization of tables (``table_to_json`` / ``table_from_json``) lives here too. This package
+sits below ``plan`` and ``sim``: it knows JSON, not the classes. ``Plan`` (:mod:`hyperplan.plan.
+artifact`) and ``SimResult`` (:mod:`hyperplan.sim.result`) build themselves from what it validates;
+reading a plan.json into a ``Plan`` is ``Plan.from_json`` (or ``hyperplan.plan.artifact.
+load_plan_json``).
 """
 
 from __future__ import annotations
@@ -32,7 +36,12 @@ from hyperplan.artifacts.files import (
     max_bytes,
     read_json_file,
 )
-from hyperplan.artifacts.plan import load_plan_json, plan_from_dict, reverify
+from hyperplan.artifacts.plan import (
+    ValidPlan,
+    upgrade_scenario_json,
+    validate_plan_dict,
+    violation_problems,
+)
 from hyperplan.artifacts.sim import load_sim_json, sim_from_dict
 from hyperplan.artifacts.tables import (
     TABLES,
@@ -48,16 +57,17 @@ __all__ = [
     "PLAN_SCHEMA",
     "SIM_SCHEMA",
     "TABLES",
+    "ValidPlan",
     "check_kind",
     "json_number",
-    "load_plan_json",
     "load_sim_json",
     "max_bytes",
     "number_from_json",
-    "plan_from_dict",
     "read_json_file",
-    "reverify",
     "sim_from_dict",
     "table_from_json",
     "table_to_json",
+    "upgrade_scenario_json",
+    "validate_plan_dict",
+    "violation_problems",
 ]

@@ -1,13 +1,15 @@
-"""Reading plan.json: validated (stages 1-4) and re-verified with the planner's independent check."""
+"""Validating plan.json (stages 2-4). ``Plan.from_dict`` (:mod:`hyperplan.plan.artifact`) builds
+the plan from the result and re-verifies it with the planner's independent check."""
 
 from __future__ import annotations
 
-import os
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import Any
 
+import pandas as pd
 from pydantic import ValidationError as PydanticValidationError
 
-from hyperplan.artifacts.files import check_kind, read_json_file
+from hyperplan.artifacts.files import check_kind
 from hyperplan.artifacts.models import PlanEnvelope, PlanMeta
 from hyperplan.artifacts.problems import MAX_PROBLEMS, _huge_ints, _Problems, _pydantic_problems
 from hyperplan.artifacts.tables import (
@@ -16,27 +18,33 @@ from hyperplan.artifacts.tables import (
     _check_tables,
     _check_values,
     _frame_of,
-    number_from_json,
 )
 from hyperplan.errors import InputError, Problem
-
-if TYPE_CHECKING:
-    from hyperplan.plan.api import Plan
+from hyperplan.scenario.schema import Scenario
 
 
-def _check_scenario(meta: dict[str, Any], file: str | None) -> list[Problem]:
-    scenario = meta.get("scenario")
+def upgrade_scenario_json(data: Any) -> Any:
+    """``meta.scenario`` brought to today's schema: a horizon written before ``end_effects``
+    existed charged nothing after the horizon (``prorate``), not today's default (``full``)."""
+    horizon = data.get("horizon") if isinstance(data, dict) else None
+    if isinstance(horizon, dict) and "end_effects" not in horizon:
+        return {**data, "horizon": {**horizon, "end_effects": "prorate"}}
+    return data
+
+
+def _check_scenario(
+    meta: dict[str, Any], file: str | None
+) -> tuple[Scenario | None, list[Problem]]:
+    """The validated ``meta.scenario`` (None when absent), or the problems that refuse it."""
+    scenario = upgrade_scenario_json(meta.get("scenario"))
     if not scenario:
-        return []
-    from hyperplan.scenario.schema import Scenario
-
+        return None, []
     try:
-        Scenario.model_validate(scenario)
+        return Scenario.model_validate(scenario), []
     except PydanticValidationError as exc:
-        return _pydantic_problems(exc, file, "meta.scenario")
+        return None, _pydantic_problems(exc, file, "meta.scenario")
     except (ValueError, TypeError, OverflowError, RecursionError) as exc:
-        return [Problem(f"not a valid scenario: {exc}", file=file, path="meta.scenario")]
-    return []
+        return None, [Problem(f"not a valid scenario: {exc}", file=file, path="meta.scenario")]
 
 
 def _named_check(message: str) -> str:
@@ -58,19 +66,28 @@ def _named_check(message: str) -> str:
     return "plan check"
 
 
-def plan_from_dict(data: Any, *, file: str | None = None, check: bool = True) -> Plan:
-    """Validate a plan.json object (stages 2-4) and build the :class:`Plan`.
+@dataclass(frozen=True)
+class ValidPlan:
+    """A plan.json object that passed stages 2-4 (the planner's check aside): its envelope,
+    typed ``meta``, tables as DataFrames and the validated scenario (None when absent)."""
+
+    envelope: PlanEnvelope
+    meta: PlanMeta
+    tables: dict[str, pd.DataFrame]
+    scenario: Scenario | None
+
+
+def validate_plan_dict(data: Any, *, file: str | None = None) -> ValidPlan:
+    """Validate a plan.json object (stages 2-4); the planner's own check is
+    :func:`hyperplan.plan.artifact.reverify`, run by ``Plan.from_dict``.
 
     Args:
         data: the parsed JSON.
         file: its path, for the problems' location.
-        check: also run the planner's independent check (:func:`hyperplan.plan.verify.verify`).
 
     Raises:
         InputError: located problems (JSON paths such as ``tables.commitments[3].gpus``).
     """
-    from hyperplan.plan.api import Plan
-
     check_kind(data, "plan", file=file)
     try:
         env = PlanEnvelope.model_validate(data)
@@ -90,41 +107,21 @@ def plan_from_dict(data: Any, *, file: str | None = None, check: bool = True) ->
     _check_values(frames, T, out)
     _check_meta(meta, frames, out)
     _check_references(frames, T, out)
-    for p in _check_scenario(env.meta, file):
+    scenario, problems = _check_scenario(env.meta, file)
+    for p in problems:
         out.add(p.message, p.path)
     out.raise_if_any()
-    plan = Plan(
-        scenario_name=env.scenario,
-        status=env.status,
-        objective_usd=number_from_json(env.objective_usd),
-        tables=frames,
-        stats={k: number_from_json(v) for k, v in env.stats.items()},
-        warnings=list(env.warnings),
-        meta=dict(env.meta),
-    )
-    if check:
-        reverify(plan, file=file)
-    return plan
+    return ValidPlan(env, meta, frames, scenario)
 
 
-def reverify(plan: Plan, *, file: str | None = None) -> None:
-    """Run the planner's independent check on a loaded plan; refuse it when a rule is broken."""
-    from hyperplan.plan.verify import verify
-
-    violations = verify(plan)
-    if violations:
-        problems = [
-            Problem(f"fails the planner's check '{_named_check(v)}': {v}", file=file, path="tables")
-            for v in violations[:MAX_PROBLEMS]
-        ]
-        if len(violations) > MAX_PROBLEMS:
-            problems.append(
-                Problem(f"… and {len(violations) - MAX_PROBLEMS} more violations", file=file)
-            )
-        raise InputError(problems)
-
-
-def load_plan_json(path: str | os.PathLike[str], *, check: bool = True) -> Plan:
-    """Read and validate a plan.json (all four stages); see the module docstring."""
-    data = read_json_file(path, "plan")
-    return plan_from_dict(data, file=str(path), check=check)
+def violation_problems(violations: list[str], *, file: str | None = None) -> list[Problem]:
+    """The planner's check's violations as problems naming the rule each one breaks."""
+    problems = [
+        Problem(f"fails the planner's check '{_named_check(v)}': {v}", file=file, path="tables")
+        for v in violations[:MAX_PROBLEMS]
+    ]
+    if len(violations) > MAX_PROBLEMS:
+        problems.append(
+            Problem(f"… and {len(violations) - MAX_PROBLEMS} more violations", file=file)
+        )
+    return problems

@@ -9,7 +9,6 @@ audit rows. A concurrent writer either waits for the lock and then finds the ver
 
 from __future__ import annotations
 
-import datetime as dt
 import getpass
 import hashlib
 import json
@@ -22,6 +21,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hyperplan.errors import InputError
 from hyperplan.ledger.db import Ledger
 from hyperplan.ledger.diff import Diff, Item, diff, plan_items
 from hyperplan.ledger.errors import LedgerError, StaleLedger
@@ -36,9 +36,10 @@ from hyperplan.ledger.models import (
     utcnow,
 )
 from hyperplan.ledger.states import HELD, STATES, refusal
+from hyperplan.plan.context import LedgerInfo
 
 if TYPE_CHECKING:
-    from hyperplan.plan.api import Plan
+    from hyperplan.plan.artifact import Plan
 
 DEFAULT_WORKSPACE = "default"
 """The workspace used when none is named."""
@@ -292,18 +293,18 @@ def plan_ledger_version(plan: Plan, workspace: str) -> int | None:
 
     Raises :class:`LedgerError` when it was made from another workspace's ledger.
     """
-    info = plan.meta.get("ledger") if isinstance(plan.meta, dict) else None
-    if not isinstance(info, dict) or "version" not in info:
+    try:
+        info = plan.context.ledger
+    except InputError as exc:  # a meta dict set by hand with a malformed ledger
+        raise LedgerError(f"the plan's meta.ledger is not a ledger record: {exc}") from None
+    if info is None or info.version is None:
         return None
-    if info.get("workspace") != workspace:
+    if info.workspace != workspace:
         raise LedgerError(
-            f"the plan was made from workspace {info.get('workspace')!r}, not {workspace!r}: "
+            f"the plan was made from workspace {info.workspace!r}, not {workspace!r}: "
             "pass --workspace to match, or re-plan from this workspace's ledger"
         )
-    version = info["version"]
-    if not isinstance(version, int) or isinstance(version, bool) or version < 0:
-        raise LedgerError(f"the plan's meta.ledger.version is not a version: {version!r}")
-    return version
+    return info.version
 
 
 def preview(
@@ -325,8 +326,7 @@ def _plan_items(plan: Plan, source: str = "plan.json") -> list[Item]:
     table = plan.tables.get("commitments")
     if table is None:
         return []
-    starts = plan.meta.get("period_starts") if isinstance(plan.meta, dict) else None
-    starts = starts if isinstance(starts, list) else None
+    starts = [d.isoformat() for d in plan.context.period_starts] or None
     return plan_items(table, period_starts=starts, source=source)
 
 
@@ -383,10 +383,11 @@ def _record_plan_run(
 ) -> PlanRun:
     from hyperplan.ledger.provenance import versions
 
-    info = plan.meta.get("ledger") if isinstance(plan.meta.get("ledger"), dict) else {}
-    text = info.get("scenario_yaml")
-    scenario = plan.meta.get("scenario")
-    if not isinstance(text, str) and scenario is not None:
+    context = plan.context
+    info = context.ledger if context.ledger is not None else LedgerInfo()
+    text = info.scenario_yaml
+    if text is None and context.scenario is not None:
+        scenario = context.scenario.model_dump(mode="json")
         text = yaml.safe_dump(scenario, sort_keys=False, allow_unicode=True)
     sv_id = None
     if isinstance(text, str):
@@ -408,14 +409,14 @@ def _record_plan_run(
             s.add(sv)
             s.flush()
         sv_id = sv.id
-    made = info.get("versions")
-    options = dict(info["options"]) if isinstance(info.get("options"), dict) else {}
-    if not isinstance(made, dict):  # not planned from the ledger: this process's versions
+    made = info.versions
+    options = dict(info.options) if info.options is not None else {}
+    if made is None:  # not planned from the ledger: this process's versions
         made = versions()
         options["versions_from"] = "the adopting process (the plan does not record its own)"
     plan_text = json.dumps(plan.to_dict(), sort_keys=True, default=str)
     options.setdefault("integer", bool(plan.stats.get("integer", False)))
-    options.setdefault("outages", len(plan.meta.get("scenarios") or ["base"]) > 1)
+    options.setdefault("outages", len(context.scenarios or ("base",)) > 1)
     run = PlanRun(
         workspace_id=ws.id,
         scenario_version_id=sv_id,
@@ -440,26 +441,19 @@ def _upsert_contracts(
     s: Session, ws: Workspace, version: int, author: str, plan: Plan
 ) -> list[Contract]:
     """The scenario's take-or-pay contracts into the ledger (by name); the workspace's list."""
-    scenario = plan.meta.get("scenario")
-    declared = scenario.get("contracts") if isinstance(scenario, dict) else None
+    scenario = plan.context.scenario
     existing = {
         c.name: c for c in s.scalars(select(Contract).where(Contract.workspace_id == ws.id))
     }
-    for i, data in enumerate(declared if isinstance(declared, list) else []):
-        try:
-            values = {
-                "provider": str(data["provider"]),
-                "committed_usd": float(data["committed_usd"]),
-                "start": dt.date.fromisoformat(str(data["start"])),
-                "end": dt.date.fromisoformat(str(data["end"])),
-                "discount": float(data.get("discount", 0.0)),
-            }
-            name = str(data["name"])
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise LedgerError(
-                f"the plan's meta.scenario.contracts[{i}] is not a contract "
-                f"({type(exc).__name__}: {exc}); nothing was applied"
-            ) from None
+    for declared in scenario.contracts if scenario is not None else []:
+        values = {
+            "provider": declared.provider,
+            "committed_usd": float(declared.committed_usd),
+            "start": declared.start,
+            "end": declared.end,
+            "discount": float(declared.discount),
+        }
+        name = declared.name
         old = existing.get(name)
         if old is None:
             c = Contract(workspace_id=ws.id, name=name, created_at=utcnow(), **values)

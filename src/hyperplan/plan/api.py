@@ -2,146 +2,35 @@
 
 from __future__ import annotations
 
-import json
+import itertools
 import math
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from hyperplan.artifacts import json_number, table_to_json
+from hyperplan.artifacts import PLAN_SCHEMA
 from hyperplan.catalog import Catalog, load_catalog
-from hyperplan.errors import HyperplanError, SolverError
-from hyperplan.fileio import write_text_atomic
+from hyperplan.errors import HyperplanError, InputError, Problem, SolverError
+from hyperplan.plan.artifact import Plan
 from hyperplan.plan.build import PlanningModel, build
+from hyperplan.plan.context import Limits, Outage, Outages, PlanContext
 from hyperplan.plan.estimate import check_memory, estimate
 from hyperplan.plan.inputs import PlanInputs, provider_settings, region_settings, resolve
 from hyperplan.plan.model import LinearModel
 from hyperplan.plan.results import tables
-from hyperplan.plan.solve import Solution, SolverOptions, solve
-from hyperplan.scenario.schema import Scenario
+from hyperplan.plan.sensitivity import walk_away_values
+from hyperplan.plan.solve import Solution, SolverOptions, make_highs, run, solve
+from hyperplan.plan.solved import Solved
+from hyperplan.plan.verify import verify
+from hyperplan.scenario.files import FileAccessError, resolve_scenario_file
+from hyperplan.scenario.schema import OutageModel, Provider, Scenario
 
-PLAN_SCHEMA = "hyperplan.plan/1"
-
-
-@dataclass
-class Plan:
-    """A solved capacity plan: tables (DataFrames with units in ``attrs``), totals and solver stats.
-
-    Tables: ``commitments``, ``capacity``, ``allocation``, ``spend``, ``resilience``,
-    ``unserved``, and when duals exist ``shadow_prices``, ``entry_prices``, ``policies``;
-    ``walk_away`` when asked for.
-    """
-
-    scenario_name: str
-    status: str
-    objective_usd: float
-    tables: dict[str, pd.DataFrame]
-    stats: dict[str, Any]
-    warnings: list[str] = field(default_factory=list)
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __getattr__(self, name: str) -> pd.DataFrame:
-        tables = self.__dict__.get("tables", {})
-        if name in tables:
-            return tables[name]
-        raise AttributeError(name)
-
-    # ------------------------------------------------------------------ totals
-    @property
-    def total_usd(self) -> float:
-        """Nominal spend of the base plan over the horizon, USD (incl. existing and shortfall)."""
-        return float(self.tables["spend"]["usd"].sum())
-
-    @property
-    def total_usd_discounted(self) -> float:
-        """Present value of the base plan's spend, USD."""
-        return float(self.tables["spend"]["usd_discounted"].sum())
-
-    def spend_by(self, *keys: str, discounted: bool = False) -> pd.DataFrame:
-        """Spend summed by the given keys (e.g. ``"year", "provider"``), USD."""
-        column = "usd_discounted" if discounted else "usd"
-        return self.tables["spend"].groupby(list(keys), as_index=False)[column].sum()
-
-    def provider_share(self) -> pd.DataFrame:
-        """Each provider's share of capacity spend per period (reserved + existing + markets)."""
-        sp = self.tables["spend"]
-        sp = sp[sp["market"] != "shortfall"]
-        by = sp.groupby(["period_index", "provider"])["usd"].sum().unstack(fill_value=0.0)
-        share = by.div(by.sum(axis=1).replace(0, np.nan), axis=0)
-        return share
-
-    def misses(self) -> pd.DataFrame:
-        """Every stated target the plan misses (demand, training runs, budgets, N-1 levels,
-        the GW target): :func:`hyperplan.plan.misses.misses`. Empty when every target is met."""
-        from hyperplan.plan.misses import misses
-
-        return misses(self)
-
-    @property
-    def max_provider_share(self) -> float:
-        """Largest provider share of spend in any period (0..1)."""
-        share = self.provider_share()
-        return float(np.nanmax(share.to_numpy())) if share.size else 0.0
-
-    # ------------------------------------------------------------------ JSON
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (schema ``hyperplan.plan/1``)."""
-        return {
-            "schema": PLAN_SCHEMA,
-            "scenario": self.scenario_name,
-            "status": self.status,
-            "objective_usd": _num(self.objective_usd),
-            "stats": {k: _num(v) for k, v in self.stats.items()},
-            "warnings": list(self.warnings),
-            "meta": self.meta,
-            "tables": {name: _table_to_json(df) for name, df in self.tables.items()},
-            # derived from the tables (from_dict recomputes it): for readers of plan.json
-            "misses": _table_to_json(self.misses()),
-        }
-
-    def to_json(self, path: str | Path) -> None:
-        """Write plan.json atomically."""
-        write_text_atomic(path, json.dumps(self.to_dict(), indent=1, default=str))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Plan:
-        """Inverse of :meth:`to_dict`: validated against the schema, then re-verified.
-
-        Raises :class:`~hyperplan.errors.InputError` (located by JSON path) on a malformed plan
-        or one that fails the planner's independent check (``hyperplan.artifacts``).
-        """
-        from hyperplan.artifacts import plan_from_dict
-
-        return plan_from_dict(data)
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> Plan:
-        """Read a plan.json written by :meth:`to_json` (bounded size, validated, re-verified)."""
-        from hyperplan.artifacts import load_plan_json
-
-        return load_plan_json(path)
-
-
-# one serialization of tables and numbers, in hyperplan.artifacts
-_num = json_number
-_table_to_json = table_to_json
+__all__ = ["PLAN_SCHEMA", "Plan", "PlanContext", "Solved", "plan", "solve_scenario"]
 
 
 # ----------------------------------------------------------------------------------------------
-
-
-@dataclass
-class Solved:
-    """Everything behind a plan, for sensitivity analysis (walk-away) and tests."""
-
-    inputs: PlanInputs
-    model: PlanningModel
-    solution: Solution
-    plan: Plan
 
 
 def solve_scenario(
@@ -211,26 +100,8 @@ def solve_scenario(
         tables=result_tables,
         stats=stats,
         warnings=warnings,
-        meta={
-            "periods": list(inputs.tl.labels),
-            "providers": inputs.providers,
-            "scenarios": inputs.scenario_names,
-            "workloads": inputs.workload_names,
-            "kinds": list(inputs.kind),
-            "target_gw": scenario.policies.target_gw,
-            "budget_usd": {
-                str(y): float(v)
-                for y, v in zip(inputs.budget_years, inputs.budget_usd, strict=True)
-            },
-            "max_share": scenario.policies.max_share,
-            "period_starts": [d.isoformat() for d in inputs.tl.starts],
-            "outages": _outage_models(scenario, inputs),
-            "limits": _limits(inputs),
-            "scenario": scenario.model_dump(mode="json"),
-        },
+        context=plan_context(scenario, inputs),
     )
-    from hyperplan.plan.verify import verify
-
     t2 = time.perf_counter()
     violations = verify(plan_obj)
     plan_obj.stats["verify_seconds"] = time.perf_counter() - t2
@@ -307,10 +178,6 @@ def _conflicting_limits(pm: PlanningModel, options: SolverOptions | None) -> tup
     """Which hard limits make the model infeasible: every family whose removal alone makes it
     feasible (``together=False``), else the first pair that does (``together=True``). A few
     re-solves of the infeasible model, on the failure path only."""
-    import itertools
-
-    from hyperplan.plan.solve import make_highs, run
-
     present = {
         name: [pm.lm.rows[f] for f in families if f in pm.lm.rows]
         for name, families in HARD_LIMITS.items()
@@ -475,35 +342,58 @@ def _some(names: list[str], most: int = 5) -> str:
     return shown if len(names) <= most else f"{shown}, +{len(names) - most} more"
 
 
-def _limits(inputs: PlanInputs) -> dict[str, Any]:
-    """Policy limits as plain lists (None = no limit), for verification and reports."""
+def plan_context(scenario: Scenario, inputs: PlanInputs) -> PlanContext:
+    """What a plan made from ``scenario`` records: its periods, names, limits, outage models and
+    a copy of the scenario (the plan keeps it as it was when planned)."""
+    return PlanContext(
+        periods=tuple(inputs.tl.labels),
+        providers=tuple(inputs.providers),
+        scenarios=tuple(inputs.scenario_names),
+        workloads=tuple(inputs.workload_names),
+        kinds=tuple(inputs.kind),
+        target_gw=scenario.policies.target_gw,
+        budget_usd={
+            str(y): float(v) for y, v in zip(inputs.budget_years, inputs.budget_usd, strict=True)
+        },
+        max_share=scenario.policies.max_share,
+        period_starts=tuple(inputs.tl.starts),
+        outages=_outage_models(scenario, inputs),
+        limits=_limits(inputs),
+        scenario=scenario.model_copy(deep=True),
+    )
+
+
+def _limits(inputs: PlanInputs) -> Limits:
+    """Policy limits (None = no limit), for verification and reports."""
 
     def clean(values: np.ndarray) -> list[float | None]:
         return [float(v) if np.isfinite(v) else None for v in values]
 
-    return {
-        "max_share": dict(zip(inputs.providers, map(float, inputs.max_share), strict=True)),
-        "share_by": inputs.share_by,
-        "site_power_mw": {
+    return Limits(
+        max_share=dict(zip(inputs.providers, map(float, inputs.max_share), strict=True)),
+        share_by=inputs.share_by,
+        site_power_mw={
             site: clean(inputs.site_power_mw[g])
             for g, site in enumerate(inputs.sites)
             if np.isfinite(inputs.site_power_mw[g]).any()
         },
-        "total_power_mw": clean(inputs.total_power_mw),
-        "budget_usd": {
+        total_power_mw=clean(inputs.total_power_mw),
+        budget_usd={
             str(int(y)): float(b)
             for y, b in zip(inputs.budget_years, inputs.budget_usd, strict=True)
         },
-        "terms_periods": dict(
+        terms_periods=dict(
             zip(map(str, inputs.terms_years), map(int, inputs.term_periods), strict=True)
         ),
-    }
+    )
 
 
-def _outage_models(scenario: Scenario, inputs: PlanInputs) -> dict[str, Any]:
+def _outage(model: OutageModel) -> Outage:
+    return Outage(**model.model_dump())
+
+
+def _outage_models(scenario: Scenario, inputs: PlanInputs) -> Outages:
     """Outage model of every provider and region in play (scenario values or defaults)."""
-    from hyperplan.scenario.schema import OutageModel, Provider
-
     providers = {}
     regions = {}
     settings = provider_settings(scenario)
@@ -511,23 +401,20 @@ def _outage_models(scenario: Scenario, inputs: PlanInputs) -> dict[str, Any]:
         prov = settings.get(name.lower(), Provider())
         owned = inputs.routes.outages.get(name)
         if owned is not None:  # an owned site is one failure domain with its own model
-            providers[name] = owned.model_dump()
+            providers[name] = _outage(owned)
             continue
-        providers[name] = prov.outage.model_dump()
+        providers[name] = _outage(prov.outage)
         for key in inputs.sites:
             p, region = key.split(":", 1)
             if p != name:
                 continue
             reg = region_settings(prov).get(region.lower())
             model = reg.outage if reg is not None and reg.outage is not None else OutageModel()
-            regions[key] = model.model_dump()
-    return {"providers": providers, "regions": regions}
+            regions[key] = _outage(model)
+    return Outages(providers=providers, regions=regions)
 
 
 def _scenario_catalog(scenario: Scenario) -> Catalog:
-    from hyperplan.errors import InputError, Problem
-    from hyperplan.scenario.files import FileAccessError, resolve_scenario_file
-
     base_dir: Path | None = getattr(scenario, "_base_dir", None)
 
     def resolve_path(p: str) -> str:  # confined to the scenario's folders (scenario.files)
@@ -573,7 +460,5 @@ def plan(
         scenario, catalog=catalog, integer=integer, outages=outages, options=options
     )
     if walk_away:
-        from hyperplan.plan.sensitivity import walk_away_values
-
         solved.plan.tables["walk_away"] = walk_away_values(solved, workers=workers)
     return solved.plan

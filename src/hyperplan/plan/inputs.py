@@ -37,6 +37,7 @@ from hyperplan.plan.arrays import (
     WorkloadArrays,
     field_values,
 )
+from hyperplan.plan.context import workload_markets
 from hyperplan.plan.ends import end_effect_inputs
 from hyperplan.plan.offer_match import offer_mask
 from hyperplan.plan.prechecks import check_share_caps, hard_limit_problems
@@ -538,10 +539,7 @@ def resolve_workloads(
     no_figure: dict[str, list[str]] = {}  # accelerator -> workloads skipping its offers
     cache: dict[tuple, tuple[float | None, bool]] = {}
     for i, wl in enumerate(scenario.workloads):
-        preempt = wl.preemptible
-        markets = wl.markets or (
-            ["reserved", "ondemand", "spot"] if preempt else ["reserved", "ondemand"]
-        )
+        markets = workload_markets(wl)
         market_ok[i] = [m in markets for m in MARKETS]
         key = _perf_signature(wl)
         if key not in rows:

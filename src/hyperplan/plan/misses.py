@@ -16,13 +16,10 @@ order never depends on ties.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from hyperplan.plan.api import Plan
+from hyperplan.plan.context import PlanLike
 
 KINDS = ("demand", "training", "budget", "n-1", "target-gw")
 """Kinds of miss, most serious first (the sort order of :func:`misses`)."""
@@ -55,12 +52,12 @@ def _empty() -> pd.DataFrame:
     return df
 
 
-def _fraction_misses(plan: Plan) -> list[pd.DataFrame]:
+def _fraction_misses(plan: PlanLike) -> list[pd.DataFrame]:
     """Base demand and N-1 levels from the ``resilience`` table (worst period per scenario)."""
     res = plan.tables.get("resilience")
     if res is None or not len(res):
         return []
-    kinds = dict(zip(plan.meta.get("workloads") or [], plan.meta.get("kinds") or [], strict=False))
+    kinds = plan.context.kind_of
     short = res[res["served_fraction"] < res["required_fraction"] - TOL]
     # training rows carry no demand fraction: a run's miss is its unserved compute (below)
     short = short[short["workload"].map(kinds) != "training"]
@@ -107,7 +104,7 @@ def _fraction_misses(plan: Plan) -> list[pd.DataFrame]:
     ]
 
 
-def _training_misses(plan: Plan) -> list[pd.DataFrame]:
+def _training_misses(plan: PlanLike) -> list[pd.DataFrame]:
     """Training runs with compute left over at the end of their window."""
     uns = plan.tables.get("unserved")
     wl = plan.tables.get("workloads")
@@ -141,7 +138,7 @@ def _training_misses(plan: Plan) -> list[pd.DataFrame]:
     ]
 
 
-def _budget_misses(plan: Plan) -> list[pd.DataFrame]:
+def _budget_misses(plan: PlanLike) -> list[pd.DataFrame]:
     """Yearly budgets that bind in a year where base demand (or a run) goes unserved."""
     pol = plan.tables.get("policies")
     uns = plan.tables.get("unserved")
@@ -150,14 +147,15 @@ def _budget_misses(plan: Plan) -> list[pd.DataFrame]:
     binding = pol[pol["policy"] == "budget"]
     if not len(binding):
         return []
-    labels = plan.meta.get("periods") or []
-    starts = plan.meta.get("period_starts") or []
-    year_of = {lab: str(start)[:4] for lab, start in zip(labels, starts, strict=False)}
+    ctx = plan.context
+    year_of = {
+        lab: str(start.year) for lab, start in zip(ctx.periods, ctx.period_starts, strict=False)
+    }
     base = uns[uns["scenario"] == "base"]
     years_short = base["period"].map(year_of)
     # a training run's shortfall spans its window: count it in every budget year that binds
     any_run = bool((base["period"] == "whole window").any())
-    budgets = {str(k): float(v) for k, v in (plan.meta.get("budget_usd") or {}).items()}
+    budgets = dict(ctx.budget_usd)
     spend = plan.tables["spend"]
     spent = (
         spend.groupby(spend["year"].astype(str))["usd"].sum()
@@ -191,9 +189,9 @@ def _budget_misses(plan: Plan) -> list[pd.DataFrame]:
     ]
 
 
-def _power_misses(plan: Plan) -> list[pd.DataFrame]:
+def _power_misses(plan: PlanLike) -> list[pd.DataFrame]:
     """Peak power (facility MW of the base plan) short of ``policies.target_gw``."""
-    target_gw = plan.meta.get("target_gw")
+    target_gw = plan.context.target_gw
     cap = plan.tables.get("capacity")
     if not target_gw or cap is None:
         return []
@@ -220,7 +218,7 @@ def _power_misses(plan: Plan) -> list[pd.DataFrame]:
     ]
 
 
-def misses(plan: Plan) -> pd.DataFrame:
+def misses(plan: PlanLike) -> pd.DataFrame:
     """Every stated target the plan misses (see the module doc), one row each.
 
     Columns: kind, subject (workload, run, year or "peak power"), scenario, target, achieved,

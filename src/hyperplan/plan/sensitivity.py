@@ -15,7 +15,7 @@ import multiprocessing
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import highspy
 import numpy as np
@@ -24,9 +24,7 @@ import pandas as pd
 from hyperplan.plan.build import MUSD
 from hyperplan.plan.model import LinearModel
 from hyperplan.plan.solve import SolverOptions, make_highs, run_interruptible
-
-if TYPE_CHECKING:
-    from hyperplan.plan.api import Solved
+from hyperplan.plan.solved import Solved
 
 
 def provider_columns(lm: LinearModel, offer_provider: np.ndarray, p: int) -> np.ndarray:

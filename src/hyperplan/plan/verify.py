@@ -1,7 +1,7 @@
 """Check a plan against its own inputs, independently of the solver.
 
 Everything is recomputed from the plan's tables (commitments, capacity, allocation, spend,
-unserved) and the inputs it records (workloads, markets, offers, meta["limits"]), with pandas
+unserved) and the inputs it records (workloads, markets, offers, ``context.limits``), with pandas
 group-bys rather than the model's matrix, so a modelling or extraction bug shows up as a
 violation instead of a wrong plan.
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from hyperplan.plan.api import Plan
+from hyperplan.plan.context import PlanLike
 
 REL = 1e-6  # relative tolerance
 ABS = 1e-4  # absolute tolerance (instances, demand units, USD)
@@ -21,12 +21,12 @@ def _exceeds(value: np.ndarray, limit: np.ndarray) -> np.ndarray:
     return value > limit + ABS + REL * np.abs(limit)
 
 
-def verify(plan: Plan) -> list[str]:
+def verify(plan: PlanLike) -> list[str]:
     """All violations found (empty when the plan keeps every constraint), in words."""
     t = plan.tables
-    meta = plan.meta
+    limits = plan.context.limits
     problems: list[str] = []
-    labels = meta.get("periods", [])
+    labels = list(plan.context.periods)
     T = len(labels)
     markets = t["markets"]
     alloc = t["allocation"]
@@ -60,7 +60,7 @@ def verify(plan: Plan) -> list[str]:
     )
     covered = existing.copy()
     com = t["commitments"]
-    terms = {int(k): v for k, v in meta.get("limits", {}).get("terms_periods", {}).items()}
+    terms = {int(k): v for k, v in limits.terms_periods.items()}
     if len(com):  # each commitment covers its term's periods inside the horizon
         keys = com["provider"] + ":" + com["region"] + ":" + com["instance_type"]
         o = index.loc[keys.to_numpy()].to_numpy()
@@ -157,10 +157,9 @@ def verify(plan: Plan) -> list[str]:
 
     # 4. provider shares: spend (or GPUs) above the cap by more than the tolerance, in the
     # amount's own unit (a share of a few dollars may exceed the cap by 1e-5 at no cost)
-    limits = meta.get("limits", {})
-    caps = limits.get("max_share", {})
+    caps = limits.max_share
     if caps and any(v < 1 for v in caps.values()):
-        by_gpus = limits.get("share_by") == "gpus"
+        by_gpus = limits.share_by == "gpus"
         if by_gpus:
             amounts = (
                 cap.assign(total=cap["gpus"])
@@ -187,14 +186,14 @@ def verify(plan: Plan) -> list[str]:
 
     # 5. power
     mw = cap.assign(site=cap["provider"] + ":" + cap["region"])
-    for site, values in limits.get("site_power_mw", {}).items():
+    for site, values in limits.site_power_mw.items():
         use = mw[mw["site"] == site].groupby("period_index")["mw"].sum()
         for p, v in use.items():
             if values[p] is not None and v > values[p] * (1 + REL) + ABS:
                 problems.append(
                     f"site {site} draws {v:.6g} MW in {labels[p]} > cap {values[p]:.6g}"
                 )
-    total_caps = limits.get("total_power_mw", [])
+    total_caps = limits.total_power_mw
     if any(v is not None for v in total_caps):
         use = cap.groupby("period_index")["mw"].sum()
         for p, v in use.items():
@@ -203,7 +202,7 @@ def verify(plan: Plan) -> list[str]:
 
     # 6. budget and spend recomputation
     spend = t["spend"]
-    for year, budget in limits.get("budget_usd", {}).items():
+    for year, budget in limits.budget_usd.items():
         sp = spend[(spend["year"] == int(year)) & (spend["market"] != "shortfall")]["usd"].sum()
         if sp > budget * (1 + REL) + 1.0:
             problems.append(f"spend in {year} is {sp:,.0f} USD > budget {budget:,.0f}")

@@ -37,8 +37,10 @@ RULES = {
 
 def end_effects(plan: Plan) -> str:
     """The plan's ``horizon.end_effects`` (plans written before it existed: ``prorate``)."""
-    horizon = (plan.meta.get("scenario") or {}).get("horizon") or {}
-    return str(horizon.get("end_effects", "prorate"))
+    scenario = plan.context.scenario
+    if scenario is None or "horizon" not in scenario.model_fields_set:
+        return "prorate"
+    return scenario.horizon.end_effects
 
 
 def liability(plan: Plan) -> pd.DataFrame:

@@ -49,8 +49,8 @@ def _table(plan: Plan, name: str) -> pd.DataFrame | None:
 
 
 def providers(plan: Plan) -> list[str]:
-    """Providers in the plan's order (``meta["providers"]``, then any others seen in tables)."""
-    order = list(plan.meta.get("providers") or [])
+    """Providers in the plan's order (``context.providers``, then any others seen in tables)."""
+    order = list(plan.context.providers)
     for name in ("spend", "capacity", "commitments"):
         df = plan.tables.get(name)
         if df is not None and len(df):
@@ -59,8 +59,8 @@ def providers(plan: Plan) -> list[str]:
 
 
 def periods(plan: Plan) -> list[str]:
-    """Period labels in order (``meta["periods"]``, else from the tables)."""
-    labels = list(plan.meta.get("periods") or [])
+    """Period labels in order (``context.periods``, else from the tables)."""
+    labels = list(plan.context.periods)
     if labels:
         return labels
     frames = [plan.tables[n] for n in ("workloads", "capacity", "spend") if n in plan.tables]
@@ -199,9 +199,8 @@ def commitment_timeline(plan: Plan) -> pd.DataFrame:
 
 
 def horizon_end(plan: Plan) -> dt.date | None:
-    """First day after the horizon (``meta["period_starts"][-1]``)."""
-    starts = plan.meta.get("period_starts") or []
-    return _as_date(starts[-1]) if starts else None
+    """First day after the horizon (``context.period_starts[-1]``)."""
+    return plan.context.horizon_end
 
 
 # ------------------------------------------------------------------------------ allocation
@@ -229,7 +228,7 @@ def allocation_share(plan: Plan) -> pd.DataFrame:
     out = df.groupby(["workload", "provider"], as_index=False)[["served_hours", "gpu_hours"]].sum()
     total = out.groupby("workload")["served_hours"].transform("sum")
     out["share"] = np.where(total > 0, out["served_hours"] / total.where(total > 0, 1.0), 0.0)
-    w_rank = {w: i for i, w in enumerate(plan.meta.get("workloads") or [])}
+    w_rank = {w: i for i, w in enumerate(plan.context.workloads)}
     p_rank = {p: i for i, p in enumerate(providers(plan))}
     out = out.assign(
         _w=out["workload"].map(w_rank).fillna(len(w_rank)),
@@ -265,7 +264,7 @@ def allocation_summary(plan: Plan) -> pd.DataFrame:
     df = al.assign(weight=np.where(al["gpus"] > 0, al["gpus"], al["instances"]) * h)
     share = allocation_share(plan)
     rows = []
-    for w in dict.fromkeys([*(plan.meta.get("workloads") or []), *al["workload"]]):
+    for w in dict.fromkeys([*plan.context.workloads, *al["workload"]]):
         sel = df[df["workload"] == w]
         if not len(sel):
             continue
@@ -327,7 +326,7 @@ def route_summary(plan: Plan) -> pd.DataFrame | None:
     out["usd_per_million_tokens"] = np.where(
         out["mtok"] > 0, out["usd"] / out["mtok"].where(out["mtok"] > 0, 1), np.nan
     )
-    w_rank = {w: i for i, w in enumerate(plan.meta.get("workloads") or [])}
+    w_rank = {w: i for i, w in enumerate(plan.context.workloads)}
     out = out.assign(
         _w=out["workload"].map(w_rank).fillna(len(w_rank)),
         _r=out["route"].map({r: i for i, r in enumerate(ROUTE_ORDER)}),
@@ -347,10 +346,10 @@ def resilience_matrices(plan: Plan) -> tuple[pd.DataFrame, pd.DataFrame]:
     required = res.pivot_table(
         index="workload", columns="scenario", values="required_fraction", aggfunc="max"
     )
-    scen = [s for s in plan.meta.get("scenarios") or [] if s in served.columns]
+    scen = [s for s in plan.context.scenarios if s in served.columns]
     scen += [s for s in served.columns if s not in scen]
     scen = ["base", *[s for s in scen if s != "base"]] if "base" in scen else scen
-    work = [w for w in plan.meta.get("workloads") or [] if w in served.index]
+    work = [w for w in plan.context.workloads if w in served.index]
     work += [w for w in served.index if w not in work]
     return served.reindex(index=work, columns=scen), required.reindex(index=work, columns=scen)
 
@@ -517,7 +516,8 @@ def catalog_rows(plan: Plan, catalog_offers: pd.DataFrame | None = None) -> pd.D
         from hyperplan.catalog import load_catalog
 
         catalog_offers = load_catalog().offers
-    user_csvs = ((plan.meta.get("scenario") or {}).get("offers") or {}).get("catalog_csv") or []
+    scenario = plan.context.scenario
+    user_csvs = scenario.offers.catalog_csv if scenario is not None else []
     fallback = "not in the bundled catalog" + (
         f" (the scenario's catalog_csv: {', '.join(map(str, user_csvs))})" if user_csvs else ""
     )

@@ -61,7 +61,7 @@ class Summary:
         out = out.assign(_gap=out["served_fraction"] - out["required_fraction"])
         out = out.sort_values(["_gap", "served_fraction"], kind="stable")
         worst = out.groupby("scenario", sort=False).head(1)
-        order = [s for s in self.plan.meta.get("scenarios", []) if s in set(worst["scenario"])]
+        order = [s for s in self.plan.context.scenarios if s in set(worst["scenario"])]
         if order:
             worst = worst.set_index("scenario").loc[order].reset_index()
         return worst[cols].reset_index(drop=True)
@@ -142,7 +142,7 @@ class Summary:
         if len(com) and self.total_usd > 0:
             beyond = float((com["contract_value_usd"] - com["in_horizon_usd"]).clip(lower=0).sum())
             if beyond > 0.25 * self.total_usd:
-                periods = self.plan.meta.get("periods") or []
+                periods = self.plan.context.periods
                 end = f" (after {periods[-1]})" if periods else ""
                 out.append(
                     (
@@ -194,7 +194,7 @@ def summarize(plan: Plan) -> Summary:
         matrix = matrix[[c for c in order if c in matrix.columns]]
     else:
         matrix = pd.DataFrame()
-    target = plan.meta.get("target_gw")
+    target = plan.context.target_gw
     return Summary(
         plan=plan,
         total_usd=plan.total_usd,

@@ -6,104 +6,23 @@ differences and confidence intervals.
 
 from __future__ import annotations
 
-import json
 import math
 import os
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from hyperplan.artifacts import SIM_SCHEMA
 from hyperplan.errors import InputError, Problem
-from hyperplan.fileio import write_text_atomic
+from hyperplan.plan.artifact import Plan
 from hyperplan.sim.estimate import SimEstimate, check_sim_memory, estimate_sim
 from hyperplan.sim.inputs import SimInputs, compile_plan
-from hyperplan.sim.metrics import paired_differences, summarize, unit_of
-from hyperplan.sim.models import SimConfig
+from hyperplan.sim.metrics import paired_differences
+from hyperplan.sim.models import HOURS_PER_YEAR, SimConfig
+from hyperplan.sim.result import SimContext, SimResult
 from hyperplan.sim.runner import Progress, run_trials
 
-SIM_SCHEMA = "hyperplan.sim/1"
-
-if TYPE_CHECKING:
-    from hyperplan.plan.api import Plan
-
-
-@dataclass
-class SimResult:
-    """Per-trial metrics of a simulation and how it was run.
-
-    ``metrics``: one row per trial, one column per metric (``served_fraction:chat``,
-    ``training_delay_hours:pretrain``, ``cost_usd``, ``goodput``, ``outage_hours:aws``, …);
-    units by :meth:`unit`. ``meta``: seed, trials, years, step hours, the config, backend,
-    seconds, pools, steps and pool-steps per second.
-    """
-
-    metrics: pd.DataFrame
-    meta: dict[str, Any] = field(default_factory=dict)
-
-    def __getitem__(self, name: str) -> np.ndarray:
-        return self.metrics[name].to_numpy()
-
-    @property
-    def trials(self) -> int:
-        return len(self.metrics)
-
-    @staticmethod
-    def unit(metric: str) -> str:
-        """Unit of a metric."""
-        return unit_of(metric)
-
-    def summary(self) -> pd.DataFrame:
-        """Distribution of each metric: mean, std, P1, P5, P50, P95, P99."""
-        return summarize(self.metrics)
-
-    # ---------------------------------------------------------------------------------- JSON
-    def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (schema ``hyperplan.sim/1``): summary and every trial's metrics."""
-        summary = self.summary()
-        return {
-            "schema": SIM_SCHEMA,
-            "meta": self.meta,
-            "summary": [
-                {k: _num(v) for k, v in row.items()} for row in summary.to_dict(orient="records")
-            ],
-            "trials": {
-                name: [_num(float(v)) for v in self.metrics[name].to_numpy()]
-                for name in self.metrics.columns
-            },
-        }
-
-    def to_json(self, path: str | Path) -> None:
-        """Write sim.json atomically (a reader never sees half a file)."""
-        write_text_atomic(path, json.dumps(self.to_dict(), indent=1))
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> SimResult:
-        """Inverse of :meth:`to_dict`, validated (``hyperplan.artifacts.sim_from_dict``)."""
-        from hyperplan.artifacts import sim_from_dict
-
-        clean = sim_from_dict(data)
-        metrics = pd.DataFrame({k: np.array(v, dtype=float) for k, v in clean["trials"].items()})
-        return cls(metrics=metrics, meta=dict(clean.get("meta") or {}))
-
-    @classmethod
-    def from_json(cls, path: str | Path) -> SimResult:
-        """Read a sim.json (bounded size, validated; located errors, exit status 2)."""
-        from hyperplan.artifacts import read_json_file
-
-        return cls.from_dict(read_json_file(path, "sim"))
-
-
-def _num(v: Any) -> Any:
-    if isinstance(v, float | np.floating):
-        v = float(v)
-        return v if math.isfinite(v) else str(v)
-    if isinstance(v, np.integer):
-        return int(v)
-    return v
+__all__ = ["SIM_SCHEMA", "SimContext", "SimResult", "compare_simulated", "simulate"]
 
 
 def simulate(
@@ -146,24 +65,24 @@ def simulate(
     )
     seconds = time.perf_counter() - t1
     pool_steps = float(inp.n_pools) * inp.steps * int(trials)
-    meta = {
-        "scenario": inp.name,
-        "seed": int(seed),
-        "trials": int(trials),
-        "years": inp.hours / 8760.0,
-        "step_hours": inp.step_hours,
-        "steps": inp.steps,
-        "pools": inp.n_pools,
-        "periods": inp.period_labels,
-        "compile_seconds": t1 - t0,
-        "seconds": seconds,
-        "pool_steps": pool_steps,
-        "pool_steps_per_second": pool_steps / seconds if seconds > 0 else math.nan,
+    context = SimContext(
+        scenario=inp.name,
+        seed=int(seed),
+        trials=int(trials),
+        years=inp.hours / 8760.0,
+        step_hours=inp.step_hours,
+        steps=inp.steps,
+        pools=inp.n_pools,
+        periods=tuple(inp.period_labels),
+        compile_seconds=t1 - t0,
+        seconds=seconds,
+        pool_steps=pool_steps,
+        pool_steps_per_second=pool_steps / seconds if seconds > 0 else math.nan,
         **backend,
-        "config": cfg.model_dump(mode="json"),
-        "warnings": list(inp.warnings),
-    }
-    return SimResult(metrics=pd.DataFrame(metrics), meta=meta)
+        config=cfg,
+        warnings=tuple(inp.warnings),
+    )
+    return SimResult(metrics=pd.DataFrame(metrics), context=context)
 
 
 def _estimate(inp: SimInputs, cfg: SimConfig, trials: int, workers: int) -> SimEstimate:
@@ -193,17 +112,10 @@ def _check_memory_before_compile(
     Uses lower bounds of the compiled dimensions (every provider is a failure domain; every
     inference workload has a demand shock), so whatever it refuses the full check would too.
     """
-    import datetime as dt
-
-    from hyperplan.sim.models import HOURS_PER_YEAR
-
-    starts = plan.meta.get("period_starts") or []
+    starts = plan.context.period_starts
     if len(starts) < 2 or not (step_hours > 0 and math.isfinite(step_hours)):
         return  # compile_plan says what is wrong
-    try:
-        first, last = dt.date.fromisoformat(str(starts[0])), dt.date.fromisoformat(str(starts[-1]))
-    except ValueError:
-        return
+    first, last = starts[0], starts[-1]
     horizon_h = (last - first).days * 24.0
     want_h = min(years * HOURS_PER_YEAR, horizon_h) if math.isfinite(years) else horizon_h
     steps = math.floor(want_h / step_hours + 1e-9)
@@ -218,7 +130,7 @@ def _check_memory_before_compile(
         trials=int(trials),
         chunk=cfg.chunk_trials,
         workers=workers,
-        domains=len(plan.meta.get("providers") or []),
+        domains=len(plan.context.providers),
         sites=0,
         spot_pools=0,
         inference=inference,

@@ -105,13 +105,12 @@ def print_result(result: SimResult, console: Console) -> None:
     """Header line and the distribution of every metric."""
     from hyperplan.sim.metrics import SHORT_UNITS
 
-    meta = result.meta
+    run = result.context
     console.print(
-        f"[bold]{meta.get('scenario')}[/]: {meta.get('trials')} trials, seed {meta.get('seed')}, "
-        f"{meta.get('years', 0):.3g} year(s) at {meta.get('step_hours')} h steps, "
-        f"{meta.get('pools')} pools; {meta.get('backend')} "
-        f"({meta.get('workers', meta.get('address', ''))}), {meta.get('seconds', 0):.1f} s, "
-        f"{fmt_rate(meta.get('pool_steps_per_second', float('nan')))} pool-steps/s"
+        f"[bold]{run.scenario}[/]: {run.trials} trials, seed {run.seed}, "
+        f"{run.years or 0:.3g} year(s) at {run.step_hours} h steps, "
+        f"{run.pools} pools; {run.backend} ({run.where}), {run.seconds or 0:.1f} s, "
+        f"{fmt_rate(run.pool_steps_per_second if run.pool_steps_per_second is not None else float('nan'))} pool-steps/s"
     )
     table = Table(title="Simulated distributions", title_justify="left", title_style="bold")
     for name, justify in (
@@ -137,7 +136,7 @@ def print_result(result: SimResult, console: Console) -> None:
             unit,
         )
     console.print(table)
-    for w in meta.get("warnings", []):
+    for w in run.warnings:
         console.print(f"warning: {w}", markup=False, highlight=False)
 
 

@@ -9,18 +9,18 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from hyperplan.catalog.market_caps import MARKETS, ONDEMAND, RESERVED, SPOT
 from hyperplan.errors import InputError, Problem
+from hyperplan.plan.artifact import Plan
+from hyperplan.plan.context import Outage
+from hyperplan.scenario.schema import Scenario
 from hyperplan.sim.models import HOURS_PER_YEAR, SimConfig
-
-if TYPE_CHECKING:
-    from hyperplan.plan.api import Plan
 
 R, OD, SP = RESERVED, ONDEMAND, SPOT  # the short names sim/dispatch.py indexes with
 #: holders inference may preempt on failover, when priorities tie: batch first, then training,
@@ -128,12 +128,14 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
         problems.append(Problem(f"step must be > 0 hours; found {step_hours}", path="--step"))
     if problems:
         raise InputError(problems)
-    tables, meta = plan.tables, plan.meta
+    tables, ctx = plan.tables, plan.context
     for name in ("workloads", "offers", "markets", "perf", "capacity", "allocation", "spend"):
         if name not in tables:
             raise InputError([Problem(f"the plan has no {name!r} table (an older plan.json?)")])
     warnings: list[str] = []
-    starts = [dt.date.fromisoformat(str(s)) for s in meta["period_starts"]]
+    starts = list(ctx.period_starts)
+    if len(starts) < 2:
+        raise InputError([Problem("the plan records no period dates (meta.period_starts)")])
     start_h = np.array([_hours_since(starts[0], d) for d in starts])
     horizon_h = float(start_h[-1])
     want_h = years * HOURS_PER_YEAR
@@ -148,7 +150,7 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
     step_t0 = np.arange(steps) * step_hours
     period_of_step = np.searchsorted(start_h, step_t0, side="right") - 1
     T = int(period_of_step[-1]) + 1
-    labels = list(meta["periods"])[:T]
+    labels = list(ctx.periods)[:T]
     period_hours = np.diff(start_h)[:T]
     steps_in_period = np.bincount(period_of_step, minlength=T)
 
@@ -224,13 +226,14 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
     alloc_all = np.zeros((W, 3, T_all, O))
     np.add.at(alloc_all, (al_w[ok_al], al_m[ok_al], al_t[ok_al], al_o[ok_al]), al_v[ok_al])
 
-    scen = meta.get("scenario") or {}
-    scen_wl = {str(w.get("name")): w for w in scen.get("workloads", [])}
-    burst_ok = np.zeros(W, dtype=bool)
-    for i, n in enumerate(names):
-        spec = scen_wl.get(n, {})
-        markets = spec.get("markets")
-        burst_ok[i] = kinds[i] == "inference" and (markets is None or "ondemand" in markets)
+    # on-demand burst: inference allowed on-demand (its markets, defaulted as the planner does)
+    burst_ok = np.array(
+        [
+            k == "inference" and "ondemand" in ctx.markets_of(n)
+            for n, k in zip(names, kinds, strict=True)
+        ],
+        dtype=bool,
+    )
 
     inference = [i for i in range(W) if kinds[i] == "inference"]
     inference.sort(key=lambda i: (-priorities[i], i))
@@ -311,7 +314,7 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
     )
     np.add.at(fixed, sp["period_index"].to_numpy(int)[sel_sp], sp["usd"].to_numpy(float)[sel_sp])
     cm = tables.get("commitments", pd.DataFrame())
-    label_index = {lab: t for t, lab in enumerate(meta["periods"])}
+    label_index = {lab: t for t, lab in enumerate(ctx.periods)}
     pool_of_offer = {int(o): p for p, o in enumerate(pool_o)}
     c_pool, c_start, c_n, c_usd, c_keys = [], [], [], [], []
     if len(cm):
@@ -329,29 +332,28 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
             )
 
     # --- failure domains -------------------------------------------------------------------------
-    outages = meta.get("outages") or {}
-    prov_models = outages.get("providers", {})
-    reg_models = outages.get("regions", {})
-    providers = list(dict.fromkeys([*meta.get("providers", []), *pool_provider]))
+    prov_models = ctx.outages.providers
+    reg_models = ctx.outages.regions
+    providers = list(dict.fromkeys([*ctx.providers, *pool_provider]))
     domains: list[Domain] = []
     dom_index: dict[str, int] = {}
 
-    def add(name: str, kind: str, model: dict[str, Any]) -> None:
+    def add(name: str, kind: str, model: Outage) -> None:
         dom_index[f"{kind}:{name}"] = len(domains)
         domains.append(
             Domain(
                 name=name,
                 kind=kind,
-                rate_per_year=float(model.get("rate_per_year", 0.0)) * config.outage_rate_scale,
-                mean_hours=float(model.get("mean_hours", 8.0)),
-                sigma=float(model.get("sigma", 1.0)),
-                control_plane_share=float(model.get("control_plane_share", 0.0)),
+                rate_per_year=float(model.rate_per_year) * config.outage_rate_scale,
+                mean_hours=float(model.mean_hours),
+                sigma=float(model.sigma),
+                control_plane_share=float(model.control_plane_share),
             )
         )
 
     for p in providers:
-        add(p, "provider", prov_models.get(p, {"rate_per_year": 0.0}))
-    region_set = _simulated_regions(config, scen, reg_models)
+        add(p, "provider", prov_models.get(p, Outage(rate_per_year=0.0)))
+    region_set = _simulated_regions(config, ctx.scenario, reg_models)
     for s in sites:
         if s in region_set and s in reg_models:
             add(s, "region", reg_models[s])
@@ -422,22 +424,23 @@ def compile_plan(plan: Plan, *, years: float, step_hours: float, config: SimConf
 
 
 def _simulated_regions(
-    config: SimConfig, scenario: dict[str, Any], reg_models: dict[str, Any]
+    config: SimConfig, scenario: Scenario | None, reg_models: Mapping[str, Outage]
 ) -> set[str]:
     """Regions whose outages are simulated (see ``SimConfig.region_outages``)."""
     if config.region_outages == "none":
         return set()
     if config.region_outages == "all":
         return set(reg_models)
-    planned = (scenario.get("policies") or {}).get("outages") in ("regions", "both")
-    if planned:
+    if scenario is None:
+        return set()
+    if scenario.policies.outages in ("regions", "both"):
         return set(reg_models)
-    out = set()
-    for p, spec in (scenario.get("providers") or {}).items():
-        for r, reg in ((spec or {}).get("regions") or {}).items():
-            if (reg or {}).get("outage") is not None:
-                out.add(f"{p}:{r}")
-    return out
+    return {
+        f"{p}:{r}"
+        for p, spec in scenario.providers.items()
+        for r, reg in (spec.regions or {}).items()
+        if reg.outage is not None
+    }
 
 
 def _finish_time(cum: np.ndarray, rate: np.ndarray, start_h: np.ndarray, need: float) -> float:

@@ -2,7 +2,7 @@
 
 Every default below is derived in ``docs/calibration.md`` from a public fact (DESIGN.md section 6)
 or marked there as an assumption. Provider and region outage models are not here: they come from
-the plan (``plan.meta["outages"]``, i.e. the scenario's ``providers.*.outage``), so the simulator
+the plan (``plan.context.outages``, i.e. the scenario's ``providers.*.outage``), so the simulator
 and the planner see the same outage rates.
 """
 
