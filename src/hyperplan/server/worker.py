@@ -478,6 +478,7 @@ class Worker:
                     signalled_at = _signal(proc, signal.SIGTERM)
             if now >= next_beat and reason != "lost":
                 try:
+                    t_beat = time.monotonic()
                     cancel = jobs.heartbeat(
                         self.ledger,
                         claim,
@@ -485,6 +486,13 @@ class Worker:
                         pid=proc.pid,
                     )
                     beat_progress, last_renewal = progress, now
+                    if time.monotonic() - t_beat > lease / 6:
+                        log.warning(
+                            "job %s: a heartbeat took %.1f s (lease %g s): the database is slow",
+                            claim.job_id,
+                            time.monotonic() - t_beat,
+                            lease,
+                        )
                     next_beat = now + lease / 3
                     if cancel and reason is None and answer is None:
                         reason = "cancel"
