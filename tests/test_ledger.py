@@ -444,7 +444,6 @@ RACER = textwrap.dedent(
     from pathlib import Path
     from test_ledger import synthetic_plan, PLAN2
     from hyperplan.ledger import api
-from hyperplan.ledger import jobs as _jobs  # noqa: F401  (the jobs table in Base.metadata)
     from hyperplan.ledger.db import open_ledger
     from hyperplan.ledger.errors import StaleLedger
     led = open_ledger({url!r})
