@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 
 import ledger_db
 from hyperplan.ledger import api
+from hyperplan.ledger import jobs as _jobs  # noqa: F401  (the jobs table in Base.metadata)
 from hyperplan.ledger.db import (
     current_revision,
     downgrade,
@@ -48,6 +49,7 @@ TABLES = [
     "audit_log",
     "commitments",
     "contracts",
+    "jobs",
     "plan_runs",
     "scenario_versions",
     "workspaces",
@@ -121,7 +123,7 @@ def test_migrations_upgrade_from_empty_and_downgrade(db_url) -> None:
         assert current_revision(led) is None
         assert table_names(led) == []
         upgrade(led)
-        assert current_revision(led) == head_revision() == "0001"
+        assert current_revision(led) == head_revision() == "0003_jobs"
         assert table_names(led) == TABLES
         # the migrations build exactly what the models declare (no drift)
         with led.engine.connect() as conn:
@@ -158,7 +160,7 @@ def test_three_processes_opening_a_new_ledger_at_once_all_reach_the_head(db_url)
     ]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
-    assert [o.strip() for o in outs] == ["0001"] * 3
+    assert [o.strip() for o in outs] == ["0003_jobs"] * 3
     led = open_ledger(db_url, migrate=False)
     try:
         assert table_names(led) == TABLES

@@ -26,6 +26,7 @@ from hyperplan.ledger.commands import DbOption, WorkspaceOption
 from hyperplan.ledger.commands import register as register_ledger
 from hyperplan.report.commands import register as register_report
 from hyperplan.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
+from hyperplan.server.jobs_commands import register as register_worker
 from hyperplan.sim.commands import register as register_simulate
 
 if TYPE_CHECKING:
@@ -465,6 +466,7 @@ register_report(app)
 register_actuals(app)
 register_docs(app)
 register_ledger(app)
+register_worker(app)
 
 
 def _flush_stdout() -> bool:

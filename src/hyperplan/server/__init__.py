@@ -1,0 +1,1 @@
+"""The server: the HTTP API, its auth, and the workers of durable background jobs."""
