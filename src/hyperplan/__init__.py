@@ -10,9 +10,8 @@ Public API (everything else is private):
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from hyperplan.errors import HyperplanError, InputError, Problem
 from hyperplan.scenario.schema import Scenario
+from hyperplan.version import __version__
 
 __all__ = ["HyperplanError", "InputError", "Problem", "Scenario", "__version__"]

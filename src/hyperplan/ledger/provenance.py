@@ -7,6 +7,8 @@ from functools import lru_cache
 from importlib import metadata
 from importlib.resources import files
 
+from hyperplan.version import __version__
+
 
 @lru_cache(maxsize=1)
 def catalog_sha256() -> str:
@@ -22,8 +24,6 @@ def catalog_sha256() -> str:
 
 def versions() -> dict[str, str]:
     """hyperplan, HiGHS (highspy) and catalog versions of this process."""
-    from hyperplan import __version__
-
     try:
         solver = f"highspy {metadata.version('highspy')}"
     except metadata.PackageNotFoundError:
