@@ -21,7 +21,7 @@ from hyperplan.plan.compare import strategy_scenario
 from hyperplan.scenario.load import load_scenario
 from hyperplan.scenario.schema import Scenario
 from hyperplan.sim import SimConfig, SimResult, compare_simulated, simulate
-from hyperplan.sim.commands import parse_step, register
+from hyperplan.cli.simulate import parse_step, register
 from hyperplan.sim.draws import entity_key, poisson_from_uniform, uniforms
 from hyperplan.sim.inputs import compile_plan
 from hyperplan.sim.runner import run_chunk, run_trials

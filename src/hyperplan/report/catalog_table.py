@@ -54,7 +54,7 @@ def _kw(value: float) -> str:
     return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
 
-def _order(offers: pd.DataFrame, sort: str) -> pd.DataFrame:
+def order_offers(offers: pd.DataFrame, sort: str = _DEFAULT_SORT) -> pd.DataFrame:
     """Priced rows first (GPU rows by $/GPU-h, then CPU rows by $/h), unpriced rows last."""
     priced = offers["priced"].to_numpy(dtype=bool)
     if sort == _DEFAULT_SORT:
@@ -98,7 +98,7 @@ def render_catalog(
     Raises:
         ValueError: ``sort`` is not a column of ``offers``.
     """
-    ordered = _order(offers, sort)
+    ordered = order_offers(offers, sort)
     total = len(ordered)
     if limit is not None:
         ordered = ordered.iloc[: max(int(limit), 0)]

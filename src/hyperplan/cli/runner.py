@@ -1,7 +1,6 @@
 """Run a command body with one mapping of errors and signals to exit statuses.
 
-Every command (``hyperplan.cli`` and the ``register(app)`` modules of sim, ledger, report, docs)
-runs its body through :func:`run_command`, so a located input error, a known failure, a bug and
+Every command (the modules of :mod:`hyperplan.cli`) runs its body through :func:`run_command`, so a located input error, a known failure, a bug and
 an interruption end the same way whichever command met them:
 
 ======  =============================================================================
@@ -17,7 +16,10 @@ other   a known failure (:class:`~hyperplan.errors.HyperplanError`) with its own
 ======  =============================================================================
 
 On an interruption nothing half-written is left (outputs are written atomically) and the
-message names the outputs already written, if any.
+message names the outputs already written, if any. A Ctrl-C is honoured even when the
+KeyboardInterrupt it raised was swallowed on the way (inside a ``__del__`` or a library's
+``except Exception``, printed as "Exception ignored"): the signal handler notes it, and the
+command ends with 130 once its body returns.
 """
 
 from __future__ import annotations
@@ -32,12 +34,11 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
+from hyperplan.cli import EXIT_SIGINT
 from hyperplan.errors import HyperplanError, InputError, Interrupted
 
 T = TypeVar("T")
 
-EXIT_SIGINT = 130
-"""Exit status after Ctrl-C (128 + SIGINT)."""
 EXIT_SIGTERM = 143
 """Exit status after SIGTERM (128 + SIGTERM)."""
 EXIT_BROKEN_PIPE = 1
@@ -52,17 +53,37 @@ def on_term(signum: int, frame: Any) -> None:
     raise exc
 
 
-def run_command(action: Callable[[], T], err: Console) -> T:
-    """Run ``action`` and turn what it raises into a message on ``err`` and an exit status."""
+class _SigintSeen:
+    """Whether a Ctrl-C arrived while a command body ran (see :func:`on_int`)."""
+
+    seen = False
+
+
+def on_int(signum: int, frame: Any) -> None:
+    """SIGINT: note it (a swallowed KeyboardInterrupt must not end in status 0), then raise."""
+    _SigintSeen.seen = True
+    raise KeyboardInterrupt
+
+
+def run_command(action: Callable[[], T], err: Console | None = None) -> T:
+    """Run ``action`` and turn what it raises into a message on ``err`` (default: the stderr
+    console of :mod:`hyperplan.cli.term`) and an exit status."""
+    from hyperplan.cli import term
     from hyperplan.fileio import reset_written, written_note
 
+    err = err if err is not None else term.err()
     try:
         previous = signal.signal(signal.SIGTERM, on_term)
+        previous_int = signal.signal(signal.SIGINT, on_int)
     except ValueError:  # not the main thread (a test runner's worker): no handler to install
-        previous = None
+        previous = previous_int = None
     reset_written()
+    _SigintSeen.seen = False
     try:
-        return action()
+        result = action()
+        if _SigintSeen.seen:  # the KeyboardInterrupt was swallowed somewhere: still honour it
+            raise KeyboardInterrupt
+        return result
     except InputError as exc:
         from hyperplan.scenario.load import format_problems
 
@@ -99,3 +120,5 @@ def run_command(action: Callable[[], T], err: Console) -> T:
     finally:
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)
