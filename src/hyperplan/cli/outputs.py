@@ -43,14 +43,17 @@ def check(*outputs: tuple[str | os.PathLike[str] | None, str]) -> None:
     check_outputs(*((p, o) for p, o in outputs if not is_stdout(p)))
 
 
-def write_output(path: str | os.PathLike[str], write: Callable[[Path], None]) -> None:
-    """``write(path)`` (atomic, see the writers), then a note on stderr; for ``-`` write to a
-    temporary file and copy its bytes to stdout."""
+def write_output(
+    path: str | os.PathLike[str], write: Callable[[Path], None], *, note: bool = True
+) -> None:
+    """``write(path)`` (atomic, see the writers), then (``note``) "wrote PATH" on stderr; for
+    ``-`` write to a temporary file and copy its bytes to stdout."""
     from hyperplan.cli import term
 
     if not is_stdout(path):
         write(Path(path))
-        term.wrote(path)
+        if note:
+            term.wrote(path)
         return
     with tempfile.TemporaryDirectory(prefix="hyperplan-") as folder:
         temp = Path(folder) / "output"

@@ -387,20 +387,23 @@ def plan(
         # outputs first: a reader that stops early (`| head -1`) must not cost the plan
         written: list[str] = []
         if output is not None:
-            write_output(output, result.to_json)
+            write_output(output, result.to_json, note=False)
             written.append(str(output))
         if html is not None:
             from hyperplan.report.html import write_report
 
-            write_output(html, lambda path: write_report(result, path))
+            write_output(html, lambda path: write_report(result, path), note=False)
             written.append(str(html))
-        print_misses(missed, term.err(), result.scenario_name, strict=strict)
+        print_misses(missed, term.err(), result.scenario_name, strict=strict)  # misses first
         if as_json:
             from hyperplan.cli.jsonout import plan_doc
 
             term.print_json(plan_doc(result, written))
         elif not is_stdout(output) and not is_stdout(html):
             print_plan(result, term.out(), log=term.err())
+        for path in written:
+            if not is_stdout(path):
+                term.wrote(path)
         if strict and len(missed):
             raise typer.Exit(EXIT_MISSED)
 
