@@ -65,6 +65,17 @@ def on_int(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An unraisable-exception hook that stays silent about an interruption (it is honoured
+    when the body returns, :class:`_SigintSeen`) and passes anything else to ``hook``."""
+
+    def quiet(info: Any) -> None:
+        if not isinstance(info.exc_value, KeyboardInterrupt | Interrupted):
+            hook(info)
+
+    return quiet
+
+
 def run_command(action: Callable[[], T], err: Console | None = None) -> T:
     """Run ``action`` and turn what it raises into a message on ``err`` (default: the stderr
     console of :mod:`hyperplan.cli.term`) and an exit status."""
@@ -79,6 +90,8 @@ def run_command(action: Callable[[], T], err: Console | None = None) -> T:
         previous = previous_int = None
     reset_written()
     _SigintSeen.seen = False
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(previous_hook)
     try:
         result = action()
         if _SigintSeen.seen:  # the KeyboardInterrupt was swallowed somewhere: still honour it
@@ -118,6 +131,7 @@ def run_command(action: Callable[[], T], err: Console | None = None) -> T:
         )
         raise typer.Exit(1) from None
     finally:
+        sys.unraisablehook = previous_hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
         if previous_int is not None:

@@ -15,9 +15,14 @@ from rich.table import Table
 from rich.text import Text
 
 
+FOLD_MIN = 12
+"""Narrowest a free-text column that folds long words (``overflow="fold"``, wrapping) may get."""
+
+
 def needed_width(table: Table, console: Console) -> int:
-    """Columns the table needs with no cell cut: full width of ``no_wrap`` columns, the longest
-    word of the others, plus padding and borders (an upper bound)."""
+    """Columns the table needs with no cell cut: full width of ``no_wrap`` columns (ids,
+    numbers), the longest word of wrapping ones (at most :data:`FOLD_MIN` for those that fold),
+    plus padding and borders (an upper bound)."""
     options = console.options
     total = 0
     for column in table.columns:
@@ -26,6 +31,8 @@ def needed_width(table: Table, console: Console) -> int:
         if not sizes:
             continue
         width = max(s.maximum if column.no_wrap else s.minimum for s in sizes)
+        if not column.no_wrap and column.overflow == "fold":
+            width = min(width, FOLD_MIN)  # long words of free text fold: not ids
         if column.min_width is not None:
             width = max(width, column.min_width)
         total += width
