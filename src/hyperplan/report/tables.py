@@ -14,7 +14,6 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-
 FOLD_MIN = 12
 """Narrowest a free-text column that folds long words (``overflow="fold"``, wrapping) may get."""
 
