@@ -395,12 +395,17 @@ def plan(
             write_output(html, lambda path: write_report(result, path), note=False)
             written.append(str(html))
         print_misses(missed, term.err(), result.scenario_name, strict=strict)  # misses first
-        if as_json:
-            from hyperplan.cli.jsonout import plan_doc
-
-            term.print_json(plan_doc(result, written))
-        elif not is_stdout(output) and not is_stdout(html):
+        if not is_stdout(output) and not is_stdout(html) and not as_json:
             print_plan(result, term.out(), log=term.err())
+        else:  # no summary: its warnings still go to stderr
+            from hyperplan.report.summary import summarize
+
+            for warning in summarize(result).warnings:
+                term.warn(warning)
+            if as_json:
+                from hyperplan.cli.jsonout import plan_doc
+
+                term.print_json(plan_doc(result, written))
         for path in written:
             if not is_stdout(path):
                 term.wrote(path)
