@@ -42,7 +42,7 @@ import typer
 import yaml
 from typer.testing import CliRunner
 
-from hyperplan.docs_commands import register
+from hyperplan.cli.schema import register
 from hyperplan.scenario import schema as models
 from hyperplan.scenario.jsonschema import (
     MODELINE,

@@ -19,8 +19,8 @@ import typer
 from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
+from hyperplan.cli import report as report_commands
 from hyperplan.plan.api import Plan
-from hyperplan.report import commands as report_commands
 from hyperplan.report import fmt
 from hyperplan.report import sections as sec
 from hyperplan.report.html import SECTIONS, render_report, write_report

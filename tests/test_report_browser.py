@@ -265,7 +265,7 @@ if os.environ.get("HYPERPLAN_SCREENSHOT"):
     @pytest.mark.slow
     def test_demo_report_renders_in_chromium(driver: webdriver.Chrome, tmp_path: Path) -> None:
         """The report of ``hyperplan demo`` (frontier-2030), and docs/report.png."""
-        from hyperplan.report.commands import run_demo
+        from hyperplan.cli.report import run_demo
 
         result = run_demo(tmp_path / "report.html", trials=20, seed=0)
         result["plan"].to_json(tmp_path / "plan.json")

@@ -14,6 +14,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
+from hyperplan.cli.simulate import parse_step, register
 from hyperplan.errors import InputError
 from hyperplan.plan import plan as make_plan
 from hyperplan.plan.api import Plan
@@ -21,7 +22,6 @@ from hyperplan.plan.compare import strategy_scenario
 from hyperplan.scenario.load import load_scenario
 from hyperplan.scenario.schema import Scenario
 from hyperplan.sim import SimConfig, SimResult, compare_simulated, simulate
-from hyperplan.sim.commands import parse_step, register
 from hyperplan.sim.draws import entity_key, poisson_from_uniform, uniforms
 from hyperplan.sim.inputs import compile_plan
 from hyperplan.sim.runner import run_chunk, run_trials

@@ -83,10 +83,26 @@ class SolverError(HyperplanError):
     exit_code = 3
 
 
+EXIT_SIGINT = 130
+"""Exit status after Ctrl-C (128 + SIGINT)."""
+
+
 class Interrupted(HyperplanError):
     """The user interrupted a run (SIGINT/SIGTERM). Nothing half-written is left behind."""
 
-    exit_code = 130
+    exit_code = EXIT_SIGINT
+
+
+EXIT_SIGTERM = 143
+"""Exit status after SIGTERM (128 + SIGTERM)."""
+
+
+def on_term(signum: int, frame: object) -> None:
+    """A SIGTERM handler: unwind like Ctrl-C (temporary files removed, previous outputs kept),
+    with :data:`EXIT_SIGTERM` as the exit status. The CLI and the job worker's child install it."""
+    exc = Interrupted("terminated")
+    exc.exit_code = EXIT_SIGTERM
+    raise exc
 
 
 EXIT_MISSED = 4

@@ -6,6 +6,7 @@ import itertools
 import math
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -441,6 +442,7 @@ def plan(
     method: str = "simplex",
     walk_away: bool = False,
     workers: int | None = None,
+    highs_options: dict[str, Any] | None = None,
 ) -> Plan:
     """Plan a scenario: commitments, placement, costs, resilience and negotiation figures.
 
@@ -454,8 +456,15 @@ def plan(
         method: "simplex", "ipm" or "choose".
         walk_away: also compute each provider's walk-away value (one re-solve per provider).
         workers: processes for the walk-away re-solves (default: up to the CPU count).
+        highs_options: further HiGHS options of the main solve, by name (e.g. ``{"output_flag":
+            True}`` for its log, as ``hyperplan plan -v`` does).
     """
-    options = SolverOptions(method=method, time_limit=time_limit, mip_gap=mip_gap)  # type: ignore[arg-type]
+    options = SolverOptions(
+        method=method,  # type: ignore[arg-type]
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        highs_options=dict(highs_options or {}),
+    )
     solved = solve_scenario(
         scenario, catalog=catalog, integer=integer, outages=outages, options=options
     )

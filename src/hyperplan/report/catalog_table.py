@@ -2,8 +2,10 @@
 power and sources).
 
 Sorted by on-demand price per GPU-hour (CPU-only offers after the accelerator offers, by price
-per instance-hour); offers without any price come last, dimmed and marked "no price". Every row
-is one line: long cells end in an ellipsis so the table fits a 100-column terminal.
+per instance-hour); offers without any price come last, dimmed and marked "no price". Ids
+(provider, region, instance) are never cut: the Source column wraps to make room, and on a
+console too narrow even for that each offer prints as one wrapped line
+(:func:`hyperplan.report.tables.print_table`).
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from hyperplan.report.tables import print_table
 
 _DEFAULT_SORT = "usd_per_gpu_hour"
 
@@ -54,7 +58,7 @@ def _kw(value: float) -> str:
     return f"{value:.1f}" if value >= 1 else f"{value:.2f}"
 
 
-def _order(offers: pd.DataFrame, sort: str) -> pd.DataFrame:
+def order_offers(offers: pd.DataFrame, sort: str = _DEFAULT_SORT) -> pd.DataFrame:
     """Priced rows first (GPU rows by $/GPU-h, then CPU rows by $/h), unpriced rows last."""
     priced = offers["priced"].to_numpy(dtype=bool)
     if sort == _DEFAULT_SORT:
@@ -98,7 +102,7 @@ def render_catalog(
     Raises:
         ValueError: ``sort`` is not a column of ``offers``.
     """
-    ordered = _order(offers, sort)
+    ordered = order_offers(offers, sort)
     total = len(ordered)
     if limit is not None:
         ordered = ordered.iloc[: max(int(limit), 0)]
@@ -115,11 +119,9 @@ def render_catalog(
         padding=(0, 0),
         show_edge=False,
     )
-    fixed = sum(w for _, w, _ in _COLUMNS)
-    source_width = min(max(console.width - fixed - len(_COLUMNS), 8), _SOURCE_MAX_WIDTH)
-    for header, width, justify in _COLUMNS:
-        table.add_column(header, width=width, justify=justify, no_wrap=True, overflow="ellipsis")
-    table.add_column("Source", width=source_width, no_wrap=True, overflow="ellipsis")
+    for header, _, justify in _COLUMNS:
+        table.add_column(header, justify=justify, no_wrap=True, overflow="fold")  # type: ignore[arg-type]
+    table.add_column("Source", max_width=_SOURCE_MAX_WIDTH, overflow="fold")
 
     cols = ordered[
         [
@@ -159,4 +161,4 @@ def render_catalog(
         ]
         style = "dim" if not row.priced else None
         table.add_row(*(Text(str(c)) for c in cells), style=style)
-    console.print(table)
+    print_table(table, console)

@@ -173,6 +173,42 @@ def signed_usd(value: float, digits: int = 3) -> str:
     return ("+" if v > 0 else "-") + text
 
 
+def pp(difference: float, decimals: int = 2) -> str:
+    """A difference of two fractions in percentage points, signed: 0.0196 → '+1.96 pp',
+    -0.00001 → '0.00 pp' (no sign on what shows as zero)."""
+    v = _float(difference)
+    if v is None:
+        return MISSING
+    if math.isinf(v):
+        return f"{'+' if v > 0 else '-'}∞ pp"
+    text = f"{abs(v) * 100:.{decimals}f}"
+    if not any(c in "123456789" for c in text):
+        return f"{text} pp"
+    return ("+" if v > 0 else "-") + text + " pp"
+
+
+def signed(value: float, digits: int = 3) -> str:
+    """A change of a count or quantity, signed, with a k/M/B suffix: 1234 → '+1.23k'."""
+    v = _float(value)
+    if v is None:
+        return MISSING
+    text = compact(abs(v), digits)
+    if v == 0 or not any(c in "123456789" for c in text):
+        return text
+    return ("+" if v > 0 else "-") + text
+
+
+def difference(value: float, unit: str) -> str:
+    """A paired difference in its unit: USD → :func:`signed_usd`, a share → :func:`pp`,
+    anything else → :func:`signed`."""
+    u = (unit or "").strip().lower()
+    if u.startswith("usd"):
+        return signed_usd(value)
+    if u.startswith("share") or "fraction" in u:
+        return pp(value)
+    return signed(value)
+
+
 def metric(value: float, unit: str) -> str:
     """A value in the format its unit calls for (simulation metrics, generic tables).
 

@@ -15,6 +15,7 @@ from rich.table import Table
 
 from hyperplan.plan.api import Plan
 from hyperplan.report import fmt
+from hyperplan.report.tables import print_table
 
 COLUMNS = [
     "provider",
@@ -138,7 +139,7 @@ def print_liability(plan: Plan, console: Console) -> None:
         expand=False,
     )
     for i, name in enumerate(headers):
-        out.add_column(name, justify="left" if i == 0 else "right", no_wrap=True)
+        out.add_column(name, justify="left" if i == 0 else "right", no_wrap=True, overflow="fold")
     for r in body:
         out.add_row(*r)
-    console.print(out)
+    print_table(out, console)

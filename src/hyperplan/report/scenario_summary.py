@@ -25,8 +25,15 @@ def short_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     return f"{text[:limit]}… ({len(text) - limit:,} more characters not shown)"
 
 
-def print_scenario(scenario: Scenario, console: Console, catalog: Catalog | None = None) -> None:
-    """Periods, providers with offers in play, workloads with their demand, policies, contracts."""
+def print_scenario(
+    scenario: Scenario,
+    console: Console,
+    catalog: Catalog | None = None,
+    *,
+    log: Console | None = None,
+) -> None:
+    """Periods, providers with offers in play, workloads with their demand, policies, contracts;
+    warnings on ``log`` (the CLI's stderr; default ``console``)."""
     catalog = catalog if catalog is not None else _scenario_catalog(scenario)
     inp = resolve(scenario, catalog)
     tl = inp.tl
@@ -100,4 +107,4 @@ def print_scenario(scenario: Scenario, console: Console, catalog: Catalog | None
     if scenario.reservations:
         console.print(f"Existing reservations: {len(scenario.reservations)}")
     for warning in inp.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        (log or console).print(f"[yellow]warning:[/] {warning}")

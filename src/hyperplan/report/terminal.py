@@ -1,6 +1,9 @@
-"""Terminal summary of a plan (rich tables that fit 100 columns).
+"""Terminal summary of a plan (rich tables at the console's width).
 
 The numbers come from :mod:`hyperplan.report.summary`, the same data the HTML report shows.
+Cells are never cut: names and ids (provider:region:instance, workloads, outages) stay on one
+line while free-text columns ("per", "wins when") wrap to make room; on a console too narrow
+even for that, cells fold onto a second line rather than lose characters.
 """
 
 from __future__ import annotations
@@ -13,20 +16,31 @@ from hyperplan.plan.api import Plan
 from hyperplan.report import fmt
 from hyperplan.report.liability import print_liability
 from hyperplan.report.summary import summarize
+from hyperplan.report.tables import print_table
 
 WIDE_COLUMNS = 6
 """Beyond this many value columns a table drops repeated words (USD, "down") to fit 100 columns."""
 
 
+WRAPS = frozenset({"per", "wins when", "cost"})
+"""Free-text columns: they wrap (at spaces) before any id column has to fold."""
+
+
 def _table(title: str, columns: list[tuple[str, str]]) -> Table:
     table = Table(title=title, title_justify="left", title_style="bold", expand=False)
     for name, justify in columns:
-        table.add_column(name, justify=justify, overflow="ellipsis", no_wrap=True)  # type: ignore[arg-type]
+        table.add_column(
+            name,
+            justify=justify,  # type: ignore[arg-type]
+            overflow="fold",
+            no_wrap=name not in WRAPS,
+        )
     return table
 
 
-def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
-    """Totals per year and provider, top commitments, resilience, binding policies, warnings."""
+def print_plan(plan: Plan, console: Console, *, top: int = 8, log: Console | None = None) -> None:
+    """Totals per year and provider, top commitments, resilience, binding policies; warnings on
+    ``log`` (the CLI's stderr; default ``console``)."""
     s = summarize(plan)
     console.print(
         f"[bold]{plan.scenario_name}[/]: {plan.status}; "
@@ -51,7 +65,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         )
         for year, row in years.iterrows():
             table.add_row(str(year), *[money(v) for v in row], money(row.sum()))
-        console.print(table)
+        print_table(table, console)
     com = s.top_commitments(top)
     if len(com):
         table = _table(
@@ -70,7 +84,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
             table.add_row(
                 r["provider"],
                 r["region"],
-                r["instance_type"][:26],
+                r["instance_type"],
                 fmt.count(r["gpus"]),
                 r["commitment"]  # builds and provisioned throughput have no year term
                 if r.get("commitment", "reserved") != "reserved"
@@ -78,7 +92,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
                 r["start"],
                 fmt.usd(r["contract_value_usd"]),
             )
-        console.print(table)
+        print_table(table, console)
     res = s.resilience_matrix
     if len(res):
         wide = len(res.columns) > WIDE_COLUMNS
@@ -93,7 +107,7 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         )
         for w, row in res.iterrows():
             table.add_row(str(w), *[fmt.pct(v) for v in row])
-        console.print(table)
+        print_table(table, console)
     print_outage_mix(s.outage_mix(), console, rows=3 * top)
     print_routes(plan, console)
     pol = s.binding_policies(top)
@@ -112,13 +126,13 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
         for _, r in pol.iterrows():
             table.add_row(
                 r["policy"],
-                str(r["subject"])[:30],
+                str(r["subject"]),
                 r["period"],
                 str(r.get("scenario", "base")),
                 fmt.usd(r["marginal_usd"]),
                 r["per"],
             )
-        console.print(table)
+        print_table(table, console)
     if "walk_away" in plan.tables:
         table = _table(
             "Walk-away value per provider (present value)",
@@ -134,9 +148,9 @@ def print_plan(plan: Plan, console: Console, *, top: int = 8) -> None:
             table.add_row(
                 r["provider"], fmt.usd(r["walk_away_usd"]), penalty, f"{r['seconds']:.2f} s"
             )
-        console.print(table)
+        print_table(table, console)
     for warning in s.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        (log or console).print(f"[yellow]warning:[/] {warning}")
     st = plan.stats
     console.print(
         f"[dim]solver: {st.get('status')}, {int(st.get('rows', 0)):,} rows × {int(st.get('columns', 0)):,} columns, "
@@ -164,14 +178,14 @@ def print_outage_mix(mix: pd.DataFrame, console: Console, *, rows: int = 24) -> 
     for _, r in mix.head(rows).iterrows():
         table.add_row(
             str(r["scenario"]),
-            str(r["workload"])[:24],
+            str(r["workload"]),
             fmt.pct(r["reserved_fraction"]),
             fmt.pct(r["ondemand_fraction"]),
             fmt.pct(r["spot_fraction"]),
             fmt.pct(r["unserved_fraction"]),
             fmt.usd(r["ondemand_usd_per_hour"] + r["spot_usd_per_hour"]),
         )
-    console.print(table)
+    print_table(table, console)
     if len(mix) > rows:
         console.print(f"... {len(mix) - rows} more rows in the plan's outage_mix table")
 
@@ -193,11 +207,11 @@ def print_routes(plan: Plan, console: Console) -> None:
     for w, grp in served.groupby("workload", sort=False):
         by = grp.set_index("route")
         table.add_row(
-            str(w)[:24],
+            str(w),
             *[fmt.pct(by["share"].get(r, 0.0)) for r in ROUTE_ORDER],
             *[fmt.usd_rate(by["usd_per_million_tokens"].get(r, float("nan"))) for r in ROUTE_ORDER],
         )
-    console.print(table)
+    print_table(table, console)
     be = plan.tables.get("break_even")
     if be is None or not len(be):
         return
@@ -214,8 +228,8 @@ def print_routes(plan: Plan, console: Console) -> None:
             cost = f"{fmt.usd_rate(r['usd_per_million_tokens'])} $/Mtok"
             alt = r["alternative_usd_per_million_tokens"]
             when = f"GPUs cost > {fmt.usd_rate(alt)} $/Mtok" if alt == alt else "no GPU peer"
-        table.add_row(str(r["offer_id"])[:34], str(r["workload"])[:16], cost, when)
-    console.print(table)
+        table.add_row(str(r["offer_id"]), str(r["workload"]), cost, when)
+    print_table(table, console)
 
 
 def print_compare(table: pd.DataFrame, console: Console) -> None:
@@ -245,7 +259,7 @@ def print_compare(table: pd.DataFrame, console: Console) -> None:
             fmt.power_mw(r["peak_mw"]),
             *[fmt.pct(r[c]) for c in outage_cols],
         )
-    console.print(t)
+    print_table(t, console)
 
 
 def _print_compare_by_column(table: pd.DataFrame, outage_cols: list[str], console: Console) -> None:
@@ -263,7 +277,7 @@ def _print_compare_by_column(table: pd.DataFrame, outage_cols: list[str], consol
     ] + [(c, c, fmt.pct) for c in outage_cols]
     for label, column, show in figures:
         t.add_row(label, *[show(v) for v in table[column]])
-    console.print(t)
+    print_table(t, console)
 
 
 def print_paired(paired: pd.DataFrame, console: Console, *, metrics: tuple[str, ...] = ()) -> None:
@@ -281,7 +295,8 @@ def print_paired(paired: pd.DataFrame, console: Console, *, metrics: tuple[str, 
         ]
     base = str(paired["baseline"].iloc[0])
     t = _table(
-        f"Simulated, same draws, paired against {base} (mean difference and 95% interval)",
+        f"Simulated, same draws, paired against {base} (mean difference and 95% interval; "
+        "shares in percentage points)",
         [
             ("strategy", "left"),
             ("metric", "left"),
@@ -289,13 +304,14 @@ def print_paired(paired: pd.DataFrame, console: Console, *, metrics: tuple[str, 
             ("95% interval", "right"),
         ],
     )
+    from hyperplan.sim.metrics import SHORT_UNITS
+
     for _, r in keep.iterrows():
-        money = str(r["metric"]).endswith("usd")
-        f = fmt.usd if money else (lambda v: f"{v:+.4f}")
+        unit = SHORT_UNITS.get(str(r["metric"]).split(":", 1)[0], "")
         t.add_row(
             str(r["strategy"]),
-            str(r["metric"])[:40],
-            f(r["diff_mean"]),
-            f"{f(r['ci_low'])} .. {f(r['ci_high'])}",
+            str(r["metric"]),
+            fmt.difference(r["diff_mean"], unit),
+            f"{fmt.difference(r['ci_low'], unit)} .. {fmt.difference(r['ci_high'], unit)}",
         )
-    console.print(t)
+    print_table(t, console)

@@ -260,7 +260,7 @@ def execute(request: dict[str, Any], send: Any) -> str:
 def child_main(parent: int) -> int:
     """Entry of a job's child process: one JSON request on stdin, JSON lines on stdout."""
     _die_with_parent(parent)
-    from hyperplan.runner import on_term
+    from hyperplan.errors import on_term
 
     proto = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to stderr, never into the protocol

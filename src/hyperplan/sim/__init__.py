@@ -5,7 +5,7 @@
 - :class:`SimConfig` – failure, demand and execution parameters (defaults: docs/calibration.md).
 
 The model is described in docs/simulation.md. Names are imported lazily, so that importing
-``hyperplan.sim.commands`` (the CLI) stays cheap.
+``hyperplan.cli.simulate`` (the CLI) stays cheap.
 """
 
 from __future__ import annotations

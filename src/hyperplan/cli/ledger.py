@@ -1,11 +1,13 @@
 """The ledger's commands (registered on the main app by :func:`register`).
 
-    hyperplan adopt plan.json [--yes] [--expect-version N] [--db PATH|URL] [--workspace W]
-    hyperplan sign ID --external-id X
-    hyperplan ledger [list] [--state S] [--provider P] [--format table|csv|json] [-o FILE]
-    hyperplan ledger approve ID | cancel ID | activate ID | expire ID
-    hyperplan ledger audit [--format table|json]
-    hyperplan ledger contracts [--format table|json]
+    hyperplan adopt plan.json [--yes] [--expect-version N] [--db PATH|URL] [--workspace W] [--json]
+    hyperplan sign ID --external-id X [--json]
+    hyperplan ledger [list] [--state S] [--provider P] [--format table|csv|json] [-o FILE|-]
+    hyperplan ledger approve ID | cancel ID | activate ID | expire ID [--json]
+    hyperplan ledger audit [--format table|json] [--json]
+    hyperplan ledger contracts [--format table|json] [--json]
+
+``--json`` is ``--format json`` where there is a ``--format``.
 
 Exit status: 0 done (or previewed), 2 bad input (unknown id, refused state change, bad URL,
 unreadable database, not a plan), 5 the ledger moved since the plan or preview was made (a
@@ -53,7 +55,10 @@ StateOption = Annotated[
 ProviderOption = Annotated[str | None, typer.Option("--provider", help="Only this provider.")]
 FormatOption = Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")]
 OutputOption = Annotated[
-    Path | None, typer.Option("--output", "-o", help="Write the listing to this file.")
+    Path | None, typer.Option("--output", "-o", help="Write the listing to this file (-: stdout).")
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout (keys: docs/cli.md).")
 ]
 
 FORMATS = ("table", "csv", "json")
@@ -82,11 +87,16 @@ def _open(db: str | None) -> Ledger:
     return open_ledger(db)
 
 
-def _guard(action: Callable[[], T], err: Console) -> T:
-    """Run a command body the way every command does (:func:`hyperplan.runner.run_command`)."""
-    from hyperplan.runner import run_command
+def _guard(action: Callable[[], T], err: Console | None = None) -> T:
+    """Run a command body the way every command does (:func:`hyperplan.cli.runner.run_command`)."""
+    from hyperplan.cli.runner import run_command
 
     return run_command(action, err)
+
+
+def _format(fmt: str, as_json: bool) -> str:
+    """``--format``, with ``--json`` meaning ``--format json``."""
+    return "json" if as_json else fmt
 
 
 def _rows_or_json(
@@ -210,6 +220,7 @@ def _adopt(
     author: str | None,
     out: Console,
     err: Console,
+    as_json: bool = False,
 ) -> None:
     from hyperplan.ledger import api
 
@@ -241,6 +252,17 @@ def _adopt(
                 highlight=False,
                 soft_wrap=True,
             )
+        if as_json:
+            doc = diff_doc(pv.diff, str(ledger.where), workspace, pv.version)
+            if yes:
+                done = api.adopt(
+                    ledger, plan, workspace=workspace, author=author, expect_version=pv.version
+                )
+                doc.update(applied=True, adoption=done.id, version_after=done.version)
+            from hyperplan.cli import term
+
+            term.print_json(doc)
+            return
         out.print(
             f"ledger {ledger.where}, workspace {workspace}, version {pv.version}",
             markup=False,
@@ -268,6 +290,44 @@ def _adopt(
         )
     finally:
         ledger.dispose()
+
+
+def diff_doc(d: Diff, where: str, workspace: str, version: int) -> dict[str, Any]:
+    """``adopt --json``: the changes, the money per provider (USD, whole term) and the counts;
+    ``applied`` False (a preview) until ``--yes`` applies it."""
+    from hyperplan.cli.jsonout import plain, records
+
+    changes = []
+    for c in d.changes:
+        item = c.item
+        changes.append(
+            {
+                "action": c.action,
+                "replaces": None if c.before is None else c.before.id,
+                "provider": item.provider,
+                "region": item.region,
+                "offer": item.offer,
+                "term_years": item.term_years,
+                "start": item.start.isoformat(),
+                "quantity": plain(item.quantity),
+                "value_usd": plain(item.value_usd),
+                "quantity_before": None if c.before is None else plain(c.before.quantity),
+                "value_usd_before": None if c.before is None else plain(c.before.value_usd),
+            }
+        )
+    return {
+        "schema": "hyperplan.adopt/1",
+        "ledger": where,
+        "workspace": workspace,
+        "version": version,
+        "changes": changes,
+        "money": records(d.money),
+        "summary": plain(dict(d.summary())),
+        "held": d.held,
+        "applied": False,
+        "adoption": None,
+        "version_after": None,
+    }
 
 
 # ----------------------------------------------------------------------------------------------
@@ -325,14 +385,15 @@ def render_rows(
 
 def _emit(text: str | None, table: Table | None, output: Path | None, out: Console) -> None:
     if output is not None:
+        from hyperplan.cli.outputs import write_output
         from hyperplan.fileio import write_text_atomic
 
         if text is None:
             buf = Console(file=io.StringIO(), width=200)
             buf.print(table)
             text = buf.file.getvalue()  # type: ignore[attr-defined]
-        write_text_atomic(output, text)
-        out.print(f"wrote {output}", markup=False, highlight=False, soft_wrap=True)
+        body = text
+        write_output(output, lambda path: write_text_atomic(path, body))
     elif text is not None:
         typer.echo(text, nl=False)
     else:
@@ -358,6 +419,10 @@ def _list(
     from hyperplan.ledger import api
 
     _check_format(fmt)
+    if output is not None:
+        from hyperplan.cli.outputs import check
+
+        check((output, "--output"))
     ledger = _open(db)
     try:
         rows = api.list_commitments(ledger, workspace, state=state, provider=provider)
@@ -368,10 +433,32 @@ def _list(
     _emit(text, table, output, out)
 
 
+class _Consoles:
+    """The consoles of :mod:`hyperplan.cli.term`, looked up when printed to (not at import)."""
+
+    def __getattr__(self, name: str) -> Any:
+        from hyperplan.cli import term
+
+        return getattr(term.out() if self is out else term.err(), name)
+
+
+out: Any = _Consoles()
+err: Any = _Consoles()
+
+
+def _say(text: str, as_json: bool, row: dict[str, Any]) -> None:
+    """The one-line result of a state change, or (``--json``) the commitment as JSON."""
+    from hyperplan.cli import term
+
+    if as_json:
+        term.print_json({"schema": "hyperplan.commitment/1", **row})
+    else:
+        term.out().print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
     """Add ``adopt``, ``sign`` and the ``ledger`` group to ``app``."""
-    out = Console(width=100)
-    err = Console(stderr=True, width=100)
+    from hyperplan.cli.group import CONTEXT
 
     @app.command("adopt")
     def adopt_command(
@@ -388,6 +475,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         workspace: WorkspaceOption = "default",
         author: AuthorOption = None,
+        as_json: JsonOption = False,
     ) -> None:
         """Show what adopting a plan changes in the ledger; apply it with --yes.
 
@@ -396,7 +484,7 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan adopt plan.json --yes --expect-version 3
         """
-        _guard(lambda: _adopt(file, yes, expect_version, db, workspace, author, out, err), err)
+        _guard(lambda: _adopt(file, yes, expect_version, db, workspace, author, out, err, as_json))
 
     @app.command("sign")
     def sign_command(
@@ -410,6 +498,7 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
         workspace: WorkspaceOption = "default",
         author: AuthorOption = None,
+        as_json: JsonOption = False,
     ) -> None:
         """Record a signature: a proposed or approved commitment becomes signed (audited).
 
@@ -426,17 +515,13 @@ def register(app: typer.Typer) -> None:
                 )
             finally:
                 ledger.dispose()
-            out.print(
-                f"commitment {row['id']} signed ({row['external_id']})",
-                markup=False,
-                highlight=False,
-                soft_wrap=True,
-            )
+            _say(f"commitment {row['id']} signed ({row['external_id']})", as_json, row)
 
-        _guard(body, err)
+        _guard(body)
 
     group = typer.Typer(
         help="List, export and move the commitments in the ledger; show its audit log.",
+        context_settings=CONTEXT,
         invoke_without_command=True,
         no_args_is_help=False,
     )
@@ -450,13 +535,15 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = None,
         db: DbOption = None,
         workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
     ) -> None:
         """List, export and move the commitments in the ledger; show its audit log.
 
         Example: hyperplan ledger --state signed --format csv -o signed.csv
         """
         if ctx.invoked_subcommand is None:
-            _guard(lambda: _list(state, provider, fmt, output, db, workspace, out), err)
+            fmt = _format(fmt, as_json)
+            _guard(lambda: _list(state, provider, fmt, output, db, workspace, out))
 
     @group.command("list")
     def list_command(
@@ -466,18 +553,21 @@ def register(app: typer.Typer) -> None:
         output: OutputOption = None,
         db: DbOption = None,
         workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
     ) -> None:
         """List or export the commitments (table, CSV or JSON).
 
         Example: hyperplan ledger list --provider aws --format json -o aws.json
         """
-        _guard(lambda: _list(state, provider, fmt, output, db, workspace, out), err)
+        fmt = _format(fmt, as_json)
+        _guard(lambda: _list(state, provider, fmt, output, db, workspace, out))
 
     @group.command("audit")
     def audit_command(
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
         db: DbOption = None,
         workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
     ) -> None:
         """Show the audit log: who changed what, when, at which ledger version.
 
@@ -487,7 +577,7 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             from hyperplan.ledger import api
 
-            rows = _rows_or_json(api.audit_log, db, workspace, fmt)
+            rows = _rows_or_json(api.audit_log, db, workspace, _format(fmt, as_json))
             if rows is None:
                 return
             table = Table(title=f"Audit log (workspace {workspace})")
@@ -504,13 +594,14 @@ def register(app: typer.Typer) -> None:
                 )
             out.print(table)
 
-        _guard(body, err)
+        _guard(body)
 
     @group.command("contracts")
     def contracts_command(
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
         db: DbOption = None,
         workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
     ) -> None:
         """List the take-or-pay contracts the ledger holds (from adopted scenarios).
 
@@ -520,7 +611,7 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             from hyperplan.ledger import api
 
-            rows = _rows_or_json(api.list_contracts, db, workspace, fmt)
+            rows = _rows_or_json(api.list_contracts, db, workspace, _format(fmt, as_json))
             if rows is None:
                 return
             table = Table(
@@ -539,7 +630,7 @@ def register(app: typer.Typer) -> None:
                 )
             out.print(table)
 
-        _guard(body, err)
+        _guard(body)
 
     def _move(state: str, verb: str) -> None:
         @group.command(verb)
@@ -548,6 +639,7 @@ def register(app: typer.Typer) -> None:
             db: DbOption = None,
             workspace: WorkspaceOption = "default",
             author: AuthorOption = None,
+            as_json: JsonOption = False,
         ) -> None:
             def body() -> None:
                 from hyperplan.ledger import api
@@ -559,11 +651,9 @@ def register(app: typer.Typer) -> None:
                     )
                 finally:
                     ledger.dispose()
-                out.print(
-                    f"commitment {row['id']} {state}", markup=False, highlight=False, soft_wrap=True
-                )
+                _say(f"commitment {row['id']} {state}", as_json, row)
 
-            _guard(body, err)
+            _guard(body)
 
         move_command.__doc__ = (
             f"Move a commitment to {state} (audited; refused unless the move is allowed).\n\n"

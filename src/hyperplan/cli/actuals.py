@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
@@ -58,8 +57,7 @@ def _cell(v: Any) -> str:
         if math.isnan(v):
             return "–"
         return f"{v:,.4f}" if abs(v) < 10 else f"{v:,.2f}"
-    text = str(v)
-    return text if len(text) <= 40 else text[:18] + "…" + text[-20:]
+    return str(v)  # ids (commitments, offers) whole: the column folds them
 
 
 def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
@@ -70,7 +68,12 @@ def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
     for c in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[c])
         unit = units.get(c, "")
-        table.add_column(f"{c}\n[{unit}]" if unit else c, justify="right" if numeric else "left")
+        table.add_column(
+            f"{c}\n[{unit}]" if unit else c,
+            justify="right" if numeric else "left",
+            no_wrap=numeric,
+            overflow="fold",
+        )
     for row in df.head(limit).itertuples(index=False):
         table.add_row(*[_cell(v) for v in row])
     if len(df) > limit:
@@ -112,8 +115,11 @@ def to_json(tables: dict[str, pd.DataFrame], frame: FocusFrame) -> dict[str, Any
 
 def register(app: typer.Typer) -> None:
     """Add the ``actuals`` command group to ``app``."""
+    from hyperplan.cli.group import CONTEXT
+
     group = typer.Typer(
         help="Billing exports (FOCUS) against the plan and the contracts.",
+        context_settings=CONTEXT,
         no_args_is_help=True,
         rich_markup_mode=None,
     )
@@ -143,10 +149,8 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan actuals report bills/ --plan plan.json --contracts contracts.csv
         """
-        from hyperplan.sim.commands import _guard, load_plan
-
-        out = Console(width=160)
-        err = Console(stderr=True, width=160)
+        from hyperplan.cli import term
+        from hyperplan.cli.simulate import _guard, load_plan
 
         def body() -> None:
             from hyperplan.actuals.contracts import load_contracts
@@ -158,11 +162,12 @@ def register(app: typer.Typer) -> None:
             plan = load_plan(plan_file) if plan_file else None
             frame = read_focus(paths, mapping)
             for w in frame.warnings:
-                err.print(f"warning: {w}", markup=False, highlight=False)
+                term.warn(w)
             tables = answers(frame, plan, contracts)
             if as_json:
                 print(json.dumps(to_json(tables, frame), indent=1, default=str))
                 return
+            out = term.out()
             out.print(
                 f"{frame.rows} FOCUS rows from {len(frame.files)} file(s)",
                 markup=False,
@@ -182,4 +187,4 @@ def register(app: typer.Typer) -> None:
                     shown.attrs = df.attrs
                     out.print(_table(titles.get(name, name), shown))
 
-        _guard(body, err)
+        _guard(body)

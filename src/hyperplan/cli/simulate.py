@@ -1,7 +1,7 @@
 """The ``hyperplan simulate`` command (registered on the main app by :func:`register`).
 
     hyperplan simulate FILE|plan.json --trials 1000 --seed 7 [--years 1] [--step 1h]
-                       [--workers N] [--ray auto|ADDRESS] [-o sim.json]
+                       [--workers N] [--ray auto|ADDRESS] [-o sim.json|-] [--json]
 
 A FILE ending in .yaml/.yml is planned first. Input errors print located messages and exit 2;
 Ctrl-C exits 130 and leaves nothing half-written (sim.json is written atomically at the end).
@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hyperplan import options as opt
+from hyperplan.cli import options as opt
 from hyperplan.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -63,7 +63,7 @@ def parse_step(text: str) -> float:
 
 
 def load_plan(file: Path, *, console: Console | None = None) -> Plan:
-    """A plan from plan.json, or planned from a scenario YAML."""
+    """A plan from plan.json, or planned from a scenario YAML (a note on ``console`` then)."""
     from hyperplan.plan.api import Plan
 
     if not file.exists():
@@ -84,25 +84,25 @@ def load_plan(file: Path, *, console: Console | None = None) -> Plan:
     )
 
 
-def _guard(action: Callable[[], T], err: Console) -> T:
-    """Run a command body the way every command does (:func:`hyperplan.runner.run_command`)."""
-    from hyperplan.runner import run_command
+def _guard(action: Callable[[], T], err: Console | None = None) -> T:
+    """Run a command body the way every command does (:func:`hyperplan.cli.runner.run_command`)."""
+    from hyperplan.cli.runner import run_command
 
     return run_command(action, err)
 
 
 def _fmt(value: float, unit: str) -> str:
+    """A simulated figure: shares as percentages (2 decimals), the rest with a k/M/B suffix."""
     from hyperplan.report import fmt
 
-    if value is None or not math.isfinite(value):
-        return "–" if value is None or math.isnan(value) else str(value)
     if unit == "share":
         return fmt.pct(value, 2)
     return fmt.compact(value)
 
 
-def print_result(result: SimResult, console: Console) -> None:
-    """Header line and the distribution of every metric."""
+def print_result(result: SimResult, console: Console, log: Console | None = None) -> None:
+    """Header line and the distribution of every metric; warnings on ``log`` (default
+    ``console``)."""
     from hyperplan.sim.metrics import SHORT_UNITS
 
     run = result.context
@@ -121,14 +121,15 @@ def print_result(result: SimResult, console: Console) -> None:
         ("P99", "right"),
         ("unit", "left"),
     ):
-        table.add_column(name, justify=justify, no_wrap=True, overflow="ellipsis")  # type: ignore[arg-type]
+        # metric names are ids (served_fraction:<workload>): folded, never cut
+        table.add_column(name, justify=justify, no_wrap=True, overflow="fold")  # type: ignore[arg-type]
     for _, row in result.summary().iterrows():
         name = str(row["metric"])
         if name.startswith("control_plane_hours:") and not row["mean"]:
             continue  # no control-plane-only outages modelled for this domain
         unit = SHORT_UNITS.get(name.split(":", 1)[0], "")
         table.add_row(
-            name[:46],
+            name,
             _fmt(row["mean"], unit),
             _fmt(row["p50"], unit),
             _fmt(row["p95"], unit),
@@ -137,7 +138,7 @@ def print_result(result: SimResult, console: Console) -> None:
         )
     console.print(table)
     for w in run.warnings:
-        console.print(f"warning: {w}", markup=False, highlight=False)
+        (log or console).print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
 
 
 def fmt_rate(v: float) -> str:
@@ -175,25 +176,28 @@ def register(app: typer.Typer) -> None:
             str | None, typer.Option("--ray", help="Run on Ray: auto or a cluster ADDRESS.")
         ] = None,
         output: Annotated[
-            Path | None, typer.Option("--output", "-o", help="Write sim.json here.")
+            Path | None, typer.Option("--output", "-o", help="Write sim.json here (-: stdout).")
         ] = None,
         focus_out: Annotated[
             Path | None,
             typer.Option("--focus-out", help="Write trial 0 as a FOCUS 1.0 export in this folder."),
         ] = None,
+        as_json: Annotated[
+            bool,
+            typer.Option("--json", help="Print one JSON document on stdout (keys: docs/cli.md)."),
+        ] = False,
     ) -> None:
         """Monte Carlo of a plan: outages, GPU failures, spot reclaims, late deliveries, demand.
 
         Example: hyperplan simulate examples/small.yaml --trials 1000 --seed 7 -o sim.json
         """
-        out = Console(width=100)
-        err = Console(stderr=True, width=100)
 
         def body() -> None:
-            from hyperplan.fileio import check_outputs
+            from hyperplan.cli import term
+            from hyperplan.cli.outputs import check, is_stdout, write_output
             from hyperplan.sim.api import simulate
 
-            check_outputs((output, "--output"))
+            check((output, "--output"), ("-" if as_json else None, "--json"))
             step_hours = parse_step(step)
             problems = []
             if trials < 1:
@@ -204,8 +208,8 @@ def register(app: typer.Typer) -> None:
                 problems.append(Problem(f"must be ≥ 1; found {workers}", path="--workers"))
             if problems:
                 raise InputError(problems)
-            plan = load_plan(file, console=err)
-            with _progress(err, trials) as tick:
+            plan = load_plan(file, console=None if term.settings.quiet else term.err())
+            with _progress(term.err(), trials, quiet=term.settings.quiet) as tick:
                 result = simulate(
                     plan,
                     trials=trials,
@@ -216,28 +220,37 @@ def register(app: typer.Typer) -> None:
                     ray=ray,
                     progress=tick,
                 )
-            print_result(result, out)
-            if output is not None:
-                result.to_json(output)
-                out.print(f"wrote {output}", markup=False, highlight=False)
+            written: list[str] = []
+            if output is not None:  # outputs first, then what is printed
+                write_output(output, result.to_json)
+                written.append(str(output))
             if focus_out is not None:
                 from hyperplan.actuals.focus_writer import write_focus
 
-                written = write_focus(plan, result, focus_out)
-                out.print(f"wrote {written}", markup=False, highlight=False)
+                folder = write_focus(plan, result, focus_out)
+                term.wrote(folder)
+                written.append(str(folder))
+            if as_json:
+                from hyperplan.cli.jsonout import simulate_doc
 
-        _guard(body, err)
+                for w in result.meta.get("warnings", []):
+                    term.warn(w)
+                term.print_json(simulate_doc(result, written))
+            elif not is_stdout(output):
+                print_result(result, term.out(), log=term.err())
+
+        _guard(body)
 
 
 class _progress:
     """A rich progress bar on stderr for runs of more than a few hundred trials."""
 
-    def __init__(self, console: Console, trials: int) -> None:
-        self.console, self.trials = console, trials
+    def __init__(self, console: Console, trials: int, *, quiet: bool = False) -> None:
+        self.console, self.trials, self.quiet = console, trials, quiet
         self.bar: Any = None
 
     def __enter__(self) -> Callable[[int, int], None] | None:
-        if self.trials < 200:
+        if self.trials < 200 or self.quiet:
             return None
         from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 

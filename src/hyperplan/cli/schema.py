@@ -1,6 +1,6 @@
 """``hyperplan schema``: the JSON Schema of the scenario language, for editors.
 
-``register(app)`` adds the command to a Typer app (``hyperplan.cli`` calls it).
+``register(app)`` adds the command to a Typer app (:mod:`hyperplan.cli.root` calls it).
 """
 
 from __future__ import annotations
@@ -19,7 +19,9 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path | None,
             typer.Option(
-                "--output", "-o", help="Write the schema here (atomically) instead of printing it."
+                "--output",
+                "-o",
+                help="Write the schema here (atomically) instead of printing it (-: stdout).",
             ),
         ] = None,
     ) -> None:
@@ -30,20 +32,18 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan schema -o scenario.schema.json
         """
-        from rich.console import Console
-
-        from hyperplan.runner import run_command
+        from hyperplan.cli.runner import run_command
         from hyperplan.scenario.jsonschema import schema_text
 
         def body() -> None:
-            from hyperplan.fileio import check_outputs, write_text_atomic
+            from hyperplan.cli.outputs import check, is_stdout, write_output
+            from hyperplan.fileio import write_text_atomic
 
-            check_outputs((output, "--output"))
+            check((output, "--output"))
             text = schema_text()
-            if output is None:
+            if output is None or is_stdout(output):
                 typer.echo(text, nl=False)
                 return
-            write_text_atomic(output, text)
-            typer.echo(f"wrote {output}")
+            write_output(output, lambda path: write_text_atomic(path, text))
 
-        run_command(body, Console(stderr=True, width=100))
+        run_command(body)

@@ -13,12 +13,11 @@ import logging
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
-from hyperplan import options as opt
-from hyperplan.ledger.commands import DbOption
-
-err = Console(stderr=True, width=100)
+from hyperplan.cli import options as opt
+from hyperplan.cli import term
+from hyperplan.cli.ledger import DbOption
+from hyperplan.cli.runner import run_command
 
 
 def register(app: typer.Typer) -> None:
@@ -77,7 +76,6 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan worker --db postgresql://hp@db:5432/hyperplan --concurrency 2
         """
-        from hyperplan.runner import run_command
 
         def body() -> None:
             from hyperplan.server.worker import WorkerOptions, run_worker
@@ -99,6 +97,6 @@ def register(app: typer.Typer) -> None:
                 options.name = name[:200]
             tally = run_worker(options)
             done = ", ".join(f"{n} {k}" for k, n in sorted(tally.counts.items())) or "no jobs"
-            err.print(f"worker {options.name} stopped: {done}", markup=False, highlight=False)
+            term.info(f"worker {options.name} stopped: {done}")
 
-        run_command(body, err)
+        run_command(body)

@@ -1,7 +1,6 @@
 """Run a command body with one mapping of errors and signals to exit statuses.
 
-Every command (``hyperplan.cli`` and the ``register(app)`` modules of sim, ledger, report, docs)
-runs its body through :func:`run_command`, so a located input error, a known failure, a bug and
+Every command (the modules of :mod:`hyperplan.cli`) runs its body through :func:`run_command`, so a located input error, a known failure, a bug and
 an interruption end the same way whichever command met them:
 
 ======  =============================================================================
@@ -17,7 +16,10 @@ other   a known failure (:class:`~hyperplan.errors.HyperplanError`) with its own
 ======  =============================================================================
 
 On an interruption nothing half-written is left (outputs are written atomically) and the
-message names the outputs already written, if any.
+message names the outputs already written, if any. A Ctrl-C is honoured even when the
+KeyboardInterrupt it raised was swallowed on the way (inside a ``__del__`` or a library's
+``except Exception``, printed as "Exception ignored"): the signal handler notes it, and the
+command ends with 130 once its body returns.
 """
 
 from __future__ import annotations
@@ -32,37 +34,66 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 
-from hyperplan.errors import HyperplanError, InputError, Interrupted
+from hyperplan.errors import (
+    EXIT_SIGINT,
+    EXIT_SIGTERM,
+    HyperplanError,
+    InputError,
+    Interrupted,
+    on_term,
+)
 
 T = TypeVar("T")
 
-EXIT_SIGINT = 130
-"""Exit status after Ctrl-C (128 + SIGINT)."""
-EXIT_SIGTERM = 143
-"""Exit status after SIGTERM (128 + SIGTERM)."""
 EXIT_BROKEN_PIPE = 1
 """Exit status when stdout's reader went away (``| head``): rich's own choice when it meets a
 broken pipe, so every command ends the same way, quietly, its outputs already written."""
 
 
-def on_term(signum: int, frame: Any) -> None:
-    """SIGTERM: unwind like Ctrl-C (temporary files removed, previous outputs kept)."""
-    exc = Interrupted("terminated")
-    exc.exit_code = EXIT_SIGTERM
-    raise exc
+class _SigintSeen:
+    """Whether a Ctrl-C arrived while a command body ran (see :func:`on_int`)."""
+
+    seen = False
 
 
-def run_command(action: Callable[[], T], err: Console) -> T:
-    """Run ``action`` and turn what it raises into a message on ``err`` and an exit status."""
+def on_int(signum: int, frame: Any) -> None:
+    """SIGINT: note it (a swallowed KeyboardInterrupt must not end in status 0), then raise."""
+    _SigintSeen.seen = True
+    raise KeyboardInterrupt
+
+
+def _unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+    """An unraisable-exception hook that stays silent about an interruption (it is honoured
+    when the body returns, :class:`_SigintSeen`) and passes anything else to ``hook``."""
+
+    def quiet(info: Any) -> None:
+        if not isinstance(info.exc_value, KeyboardInterrupt | Interrupted):
+            hook(info)
+
+    return quiet
+
+
+def run_command(action: Callable[[], T], err: Console | None = None) -> T:
+    """Run ``action`` and turn what it raises into a message on ``err`` (default: the stderr
+    console of :mod:`hyperplan.cli.term`) and an exit status."""
+    from hyperplan.cli import term
     from hyperplan.fileio import reset_written, written_note
 
+    err = err if err is not None else term.err()
     try:
         previous = signal.signal(signal.SIGTERM, on_term)
+        previous_int = signal.signal(signal.SIGINT, on_int)
     except ValueError:  # not the main thread (a test runner's worker): no handler to install
-        previous = None
+        previous = previous_int = None
     reset_written()
+    _SigintSeen.seen = False
+    previous_hook = sys.unraisablehook
+    sys.unraisablehook = _unraisable(previous_hook)
     try:
-        return action()
+        result = action()
+        if _SigintSeen.seen:  # the KeyboardInterrupt was swallowed somewhere: still honour it
+            raise KeyboardInterrupt
+        return result
     except InputError as exc:
         from hyperplan.scenario.load import format_problems
 
@@ -97,5 +128,8 @@ def run_command(action: Callable[[], T], err: Console) -> T:
         )
         raise typer.Exit(1) from None
     finally:
+        sys.unraisablehook = previous_hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
+        if previous_int is not None:
+            signal.signal(signal.SIGINT, previous_int)

@@ -1,8 +1,8 @@
 """CLI commands of the reports: ``hyperplan report`` and ``hyperplan demo``.
 
-``cli.py`` adds them with :func:`register`::
+:mod:`hyperplan.cli.root` adds them with :func:`register`::
 
-    from hyperplan.report.commands import register as register_report
+    from hyperplan.cli.report import register as register_report
     register_report(app)
 """
 
@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from hyperplan import options as opt
+from hyperplan.cli import options as opt
 
 T = TypeVar("T")
 
@@ -27,15 +27,11 @@ DEMO_TEMPLATE = "frontier.yaml"
 DEMO_TRIALS = 100
 
 
-def _consoles() -> tuple[Console, Console]:
-    return Console(width=100), Console(stderr=True, width=100)
-
-
 def _guard(action: Callable[[], T]) -> T:
-    """Run a command body the way every command does (:func:`hyperplan.runner.run_command`)."""
-    from hyperplan.runner import run_command
+    """Run a command body the way every command does (:func:`hyperplan.cli.runner.run_command`)."""
+    from hyperplan.cli.runner import run_command
 
-    return run_command(action, Console(stderr=True, width=100))
+    return run_command(action)
 
 
 def load_sim(path: Path) -> dict[str, Any]:
@@ -67,24 +63,30 @@ def run_demo(
     is installed and ``trials`` > 0), write the HTML report, print the summary.
 
     Missed targets are printed first on ``log`` (stderr); ``strict`` only changes the hint.
+    Progress and timings go to ``log`` too, unless ``-q`` (:mod:`hyperplan.cli.term`).
     Returns timings and the objects made: ``plan``, ``sim`` (or None), ``seconds`` per step,
     ``misses`` (:meth:`~hyperplan.plan.api.Plan.misses`).
     """
+    from hyperplan.cli import term
     from hyperplan.plan import plan as make_plan
     from hyperplan.plan.api import _scenario_catalog
     from hyperplan.report.html import write_report
     from hyperplan.report.terminal import print_plan
     from hyperplan.scenario.load import load_scenario
 
-    out, err = _consoles()
-    console = console or out
-    log = log or err
+    console = console or term.out()
+    log = log or term.err()
+
+    def note(text: str, **kwargs: Any) -> None:  # progress and timings: dropped by -q
+        if not term.settings.quiet:
+            log.print(text, **kwargs)
+
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     with demo_scenario_path() as path:
         scenario = load_scenario(path)
         catalog = _scenario_catalog(scenario)
-    log.print(
+    note(
         f"planning {scenario.name}: {scenario.horizon.periods} {scenario.horizon.period}s, "
         f"{len(scenario.providers)} providers, {len(scenario.owned_sites)} owned sites, "
         f"{len(scenario.managed_platforms)} managed platforms, "
@@ -101,7 +103,7 @@ def run_demo(
         except ImportError:  # the simulator is optional
             simulate = None  # type: ignore[assignment]
         if simulate is not None:
-            log.print(f"simulating {trials} trials …", markup=False, highlight=False)
+            note(f"simulating {trials} trials …", markup=False, highlight=False)
             t1 = time.perf_counter()
             sim = simulate(result, trials=trials, seed=seed, workers=1 if trials <= 200 else None)
             seconds["simulate"] = time.perf_counter() - t1
@@ -113,16 +115,16 @@ def run_demo(
 
     missed = result.misses()
     print_misses(missed, log, result.scenario_name, strict=strict)
-    print_plan(result, console)
+    print_plan(result, console, log=log)
     if sim is not None:
         _print_sim_line(sim, console)
-    console.print(
+    note(
         f"wrote {output} ({output.stat().st_size / 1e6:.1f} MB, self-contained; "
         f"open {output.resolve().as_uri()})",
         markup=False,
         highlight=False,
     )
-    log.print(
+    note(
         "took "
         + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items() if k != "total")
         + f"; total {seconds['total']:.1f} s",
@@ -166,25 +168,23 @@ def register(app: typer.Typer) -> None:
             Path | None, typer.Option("--sim", help="sim.json written by `hyperplan simulate -o`.")
         ] = None,
         output: Annotated[
-            Path, typer.Option("--output", "-o", help="The HTML report to write.")
+            Path, typer.Option("--output", "-o", help="The HTML report to write (-: stdout).")
         ] = Path("report.html"),
     ) -> None:
         """Write a self-contained HTML report of a plan (works offline, prints well).
 
         Example: hyperplan report plan.json --sim sim.json -o report.html
         """
-        out, _ = _consoles()
 
         def body() -> None:
-            from hyperplan.fileio import check_outputs
+            from hyperplan.cli.outputs import check, write_output
             from hyperplan.plan.api import Plan
             from hyperplan.report.html import write_report
 
-            check_outputs((output, "--output"))
+            check((output, "--output"))
             plan = Plan.from_json(plan_file)
             sim_data = load_sim(sim) if sim is not None else None
-            write_report(plan, output, sim=sim_data)
-            out.print(f"wrote {output}", markup=False, highlight=False)
+            write_output(output, lambda path: write_report(plan, path, sim=sim_data))
 
         _guard(body)
 

@@ -2,32 +2,37 @@
 
 Every command is a few lines over a public function. Errors in user input print located
 messages and exit with status 2; interruptions exit 130; no traceback reaches the user.
+Results go to stdout, notes, warnings and errors to stderr (:mod:`hyperplan.cli.term`).
+Every command takes ``-q/--quiet``, ``-v/--verbose`` and ``-h/--help``.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
 from hyperplan import __version__
-from hyperplan import options as opt
-from hyperplan.actuals.commands import register as register_actuals
-from hyperplan.docs_commands import register as register_docs
-from hyperplan.errors import EXIT_MISSED, InputError, Interrupted
-from hyperplan.fileio import check_outputs
-from hyperplan.ledger.commands import DbOption, WorkspaceOption
-from hyperplan.ledger.commands import register as register_ledger
-from hyperplan.report.commands import register as register_report
-from hyperplan.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
-from hyperplan.server.jobs_commands import register as register_worker
-from hyperplan.sim.commands import register as register_simulate
+from hyperplan.cli import options as opt
+from hyperplan.cli import term
+from hyperplan.cli.actuals import register as register_actuals
+from hyperplan.cli.group import CONTEXT, Group
+from hyperplan.cli.ledger import DbOption, WorkspaceOption
+from hyperplan.cli.ledger import register as register_ledger
+from hyperplan.cli.outputs import check as check_outputs
+from hyperplan.cli.outputs import is_stdout, write_output
+from hyperplan.cli.report import register as register_report
+from hyperplan.cli.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
+from hyperplan.cli.schema import register as register_docs
+from hyperplan.cli.simulate import register as register_simulate
+from hyperplan.cli.worker import register as register_worker
+from hyperplan.errors import EXIT_MISSED, InputError, Interrupted, Problem
 
 if TYPE_CHECKING:
     from hyperplan.scenario.schema import Scenario
@@ -43,13 +48,13 @@ app = typer.Typer(
         "  hyperplan plan examples/frontier-2030.yaml -o plan.json --walk-away\n\n"
         "  hyperplan compare examples/small.yaml --strategy multi --strategy single:aws"
     ),
+    cls=Group,
+    context_settings=CONTEXT,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
-out = Console(width=100)
-err = Console(stderr=True, width=100)
 T = TypeVar("T")
 AllowPath = Annotated[
     list[Path] | None,
@@ -63,16 +68,21 @@ AllowPath = Annotated[
     ),
 ]
 """The option of every command that loads a scenario: more folders its files may lie in."""
+JsonOption = Annotated[
+    bool,
+    typer.Option("--json", help="Print one JSON document on stdout (keys: docs/cli.md)."),
+]
+"""``--json``: the command's result as one JSON document (:mod:`hyperplan.cli.jsonout`)."""
 
 
 def _run(action: Callable[[], T]) -> T:
-    """Run a command body (exit statuses and signals: :mod:`hyperplan.runner`)."""
-    return run_command(action, err)
+    """Run a command body (exit statuses and signals: :mod:`hyperplan.cli.runner`)."""
+    return run_command(action)
 
 
 def _version(value: bool) -> None:
     if value:
-        out.print(f"hyperplan {__version__}")
+        term.out().print(f"hyperplan {__version__}", markup=False, highlight=False)
         raise typer.Exit()
 
 
@@ -81,8 +91,26 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="No progress or notes on stderr (warnings, misses, errors still show). "
+            "Also accepted after the command.",
+        ),
+    ] = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose",
+            "-v",
+            help="Also print the solver's log (HiGHS) on stderr. Also accepted after the command.",
+        ),
+    ] = False,
 ) -> None:
     """Plan, place and run AI compute across clouds."""
+    term.configure(quiet=quiet, verbose=verbose)
 
 
 @app.command()
@@ -113,6 +141,7 @@ def catalog(
         int | None,
         typer.Option("--limit", "-n", help="Show at most N rows.", callback=opt.count(minimum=1)),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """List offers: price per GPU-hour, spot, 1y/3y reserved, kW per instance, source.
 
@@ -148,7 +177,15 @@ def catalog(
             raise InputError(
                 [Problem(str(exc.args[0]) if exc.args else str(exc), path="--accelerator")]
             ) from None
-        render_catalog(rows, out, limit=limit)
+        if as_json:
+            from hyperplan.cli.jsonout import catalog_doc
+            from hyperplan.report.catalog_table import order_offers
+
+            ordered = order_offers(rows)
+            shown = ordered if limit is None else ordered.iloc[:limit]
+            term.print_json(catalog_doc(shown, len(ordered)))
+            return
+        render_catalog(rows, term.out(), limit=limit)
 
     _run(body)
 
@@ -156,8 +193,6 @@ def catalog(
 def _check_selectors(offers: Any, **selectors: list[str] | None) -> None:
     """Refuse a --provider, --region or --geo that names nothing in the catalog (exit 2)."""
     import difflib
-
-    from hyperplan.errors import Problem
 
     problems = []
     for column, wanted in selectors.items():
@@ -178,6 +213,7 @@ def _check_selectors(offers: Any, **selectors: list[str] | None) -> None:
 def validate(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     allow_path: AllowPath = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check a scenario and summarise what it holds (periods, providers, offers, workloads, policies).
 
@@ -190,7 +226,15 @@ def validate(
 
         scenario = load_scenario(file, allow_paths=allow_path or ())
         _warn_clipped(scenario)
-        print_scenario(scenario, out)
+        if as_json:
+            from hyperplan.cli.jsonout import validate_doc
+
+            doc = validate_doc(scenario, str(file))
+            for warning in doc["warnings"]:
+                term.warn(warning)
+            term.print_json(doc)
+            return
+        print_scenario(scenario, term.out(), log=term.err())
 
     _run(body)
 
@@ -200,7 +244,7 @@ def _warn_clipped(scenario: Scenario) -> None:
     from hyperplan.plan.clipped import clipped_dates
 
     for problem in clipped_dates(scenario):
-        err.print(f"warning: {problem}", markup=False, highlight=False, soft_wrap=True)
+        term.warn(str(problem))
 
 
 @app.command()
@@ -227,7 +271,6 @@ def init(
     def body() -> None:
         from importlib.resources import files
 
-        from hyperplan.errors import Problem
         from hyperplan.fileio import write_text_atomic
 
         names = {"small": "small.yaml", "frontier": "frontier.yaml"}
@@ -265,7 +308,7 @@ def init(
         if not schema.exists() or force:
             write_text_atomic(schema, schema_text())
         write_text_atomic(output, text)
-        out.print(f"wrote {output} (template {template}); next: hyperplan validate {output}")
+        term.info(f"wrote {output} (template {template}); next: hyperplan validate {output}")
 
     _run(body)
 
@@ -274,7 +317,7 @@ def init(
 def plan(
     file: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write plan.json here.")
+        Path | None, typer.Option("--output", "-o", help="Write plan.json here (-: stdout).")
     ] = None,
     integer: Annotated[bool, typer.Option("--integer", help="Whole instances (MILP).")] = False,
     time_limit: Annotated[
@@ -299,7 +342,7 @@ def plan(
         ),
     ] = "simplex",
     html: Annotated[
-        Path | None, typer.Option("--html", help="Also write the HTML report here.")
+        Path | None, typer.Option("--html", help="Also write the HTML report here (-: stdout).")
     ] = None,
     from_ledger: Annotated[
         bool, typer.Option("--from-ledger", help="Held (signed) commitments count as existing.")
@@ -317,52 +360,69 @@ def plan(
         ),
     ] = False,
     allow_path: AllowPath = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Solve the multi-cloud capacity plan and print its summary.
 
     Missed targets are printed first, on stderr. Exit status: 0 a plan (misses included,
     unless --strict), 2 bad input, 3 no plan from the solver, 4 a missed target with --strict.
+    With -o - the plan.json goes to stdout instead of the summary; -v adds HiGHS's log (stderr).
 
     Example: hyperplan plan examples/small.yaml -o plan.json --walk-away
     """
 
     def body() -> None:
-        from hyperplan.ledger.commands import plan_from_ledger
+        from hyperplan.cli.ledger import plan_from_ledger
         from hyperplan.plan import plan as make_plan
         from hyperplan.report.misses import print_misses
         from hyperplan.report.terminal import print_plan
         from hyperplan.scenario.load import load_scenario
 
-        check_outputs((output, "--output"), (html, "--html"))
+        check_outputs((output, "--output"), (html, "--html"), ("-" if as_json else None, "--json"))
         scenario = load_scenario(file, allow_paths=allow_path or ())
         _warn_clipped(scenario)
-        scenario, ledger_meta = plan_from_ledger(scenario, file, from_ledger, db, workspace, err)
-        result = make_plan(
-            scenario,
-            integer=True if integer else None,
-            outages=not no_outages,
-            time_limit=time_limit,
-            mip_gap=mip_gap,
-            method=method,
-            walk_away=walk_away,
+        scenario, ledger_meta = plan_from_ledger(
+            scenario, file, from_ledger, db, workspace, term.err()
         )
+        with solver_log() as highs_options:
+            result = make_plan(
+                scenario,
+                integer=True if integer else None,
+                outages=not no_outages,
+                time_limit=time_limit,
+                mip_gap=mip_gap,
+                method=method,
+                walk_away=walk_away,
+                highs_options=highs_options,
+            )
         if ledger_meta is not None:
             result.context = result.context.with_ledger(ledger_meta)
         missed = result.misses()
         # outputs first: a reader that stops early (`| head -1`) must not cost the plan
-        written: list[Path] = []
+        written: list[str] = []
         if output is not None:
-            result.to_json(output)
-            written.append(output)
+            write_output(output, result.to_json, note=False)
+            written.append(str(output))
         if html is not None:
             from hyperplan.report.html import write_report
 
-            write_report(result, html)
-            written.append(html)
-        print_misses(missed, err, result.scenario_name, strict=strict)
-        print_plan(result, out)
+            write_output(html, lambda path: write_report(result, path), note=False)
+            written.append(str(html))
+        print_misses(missed, term.err(), result.scenario_name, strict=strict)  # misses first
+        if not is_stdout(output) and not is_stdout(html) and not as_json:
+            print_plan(result, term.out(), log=term.err())
+        else:  # no summary: its warnings still go to stderr
+            from hyperplan.report.summary import summarize
+
+            for warning in summarize(result).warnings:
+                term.warn(warning)
+            if as_json:
+                from hyperplan.cli.jsonout import plan_doc
+
+                term.print_json(plan_doc(result, written))
         for path in written:
-            out.print(f"wrote {path}")
+            if not is_stdout(path):
+                term.wrote(path)
         if strict and len(missed):
             raise typer.Exit(EXIT_MISSED)
 
@@ -399,7 +459,9 @@ def compare(
     workers: Annotated[
         int | None, typer.Option("--workers", "-w", help="Processes.", callback=opt.count())
     ] = None,
-    html: Annotated[Path | None, typer.Option("--html", help="Write the HTML report here.")] = None,
+    html: Annotated[
+        Path | None, typer.Option("--html", help="Write the HTML report here (-: stdout).")
+    ] = None,
     strict: Annotated[
         bool,
         typer.Option(
@@ -411,6 +473,7 @@ def compare(
         ),
     ] = False,
     allow_path: AllowPath = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Plan the scenario under several strategies and compare cost, share, power and resilience.
 
@@ -429,7 +492,7 @@ def compare(
         from hyperplan.report.terminal import print_compare
         from hyperplan.scenario.load import load_scenario
 
-        check_outputs((html, "--html"))
+        check_outputs((html, "--html"), ("-" if as_json else None, "--json"))
         scenario = load_scenario(file, allow_paths=allow_path or ())
         strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
             f"single:{p}" for p in scenario.providers
@@ -440,21 +503,27 @@ def compare(
             found = strategy_plan.misses()
             missed += len(found)
             label = f"{strategy_plan.scenario_name} [{name}]"
-            print_misses(found, err, label, strict=strict if len(found) else None)
-        print_compare(table, out)
+            print_misses(found, term.err(), label, strict=strict if len(found) else None)
+        printing = not as_json and not is_stdout(html)
+        if printing:
+            print_compare(table, term.out())
         paired = None
         if simulate:
             from hyperplan.report.terminal import print_paired
             from hyperplan.sim.api import compare_simulated
 
             paired = compare_simulated(plans, trials=trials, seed=seed, workers=workers)
-            print_paired(paired, out)
+            if printing:
+                print_paired(paired, term.out())
         if html is not None:
             from hyperplan.report.html import write_report
 
             first = plans[strategies[0]]
-            write_report(first, html, compare=table)
-            out.print(f"wrote {html}")
+            write_output(html, lambda path: write_report(first, path, compare=table))
+        if as_json:
+            from hyperplan.cli.jsonout import compare_doc
+
+            term.print_json(compare_doc(table, plans, paired))
         if strict and missed:
             raise typer.Exit(EXIT_MISSED)
 
@@ -469,6 +538,24 @@ register_ledger(app)
 register_worker(app)
 
 
+@contextlib.contextmanager
+def solver_log() -> Iterator[dict[str, Any]]:
+    """With ``-v``: HiGHS options that turn its log on, and the log (which HiGHS writes to file
+    descriptor 1) sent to stderr while the block runs; without: no options, nothing moved."""
+    if not term.settings.verbose:
+        yield {}
+        return
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        os.dup2(2, 1)
+        yield {"output_flag": True, "log_to_console": True}
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _flush_stdout() -> bool:
     """Flush stdout; False when its reader went away (later writes then go to /dev/null)."""
     try:
@@ -480,8 +567,8 @@ def _flush_stdout() -> bool:
         return False
 
 
-def main() -> None:
-    """Console-script entry point."""
+def run() -> None:
+    """Run the app on ``sys.argv`` (:func:`hyperplan.cli.main` calls it after start-up)."""
     signal.signal(signal.SIGTERM, on_term)  # also while typer parses the arguments
     try:
         app()
@@ -490,12 +577,8 @@ def main() -> None:
             sys.exit(EXIT_BROKEN_PIPE)
         raise
     except KeyboardInterrupt:
-        err.print("interrupted", markup=False)
+        term.err().print("interrupted", markup=False)
         sys.exit(EXIT_SIGINT)
     except Interrupted as exc:
-        err.print("interrupted (SIGTERM)", markup=False)
+        term.err().print("interrupted (SIGTERM)", markup=False)
         sys.exit(exc.exit_code)
-
-
-if __name__ == "__main__":
-    main()
