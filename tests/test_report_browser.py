@@ -301,14 +301,18 @@ def test_charts_draw_their_whole_x_range_at_three_widths(
     try:
         for width in WIDTHS:
             driver.set_window_size(width, HEIGHT)
-            open_report(driver, html)
+            open_report(driver, html)  # drops the log of the previous page
             assert driver.execute_script("return window.innerWidth") == width
             checked += check_x_coverage(driver, f"loaded at {width} px")
+            errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+            assert errors == [], errors
         for width in (WIDTHS[1], WIDTHS[0], WIDTHS[2]):  # narrower and wider than the last
             driver.set_window_size(width, HEIGHT)
             with contextlib.suppress(TimeoutException):  # the check below says which chart
                 WebDriverWait(driver, 10, poll_frequency=0.1).until(charts_fit)
             checked += check_x_coverage(driver, f"resized to {width} px")
+        errors = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+        assert errors == [], errors  # no ResizeObserver loop, no failed redraw
     finally:
         driver.set_window_size(WIDTH, HEIGHT)
     assert checked >= 6 * 10  # six views of at least ten charts with one x-axis or more
@@ -371,6 +375,7 @@ if os.environ.get("HYPERPLAN_SCREENSHOT"):
         result = run_demo(tmp_path / "report.html", trials=20, seed=0)
         result["plan"].to_json(tmp_path / "plan.json")
         check_report(driver, tmp_path / "report.html", tmp_path / "plan.json")
+        check_x_coverage(driver, f"demo at {WIDTH} px")  # 20 quarters, 10 drawn before issue 13
         driver.set_window_size(WIDTH, 1400)
         try:
             screenshot(driver, tmp_path / "report.png")
