@@ -135,21 +135,29 @@ class Doc:
         self.chart_ids: list[str] = []
 
     def chart(self, chart_id: str, fig: go.Figure, caption: str = "") -> Markup:
-        """A plotly figure inside ``div.hp-chart#chart_id``, drawn by ``report.js`` once the page
-        is laid out (plotly.js is in the page head); ``caption`` is plain text."""
+        """A plotly figure inside ``div.hp-chart#chart_id`` (see :func:`chart_html`), its id
+        registered in page order; an id used twice is an error."""
         if chart_id in self.chart_ids:
             raise ValueError(f"duplicate chart id {chart_id}")
         self.chart_ids.append(chart_id)
-        figure = fig.to_dict()  # validated: a go.Figure checks its properties when built
-        layout = figure.get("layout", {})
-        height = layout.get("height") or DEFAULT_HEIGHT
-        return render(
-            "chart.html.j2",
-            chart_id=chart_id,
-            plot_id=script_json(json.dumps(f"{chart_id}-plot")),
-            height=int(height),
-            data=script_json(to_json_plotly(figure.get("data", []))),
-            layout=script_json(to_json_plotly(layout)),
-            config=script_json(json.dumps(PLOTLY_CONFIG)),
-            caption=caption,
-        )
+        return chart_html(chart_id, fig, caption)
+
+
+def chart_html(chart_id: str, fig: go.Figure, caption: str = "") -> Markup:
+    """A plotly figure inside ``div.hp-chart#chart_id``, in a box of the figure's height (CSS
+    px), drawn by ``report.js`` once the page is laid out (plotly.js is in the page head);
+    ``caption`` is plain text. The figure's JSON is plotly's own (``to_json_plotly``, the same
+    bytes ``plotly.io.to_html`` writes), made safe for a script."""
+    figure = fig.to_dict()  # validated: a go.Figure checks its properties when built
+    layout = figure.get("layout", {})
+    height = layout.get("height") or DEFAULT_HEIGHT
+    return render(
+        "chart.html.j2",
+        chart_id=chart_id,
+        plot_id=script_json(json.dumps(f"{chart_id}-plot")),
+        height=int(height),
+        data=script_json(to_json_plotly(figure.get("data", []))),
+        layout=script_json(to_json_plotly(layout)),
+        config=script_json(json.dumps(PLOTLY_CONFIG)),
+        caption=caption,
+    )
