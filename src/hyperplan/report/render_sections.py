@@ -17,6 +17,8 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
+from hyperplan import __version__
+from hyperplan.plan.api import Plan
 from hyperplan.report import charts, fmt, liability
 from hyperplan.report import sections as sec
 from hyperplan.report.render import Cell, Doc, raw_number, render
@@ -35,8 +37,6 @@ def _section(template: str, sid: str, title: str, **context: Any) -> Markup:
 def header(doc: Doc) -> dict[str, Any]:
     """The page header's values: name, status (and its badge class), the periods' span, the
     providers, when and by which version it was made, the scenario's description."""
-    from hyperplan import __version__
-
     plan = doc.plan
     labels = sec.periods(plan)
     scenario = plan.meta.get("scenario") or {}
@@ -370,7 +370,7 @@ def commitments(doc: Doc) -> Markup:
 
 
 # ---------------------------------------------------------------------------------- allocation
-def _routes(plan: Any) -> dict[str, list[list[str]]]:
+def _routes(plan: Plan) -> dict[str, list[list[str]]]:
     """Rent, build or managed: shares per route, break-evens, capex of owned builds (rows)."""
     out: dict[str, list[list[str]]] = {"routes": [], "break_even": [], "capex": []}
     summary_df = sec.route_summary(plan)
