@@ -22,6 +22,7 @@ from hyperplan.plan.api import Plan
 from hyperplan.report import charts, fmt, liability
 from hyperplan.report import sections as sec
 from hyperplan.report.render import Cell, Doc, raw_number, render
+from hyperplan.report.route_mix import route_mix_lines
 
 #: served below the required level by more than this counts as short (fraction)
 SHORT_TOLERANCE = 1e-6
@@ -118,11 +119,9 @@ def _outage_matrix(doc: Doc) -> dict[str, Any] | None:
     }
 
 
-def summary(doc: Doc) -> Markup:
-    """Executive summary: missed targets, build/rent/buy, headline cards, risks, the outage
-    matrix, what is owed after the horizon, spend per year, warnings."""
-    from hyperplan.report.route_mix import route_mix_lines
-
+def _kpis(doc: Doc) -> list[dict[str, Any]]:
+    """The headline cards: total and present-value spend, peak power, max provider share, the
+    worst single outage (when outages were planned), new commitments."""
     s, plan = doc.s, doc.plan
     cap = plan.meta.get("max_share")
     cap_txt = (
@@ -191,31 +190,48 @@ def summary(doc: Doc) -> Markup:
             {"commitments-usd": com_value, "commitments-count": float(len(com))},
         )
     )
-    years = s.spend_year_provider
-    year_table = None
-    chart = Markup("")
-    if len(years):
-        rows: list[list[Any]] = []
-        attrs: list[list[tuple[str, str]]] = []
-        for year, row in years.iterrows():
-            rows.append([str(year), *[fmt.usd(v) for v in row], fmt.usd(row.sum())])
-            attrs.append([("data-year", str(year)), ("data-usd", raw_number(row.sum()))])
-        total = years.sum(axis=0)
-        rows.append(["total", *[fmt.usd(v) for v in total], fmt.usd(total.sum())])
-        attrs.append(
-            [("class", "total"), ("data-year", "total"), ("data-usd", raw_number(total.sum()))]
-        )
-        year_table = {
-            "headers": ["year", *map(str, years.columns), "total"],
-            "rows": rows,
-            "numeric": range(1, len(years.columns) + 2),
-            "attrs": attrs,
-        }
-        chart = doc.chart(
+    return kpis
+
+
+def _spend_years(doc: Doc) -> dict[str, Any] | None:
+    """Spend per calendar year and provider with a total row (each row carries its year and
+    raw USD in data attributes); None when nothing is spent."""
+    years = doc.s.spend_year_provider
+    if not len(years):
+        return None
+    rows: list[list[Any]] = []
+    attrs: list[list[tuple[str, str]]] = []
+    for year, row in years.iterrows():
+        rows.append([str(year), *[fmt.usd(v) for v in row], fmt.usd(row.sum())])
+        attrs.append([("data-year", str(year)), ("data-usd", raw_number(row.sum()))])
+    total = years.sum(axis=0)
+    rows.append(["total", *[fmt.usd(v) for v in total], fmt.usd(total.sum())])
+    attrs.append(
+        [("class", "total"), ("data-year", "total"), ("data-usd", raw_number(total.sum()))]
+    )
+    return {
+        "headers": ["year", *map(str, years.columns), "total"],
+        "rows": rows,
+        "numeric": range(1, len(years.columns) + 2),
+        "attrs": attrs,
+    }
+
+
+def summary(doc: Doc) -> Markup:
+    """Executive summary: missed targets, build/rent/buy, headline cards, risks, the outage
+    matrix, what is owed after the horizon, spend per year, warnings."""
+    s, plan = doc.s, doc.plan
+    kpis = _kpis(doc)
+    years = _spend_years(doc)
+    chart = (
+        doc.chart(
             "chart-spend-year",
-            charts.spend_per_year(years, doc.colors),
+            charts.spend_per_year(s.spend_year_provider, doc.colors),
             "Nominal spend per calendar year and provider.",
         )
+        if years is not None
+        else Markup("")
+    )
     missed = plan.misses()
     liability_headers, liability_rows = liability.rows(plan)
     return _section(
@@ -230,7 +246,7 @@ def summary(doc: Doc) -> Markup:
         liability_sentence=liability.sentence(plan),
         liability_headers=liability_headers,
         liability_rows=liability_rows,
-        years=year_table,
+        years=years,
         chart=chart,
         warnings=s.warnings,
     )
