@@ -13,10 +13,10 @@ import re
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
 
 import plotly.graph_objects as go
 
+from hyperplan.plan.api import Plan
 from hyperplan.report import render_sections
 from hyperplan.report.html import SECTIONS, get_plotlyjs, render_report
 from hyperplan.report.render import (
@@ -27,7 +27,7 @@ from hyperplan.report.render import (
     script_json,
     static_text,
 )
-from test_report import COMPARE, SIM_JSON, toy_plan
+from test_report import COMPARE, SIM_JSON
 
 ROOT = Path(__file__).resolve().parents[1]
 EVIL = "<script>alert('x&y')</script>"
@@ -102,25 +102,19 @@ def test_chart_box_height_caption_and_one_draw_call() -> None:
     assert '<div style="height:360px; width:100%;">' in without and "figcaption" not in without
 
 
-def _rename(value: Any, old: str, new: str) -> Any:
-    if isinstance(value, str):
-        return value.replace(old, new)
-    if isinstance(value, dict):
-        return {_rename(k, old, new): _rename(v, old, new) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_rename(v, old, new) for v in value]
-    return value
+def test_a_provider_named_script_stays_text_everywhere(tmp_path: Path) -> None:
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.scenario.load import load_scenario
 
-
-def test_a_provider_named_script_stays_text_everywhere() -> None:
-    plan = toy_plan()
-    for name, df in plan.tables.items():
-        plan.tables[name] = df.replace(
-            to_replace={c: r"nebius" for c in df.columns if df[c].dtype == object},
-            value=EVIL,
-            regex=True,
-        )
-    plan.meta = _rename(plan.meta, "nebius", EVIL)
+    make_plan(load_scenario(ROOT / "examples/small.yaml"), walk_away=True).to_json(
+        tmp_path / "plan.json"
+    )
+    text = (tmp_path / "plan.json").read_text(encoding="utf-8")
+    assert text.count("nebius") > 10
+    evil = tmp_path / "evil.json"
+    evil.write_text(text.replace("nebius", json.dumps(EVIL)[1:-1]), encoding="utf-8")
+    plan = Plan.from_json(evil)
+    assert EVIL in plan.tables["spend"]["provider"].tolist()
     page = render_report(plan, sim=SIM_JSON, compare=COMPARE).replace(get_plotlyjs(), "")
     charts = re.findall(r'<div class="hp-chart" id="([^"]+)"', page)
     # plotly.js, report.js, one per chart, hp-data: no other script element
