@@ -2,8 +2,9 @@
 
 Opens the report from a local file (no server, no network), waits for the charts, and checks
 that the console has no errors, that every chart container holds a rendered plot with data,
-that nothing was fetched from the network, that the page prints (PDF), and that the executive
-summary shows the totals of plan.json. Saves a screenshot (``report.png`` in the test's
+that nothing was fetched from the network, that the page prints (PDF), that the executive
+summary shows the totals of plan.json, and that at three window widths (loaded at that width and
+resized to it) every chart fits its box and draws the whole x-range of its data (issue 13). Saves a screenshot (``report.png`` in the test's
 temporary directory; also to ``$HYPERPLAN_SCREENSHOT`` when set, see docs/report.md).
 
 Uses /usr/bin/chromium and /usr/bin/chromedriver only (never a downloaded browser); skipped,
@@ -13,6 +14,7 @@ with the reason, when they are not installed (``apt-get install chromium chromiu
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import shutil
@@ -36,6 +38,7 @@ if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
     )
 
 from selenium import webdriver  # noqa: E402  (only once the browser is known to exist)
+from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.chrome.options import Options  # noqa: E402
 from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -47,6 +50,8 @@ from hyperplan.report.html import write_report  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
 WIDTH, HEIGHT = 1280, 1000
+#: window widths (CSS px) the charts are checked at: one column, two columns, the widest layout
+WIDTHS = (800, 1280, 1920)
 
 
 @pytest.fixture(scope="module")
@@ -213,6 +218,106 @@ def check_report(drv: webdriver.Chrome, html: Path, plan_json: Path) -> dict[str
     return page
 
 
+#: per chart: its box, the plot's own width, and per x-axis the linear range drawn inside the box
+#: (the axis' pixels clipped to the chart's box and the viewport, mapped back through the axis)
+#: against the extent of the data plotly laid out on that axis (``_extremes``: the bars' edges,
+#: every category, the commitments' start and end dates); categories drawn outside are listed.
+X_COVERAGE_JS = """
+const vw = document.documentElement.clientWidth;
+return Array.from(document.querySelectorAll('.hp-chart')).map(c => {
+  const gd = c.querySelector('.js-plotly-plot');
+  const box = c.getBoundingClientRect();
+  if (!gd || !gd._fullLayout) { return {id: c.id, box: box.width, plot: null, axes: []}; }
+  const fl = gd._fullLayout;
+  const g = gd.getBoundingClientRect();
+  const clipL = Math.max(box.left, 0), clipR = Math.min(box.right, vw);
+  const axes = fl._subplots.xaxis.map(id => {
+    const ax = fl['xaxis' + id.slice(1)];
+    const left = g.left + ax._offset, right = left + ax._length;
+    const visL = Math.max(left, clipL), visR = Math.min(right, clipR);
+    const a = ax.p2l(visL - left), b = ax.p2l(visR - left);
+    const lo = Math.min(a, b), hi = Math.max(a, b);
+    const tol = Math.abs(ax.p2l(1) - ax.p2l(0));  // one pixel, in axis units
+    let min = Infinity, max = -Infinity;
+    gd._fullData.forEach(t => {
+      const e = t.visible === true && (t.xaxis || 'x') === id && t._extremes && t._extremes[id];
+      if (!e) { return; }
+      e.min.forEach(m => { min = Math.min(min, m.val); });
+      e.max.forEach(m => { max = Math.max(max, m.val); });
+    });
+    const cats = (ax._categories || []).map(k => Array.isArray(k) ? k.join(' ') : String(k));
+    const outside = cats.filter((k, i) => visR <= visL || i < lo - tol || i > hi + tol);
+    return {axis: id, type: ax.type, lo: lo, hi: hi, tol: tol, min: min, max: max,
+            categories: cats.length, outside: outside,
+            covered: visR > visL && min >= lo - tol && max <= hi + tol};
+  });
+  return {id: c.id, box: box.width, plot: fl.width, axes: axes};
+});
+"""
+
+
+def charts_fit(drv: webdriver.Chrome) -> bool:
+    """Whether every chart has been drawn at its box's current width (a resize has settled)."""
+    return bool(
+        drv.execute_script(
+            "return Array.from(document.querySelectorAll('.hp-chart')).every(c => {"
+            " const gd = c.querySelector('.js-plotly-plot');"
+            " return gd && gd._fullLayout &&"
+            " Math.abs(gd._fullLayout.width - c.getBoundingClientRect().width) < 1.5; });"
+        )
+    )
+
+
+def check_x_coverage(drv: webdriver.Chrome, when: str) -> int:
+    """Every chart fits its box and its drawn x-range covers all its data (every period,
+    category or date); returns the number of x-axes checked."""
+    with_ranges = drv.execute_script(X_COVERAGE_JS)
+    assert with_ranges, when
+    axes = 0
+    for chart in with_ranges:
+        where = f"{when}: {chart['id']}"
+        assert chart["plot"] is not None, f"{where}: not drawn"
+        assert chart["axes"], where
+        for ax in chart["axes"]:
+            assert ax["min"] <= ax["max"], f"{where}: no data on axis {ax['axis']}"
+            assert ax["outside"] == [], f"{where}: {ax['outside']} not drawn ({ax})"
+            assert ax["covered"], f"{where}: drawn x-range does not cover the data ({ax})"
+            axes += 1
+        assert chart["plot"] <= chart["box"] + 1.5, (
+            f"{where}: drawn {chart['plot']} px wide in a {chart['box']:.0f} px box"
+        )
+    return axes
+
+
+def test_charts_draw_their_whole_x_range_at_three_widths(
+    driver: webdriver.Chrome, small_report: tuple[Path, Path]
+) -> None:
+    """Issue 13: a chart drawn before the page's layout settled kept the width of the first
+    column it saw (GPUs by provider: 8 quarters in the data, 4 visible at 1280 px). Loaded at
+    each width, and resized from one width to the next without reloading, every chart fits its
+    box and shows every period."""
+    html, _ = small_report
+    checked = 0
+    try:
+        for width in WIDTHS:
+            driver.set_window_size(width, HEIGHT)
+            open_report(driver, html)  # drops the log of the previous page
+            assert driver.execute_script("return window.innerWidth") == width
+            checked += check_x_coverage(driver, f"loaded at {width} px")
+            errors = [e for e in driver.get_log("browser") if e.get("level") == "SEVERE"]
+            assert errors == [], errors
+        for width in (WIDTHS[1], WIDTHS[0], WIDTHS[2]):  # narrower and wider than the last
+            driver.set_window_size(width, HEIGHT)
+            with contextlib.suppress(TimeoutException):  # the check below says which chart
+                WebDriverWait(driver, 10, poll_frequency=0.1).until(charts_fit)
+            checked += check_x_coverage(driver, f"resized to {width} px")
+        errors = [entry for entry in driver.get_log("browser") if entry.get("level") == "SEVERE"]
+        assert errors == [], errors  # no ResizeObserver loop, no failed redraw
+    finally:
+        driver.set_window_size(WIDTH, HEIGHT)
+    assert checked >= 6 * 10  # six views of at least ten charts with one x-axis or more
+
+
 def check_print(drv: webdriver.Chrome) -> None:
     """The page prints: a PDF comes out, and the navigation bar is hidden on paper."""
     pdf = drv.execute_cdp_cmd("Page.printToPDF", {"landscape": True, "printBackground": False})
@@ -270,6 +375,7 @@ if os.environ.get("HYPERPLAN_SCREENSHOT"):
         result = run_demo(tmp_path / "report.html", trials=20, seed=0)
         result["plan"].to_json(tmp_path / "plan.json")
         check_report(driver, tmp_path / "report.html", tmp_path / "plan.json")
+        check_x_coverage(driver, f"demo at {WIDTH} px")  # 20 quarters, 10 drawn before issue 13
         driver.set_window_size(WIDTH, 1400)
         try:
             screenshot(driver, tmp_path / "report.png")
