@@ -233,7 +233,7 @@ def register(app: typer.Typer) -> None:
             if as_json:
                 from hyperplan.cli.jsonout import simulate_doc
 
-                for w in result.meta.get("warnings", []):
+                for w in result.context.warnings:
                     term.warn(w)
                 term.print_json(simulate_doc(result, written))
             elif not is_stdout(output):

@@ -17,12 +17,12 @@ from typing import Any
 import pandas as pd
 from markupsafe import Markup
 
-from hyperplan import __version__
 from hyperplan.plan.api import Plan
 from hyperplan.report import charts, fmt, liability
 from hyperplan.report import sections as sec
 from hyperplan.report.render import Cell, Doc, raw_number, render
 from hyperplan.report.route_mix import route_mix_lines
+from hyperplan.version import __version__
 
 #: served below the required level by more than this counts as short (fraction)
 SHORT_TOLERANCE = 1e-6
@@ -40,8 +40,7 @@ def header(doc: Doc) -> dict[str, Any]:
     providers, when and by which version it was made, the scenario's description."""
     plan = doc.plan
     labels = sec.periods(plan)
-    scenario = plan.meta.get("scenario") or {}
-    desc = scenario.get("description") or ""
+    desc = getattr(plan.context.scenario, "description", None) or ""
     return {
         "name": plan.scenario_name,
         "status": plan.status,
@@ -123,13 +122,13 @@ def _kpis(doc: Doc) -> list[dict[str, Any]]:
     """The headline cards: total and present-value spend, peak power, max provider share, the
     worst single outage (when outages were planned), new commitments."""
     s, plan = doc.s, doc.plan
-    cap = plan.meta.get("max_share")
+    cap = plan.context.max_share
     cap_txt = (
         f"cap {fmt.pct(cap, 0)}"
         if isinstance(cap, int | float)
         else ("caps per provider" if cap else "no cap")
     )
-    rate = (plan.meta.get("scenario") or {}).get("horizon", {}).get("discount_rate")
+    rate = getattr(getattr(plan.context.scenario, "horizon", None), "discount_rate", None)
     worst = s.outage_served()
     com = plan.tables["commitments"]
     com_value = float(com["contract_value_usd"].sum()) if len(com) else 0.0
@@ -652,37 +651,36 @@ def strategies(doc: Doc) -> Markup:
 def _facts(doc: Doc) -> list[str]:
     """Horizon, policies, outage models, market ceilings, contracts, reservations, solver."""
     plan = doc.plan
-    scenario = plan.meta.get("scenario") or {}
-    horizon = scenario.get("horizon") or {}
-    policies = scenario.get("policies") or {}
+    # a plan.json written by hand may hold a partial scenario: each part only when present
+    scenario = plan.context.scenario
+    horizon = getattr(scenario, "horizon", None)
+    policies = getattr(scenario, "policies", None)
     items = []
-    if horizon:
+    if horizon is not None:
         items.append(
-            f"Horizon: {_text(horizon.get('periods'))} {_text(horizon.get('period'))}s from "
-            f"{_text(horizon.get('start'))}; discount rate "
-            f"{fmt.pct(horizon.get('discount_rate'))} a year; commitments past its end: "
+            f"Horizon: {horizon.periods} {horizon.period}s from {horizon.start}; discount rate "
+            f"{fmt.pct(horizon.discount_rate)} a year; commitments past its end: "
             f"{liability.end_effects(plan)} (docs/formulation.md, choice 3)."
         )
-    if policies:
-        ms = policies.get("max_share")
+    if policies is not None:
+        ms = policies.max_share
         items.append(
             "Policies: max share "
             + str(fmt.pct(ms, 0) if isinstance(ms, int | float) else ms or "none")
-            + f" by {_text(policies.get('share_by'))}; outages planned: "
-            + _text(policies.get("outages"))
+            + f" by {policies.share_by}; outages planned: {policies.outages}"
             + (
-                f"; target {fmt.power_mw(policies['target_gw'] * 1000)} (reported, not enforced)"
-                if policies.get("target_gw")
+                f"; target {fmt.power_mw(policies.target_gw * 1000)} (reported, not enforced)"
+                if policies.target_gw
                 else ""
             )
             + "."
         )
-    outages = (plan.meta.get("outages") or {}).get("providers") or {}
+    outages = plan.context.outages.providers
     if outages:
         items.append(
             "Outage models: "
             + "; ".join(
-                f"{p} {m.get('rate_per_year', 0):g}/year × {fmt.hours(m.get('mean_hours'))}"
+                f"{p} {m.rate_per_year:g}/year × {fmt.hours(m.mean_hours)}"
                 for p, m in outages.items()
             )
             + "."
@@ -690,13 +688,12 @@ def _facts(doc: Doc) -> list[str]:
     caps = sec.market_ceiling_words(plan)
     if caps:
         items.append(caps)
-    for c in scenario.get("contracts") or []:
+    for c in getattr(scenario, "contracts", None) or []:
         items.append(
-            f"Contract {_text(c.get('name'))}: {_text(c.get('provider'))}, "
-            f"{fmt.usd(c.get('committed_usd'))} take-or-pay {_text(c.get('start'))} – "
-            f"{_text(c.get('end'))}, discount {fmt.pct(c.get('discount'), 0)}."
+            f"Contract {c.name}: {c.provider}, {fmt.usd(c.committed_usd)} take-or-pay "
+            f"{c.start} – {c.end}, discount {fmt.pct(c.discount, 0)}."
         )
-    res = scenario.get("reservations") or []
+    res = getattr(scenario, "reservations", None) or []
     if res:
         items.append(f"Existing reservations: {len(res)} (see the scenario file).")
     st = plan.stats
@@ -707,11 +704,6 @@ def _facts(doc: Doc) -> list[str]:
         f"{float(st.get('solve_seconds', 0) or 0):.2f} s."
     )
     return items
-
-
-def _text(value: object) -> str:
-    """A value as the report always showed it: ``None`` as nothing."""
-    return "" if value is None else str(value)
 
 
 def assumptions(doc: Doc) -> Markup:

@@ -252,7 +252,7 @@ def execute(request: dict[str, Any], send: Any) -> str:
     meta.setdefault("scenario_yaml", text)
     meta.setdefault("versions", versions())
     meta.setdefault("options", {**params, "job": request["job_id"]})
-    result.meta["ledger"] = meta
+    result.context = result.context.with_ledger(meta)
     send({"phase": "writing the plan"})
     return json.dumps(result.to_dict(), default=str)
 
