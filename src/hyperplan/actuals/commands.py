@@ -1,9 +1,13 @@
-"""The ``hyperplan actuals`` commands (registered on the main app by :func:`register`).
+"""The ``hyperplan actuals`` commands and ``hyperplan replan`` (registered by :func:`register`).
 
-    hyperplan actuals report PATH... [--plan plan.json] [--contracts FILE] [--mapping FILE] [--json]
+    hyperplan actuals import PATH... [--db URL] [--workspace W] [--mapping FILE] [--json]
+    hyperplan actuals report [PATH...] [--plan plan.json] [--contracts FILE] [--mapping FILE]
+                             [--db URL] [--workspace W] [--json]
+    hyperplan replan SCENARIO --as-of YYYY-MM [--db URL] [--workspace W] [-o plan.json] [--json]
 
-Reads FOCUS exports (files or folders), prints the answers as tables (or JSON with ``--json``);
-rows that map to nothing are counted on stderr. Bad input: located messages, exit status 2.
+``report`` reads FOCUS exports (files or folders), or without them the actuals stored in the
+ledger, and prints the answers as tables (or JSON with ``--json``); rows that map to nothing
+are counted on stderr. Bad input: located messages, exit status 2.
 """
 
 from __future__ import annotations
@@ -25,9 +29,17 @@ if TYPE_CHECKING:
 
 
 def answers(
-    frame: FocusFrame, plan: Plan | None = None, contracts: pd.DataFrame | None = None
+    frame: FocusFrame,
+    plan: Plan | None = None,
+    contracts: pd.DataFrame | None = None,
+    commitments: list[dict[str, Any]] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Every answer the bills give, by name (the tables ``actuals report`` prints)."""
+    """Every answer the bills give, by name (the tables ``actuals report`` prints).
+
+    ``contracts``: take-or-pay contracts (default: the plan's); ``commitments``: the ledger's
+    commitments (records of :func:`hyperplan.ledger.api.list_commitments`), whose signed and
+    active ones get a utilisation row by their external id (the FOCUS CommitmentDiscountId).
+    """
     from hyperplan.actuals import answers as a
     from hyperplan.actuals.contracts import contracts_from_plan
 
@@ -43,6 +55,8 @@ def answers(
         contracts = contracts_from_plan(plan)
     if contracts is not None and len(contracts):
         out["burndown"] = a.burndown(frame, contracts, plan)
+    if commitments:
+        out["ledger_commitments"] = a.ledger_commitments(frame, commitments)
     return out
 
 
@@ -110,8 +124,126 @@ def to_json(tables: dict[str, pd.DataFrame], frame: FocusFrame) -> dict[str, Any
     }
 
 
+TITLES = {
+    "spend": "Spend by provider and charge category",
+    "unmapped": "Rows that map to nothing",
+    "utilisation": "Commitment utilisation and waste (per commitment, month)",
+    "coverage": "Coverage of eligible usage by commitments",
+    "plan_vs_actual": "Plan vs actual (months the bills cover)",
+    "burndown": "Contract burn-down",
+    "ledger_commitments": "Signed and active commitments of the ledger against the bills",
+}
+"""Title of each answer table (terminal and HTML)."""
+
+
+def ledger_in_use(db: str | None) -> bool:
+    """Whether a ledger is to be read: ``--db`` given, ``$HYPERPLAN_DATABASE_URL`` set, or the
+    default SQLite file exists (a report never creates a ledger as a side effect)."""
+    import os
+
+    from hyperplan.ledger.db import DEFAULT_PATH, ENV_URL
+
+    return db is not None or bool(os.environ.get(ENV_URL)) or DEFAULT_PATH.is_file()
+
+
+def gather(
+    paths: list[Path],
+    *,
+    plan_file: Path | None = None,
+    contracts_file: Path | None = None,
+    mapping_file: Path | None = None,
+    db: str | None = None,
+    workspace: str = "default",
+) -> tuple[FocusFrame, dict[str, pd.DataFrame], list[str]]:
+    """The frame, answer tables and notes of ``actuals report`` (also ``report --actuals``).
+
+    Bills: ``paths`` when given, else the actuals stored in the ledger. Contracts:
+    ``contracts_file``, else the ledger's take-or-pay contracts when a ledger is in use
+    (:func:`ledger_in_use`) and holds any, else the plan's. The ledger's commitments are matched
+    to the bills when a ledger is in use.
+    """
+    import pandas as pd
+
+    from hyperplan.actuals.contracts import COLUMNS, load_contracts
+    from hyperplan.actuals.mapping import load_mapping
+    from hyperplan.actuals.reader import read_focus
+    from hyperplan.sim.commands import load_plan
+
+    notes: list[str] = []
+    mapping = load_mapping(mapping_file) if mapping_file else None
+    contracts = load_contracts(contracts_file) if contracts_file else None
+    plan = load_plan(plan_file) if plan_file else None
+    commitments = None
+    use_ledger = ledger_in_use(db) or not paths
+    if use_ledger:
+        from hyperplan.actuals.store import frame_from_ledger
+        from hyperplan.ledger import api
+        from hyperplan.ledger.db import open_ledger
+
+        ledger = open_ledger(db)
+        try:
+            frame = read_focus(paths, mapping) if paths else frame_from_ledger(ledger, workspace)
+            if not paths:
+                notes.append(
+                    f"actuals from the ledger ({ledger.where}, workspace {workspace}): "
+                    f"{len(frame.files)} imported file(s)"
+                )
+            if contracts is None:
+                stored = api.list_contracts(ledger, workspace)
+                if stored:
+                    contracts = pd.DataFrame(
+                        [
+                            (
+                                r["name"],
+                                r["provider"],
+                                float(r["committed_usd"]),
+                                pd.Timestamp(r["start"]),
+                                pd.Timestamp(r["end"]),
+                            )
+                            for r in stored
+                        ],
+                        columns=COLUMNS,
+                    )
+                    notes.append(f"{len(stored)} take-or-pay contract(s) from the ledger")
+            commitments = api.list_commitments(ledger, workspace)
+        finally:
+            ledger.dispose()
+    else:
+        frame = read_focus(paths, mapping)
+    return frame, answers(frame, plan, contracts, commitments), notes
+
+
+def print_tables(tables: dict[str, pd.DataFrame], out: Console) -> None:
+    """Every non-empty answer table, titled (columns of :data:`_HIDDEN` left out)."""
+    for name, df in tables.items():
+        if len(df):
+            shown = df[[c for c in df.columns if c not in _HIDDEN.get(name, ())]]
+            shown.attrs = df.attrs
+            out.print(_table(TITLES.get(name, name), shown))
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Ledger database: a file path or a postgresql:// URL "
+        "(default $HYPERPLAN_DATABASE_URL, else ./.hyperplan/ledger.db).",
+    ),
+]
+WorkspaceOption = Annotated[str, typer.Option("--workspace", help="Ledger workspace.")]
+MappingOption = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="CSV column,value,instance_type for unnamed offers."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``actuals`` command group to ``app``."""
+    """Add the ``actuals`` command group and ``replan`` to ``app``."""
     group = typer.Typer(
         help="Billing exports (FOCUS) against the plan and the contracts.",
         no_args_is_help=True,
@@ -119,67 +251,248 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(group, name="actuals")
 
-    @group.command("report")
-    def report_command(
+    @group.command("import")
+    def import_command(
         paths: Annotated[
             list[Path], typer.Argument(help="FOCUS exports: .csv, .csv.gz, .parquet or folders.")
         ],
-        plan_file: Annotated[
-            Path | None, typer.Option("--plan", help="plan.json to compare against.")
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        mapping_file: MappingOption = None,
+        author: Annotated[
+            str | None,
+            typer.Option("--author", help="Who imports (default $HYPERPLAN_AUTHOR or login)."),
         ] = None,
-        contracts_file: Annotated[
-            Path | None,
-            typer.Option("--contracts", help="Contracts CSV/YAML (default: the plan's)."),
-        ] = None,
-        mapping_file: Annotated[
-            Path | None,
-            typer.Option("--mapping", help="CSV column,value,instance_type for unnamed offers."),
-        ] = None,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Print JSON instead of tables.")
-        ] = False,
+        as_json: JsonOption = False,
     ) -> None:
-        """Utilisation, coverage, plan vs actual and contract burn-down from FOCUS exports.
+        """Store FOCUS exports in the ledger: per file its hash and the aggregated groups.
 
-        Example: hyperplan actuals report bills/ --plan plan.json --contracts contracts.csv
+        A file already imported (same SHA-256) is skipped and said so; a bad file means nothing
+        is stored (one transaction). Rows that map to nothing are counted on stderr.
+
+        Example: hyperplan actuals import bills/ --db ledger.db
         """
-        from hyperplan.sim.commands import _guard, load_plan
+        from hyperplan.sim.commands import _guard
 
         out = Console(width=160)
         err = Console(stderr=True, width=160)
 
         def body() -> None:
-            from hyperplan.actuals.contracts import load_contracts
             from hyperplan.actuals.mapping import load_mapping
-            from hyperplan.actuals.reader import read_focus
+            from hyperplan.actuals.store import import_files
+            from hyperplan.ledger.api import default_author
+            from hyperplan.ledger.db import open_ledger
 
             mapping = load_mapping(mapping_file) if mapping_file else None
-            contracts = load_contracts(contracts_file) if contracts_file else None
-            plan = load_plan(plan_file) if plan_file else None
-            frame = read_focus(paths, mapping)
+            ledger = open_ledger(db)
+            try:
+                result = import_files(
+                    list(paths),
+                    ledger,
+                    workspace=workspace,
+                    author=author or default_author(),
+                    mapping=mapping,
+                )
+                where = ledger.where
+            finally:
+                ledger.dispose()
+            for s in result.skipped:
+                prev = s["previous"]
+                when = f" on {prev['imported_at']}" if "imported_at" in prev else ""
+                _say(
+                    err,
+                    f"{s['path']}: already imported (same SHA-256 as {prev['path']}{when}); "
+                    "not counted again",
+                )
+            for w in result.warnings:
+                _say(err, f"warning: {w}")
+            if as_json:
+                print(json.dumps(result.to_json(), indent=1, default=str))
+                return
+            for r in result.stored:
+                months = (
+                    f"{r['first_month']}..{r['last_month']}" if r["first_month"] else "no months"
+                )
+                _say(
+                    out,
+                    f"imported {r['path']}: {r['rows']} FOCUS rows, {r['groups']} groups, "
+                    f"{months} (import {r['id']})",
+                )
+            _say(
+                out,
+                f"{len(result.stored)} file(s) stored, {len(result.skipped)} already there; "
+                f"ledger {where}, workspace {workspace}",
+            )
+
+        _guard(body, err)
+
+    @group.command("report")
+    def report_command(
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                help="FOCUS exports: .csv, .csv.gz, .parquet or folders (default: the actuals "
+                "imported into the ledger)."
+            ),
+        ] = None,
+        plan_file: Annotated[
+            Path | None, typer.Option("--plan", help="plan.json to compare against.")
+        ] = None,
+        contracts_file: Annotated[
+            Path | None,
+            typer.Option(
+                "--contracts", help="Contracts CSV/YAML (default: the ledger's, else the plan's)."
+            ),
+        ] = None,
+        mapping_file: MappingOption = None,
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
+    ) -> None:
+        """Utilisation, coverage, plan vs actual and contract burn-down from FOCUS exports.
+
+        Without PATH the actuals imported into the ledger are read. The contracts come from
+        --contracts, else from the ledger (when one is in use), else from the plan.
+
+        Example: hyperplan actuals report bills/ --plan plan.json --contracts contracts.csv
+        """
+        from hyperplan.sim.commands import _guard
+
+        out = Console(width=160)
+        err = Console(stderr=True, width=160)
+
+        def body() -> None:
+            frame, tables, notes = gather(
+                list(paths or []),
+                plan_file=plan_file,
+                contracts_file=contracts_file,
+                mapping_file=mapping_file,
+                db=db,
+                workspace=workspace,
+            )
+            for n in notes:
+                _say(err, n)
             for w in frame.warnings:
-                err.print(f"warning: {w}", markup=False, highlight=False)
-            tables = answers(frame, plan, contracts)
+                _say(err, f"warning: {w}")
             if as_json:
                 print(json.dumps(to_json(tables, frame), indent=1, default=str))
                 return
-            out.print(
-                f"{frame.rows} FOCUS rows from {len(frame.files)} file(s)",
-                markup=False,
-                highlight=False,
-            )
-            titles = {
-                "spend": "Spend by provider and charge category",
-                "unmapped": "Rows that map to nothing",
-                "utilisation": "Commitment utilisation and waste (per commitment, month)",
-                "coverage": "Coverage of eligible usage by commitments",
-                "plan_vs_actual": "Plan vs actual (months the bills cover)",
-                "burndown": "Contract burn-down",
+            _say(out, f"{frame.rows} FOCUS rows from {len(frame.files)} file(s)")
+            print_tables(tables, out)
+
+        _guard(body, err)
+
+    register_replan(app)
+
+
+def print_replan(result: Any, out: Console) -> None:
+    """The diff against the adopted plan (one row per change), contracts and the notes."""
+    import pandas as pd
+
+    for n in result.notes:
+        _say(out, n)
+    d = result.diff
+    if len(d):
+        shown = d[
+            [
+                "change",
+                "provider",
+                "region",
+                "offer",
+                "term_years",
+                "start",
+                "quantity_before",
+                "quantity_after",
+                "money_effect_usd",
+                "reason",
+            ]
+        ]
+        shown.attrs = {
+            "units": {
+                "quantity_before": "instances",
+                "quantity_after": "instances",
+                "money_effect_usd": "USD (whole term)",
             }
-            for name, df in tables.items():
-                if len(df):
-                    shown = df[[c for c in df.columns if c not in _HIDDEN.get(name, ())]]
-                    shown.attrs = df.attrs
-                    out.print(_table(titles.get(name, name), shown))
+        }
+        out.print(_table(f"Changes against the adopted plan from {result.as_of:%Y-%m}", shown))
+    else:
+        _say(out, f"no change against the adopted plan from {result.as_of:%Y-%m}")
+    if len(result.contracts):
+        c = result.contracts.copy()
+        c.attrs = {"units": {k: "USD" for k in c.columns if k.endswith("_usd")}}
+        out.print(_table("Contracts at the as-of date", c))
+    total = float(pd.to_numeric(d["money_effect_usd"]).sum()) if len(d) else 0.0
+    _say(
+        out,
+        f"{len(d)} change(s); money effect {total:+,.2f} USD (whole-term value of commitments); "
+        f"{result.held} signed or active commitment(s) held; re-solved plan "
+        f"{result.plan.status}, {result.plan.total_usd:,.2f} USD",
+    )
+
+
+def register_replan(app: typer.Typer) -> None:
+    """Add ``replan`` to ``app``."""
+
+    @app.command("replan")
+    def replan_command(
+        file: Annotated[Path, typer.Argument(help="Scenario YAML file (the one adopted).")],
+        as_of: Annotated[
+            str,
+            typer.Option("--as-of", help="First month not yet past, YYYY-MM (a period start)."),
+        ],
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write the new plan.json here.")
+        ] = None,
+        integer: Annotated[bool, typer.Option("--integer", help="Whole instances (MILP).")] = False,
+        no_outages: Annotated[
+            bool, typer.Option("--no-outages", help="Plan the base scenario only.")
+        ] = False,
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
+    ) -> None:
+        """Re-solve the rest of the horizon from the ledger and the imported actuals.
+
+        Signed commitments become existing capacity, each contract's remaining balance an
+        input, observed demand updates the forecast where the bills can attribute it; the
+        output is the diff against the adopted plan (sign, grow, shrink, shift provider) with
+        the reason and money effect of each change.
+
+        Example: hyperplan replan scenario.yaml --as-of 2027-07 --db ledger.db
+        """
+        from hyperplan.sim.commands import _guard
+
+        out = Console(width=160)
+        err = Console(stderr=True, width=160)
+
+        def body() -> None:
+            from hyperplan.actuals.replan import parse_as_of, replan
+            from hyperplan.fileio import check_outputs
+            from hyperplan.ledger.db import open_ledger
+            from hyperplan.scenario.load import load_scenario
+
+            check_outputs((output, "--output"))
+            when = parse_as_of(as_of)
+            scenario = load_scenario(file)
+            ledger = open_ledger(db)
+            try:
+                result = replan(
+                    scenario,
+                    when,
+                    ledger,
+                    workspace,
+                    integer=True if integer else None,
+                    outages=not no_outages,
+                )
+            finally:
+                ledger.dispose()
+            if output is not None:
+                result.plan.to_json(output)
+            if as_json:
+                print(json.dumps(result.to_json(), indent=1, default=str))
+            else:
+                print_replan(result, out)
+            if output is not None:
+                _say(err if as_json else out, f"wrote {output}")
 
         _guard(body, err)
