@@ -446,9 +446,13 @@ def diff_plans(
         qb = b.quantity if b else 0.0
         qa = a.quantity if a else 0.0
         same_qty = math.isclose(qa, qb, rel_tol=REL_TOL, abs_tol=1e-9)
-        if b is not None and a is not None and same_qty:
-            if math.isclose(a.usd_per_hour, b.usd_per_hour, rel_tol=REL_TOL):
-                continue
+        same_price = (
+            a is not None
+            and b is not None
+            and math.isclose(a.usd_per_hour, b.usd_per_hour, rel_tol=REL_TOL)
+        )
+        if same_qty and same_price:
+            continue
         ref = a or b
         change = "sign" if b is None else ("grow" if qa > qb else "shrink")
         vb = b.value_usd if b else 0.0
