@@ -182,3 +182,39 @@ def test_report_without_bills_and_nothing_imported_exits_2(db_url) -> None:
     result = hp("actuals", "report", "--db", db_url)
     assert result.exit_code == 2
     assert "holds no imported actuals" in result.stderr
+
+
+def test_html_section_escapes_bill_text_and_shows_the_answers(tmp_path) -> None:
+    from hyperplan.actuals.commands import gather
+    from hyperplan.actuals.shape import section_view
+    from hyperplan.report.actuals_section import insert_section, render_actuals_section
+
+    bill = tmp_path / "x.csv"
+    bill.write_text(HEADER + JAN.replace("ri-1", "<script>alert(1)</script>"))
+    frame, tables, notes = gather([bill])
+    html = render_actuals_section(section_view(tables, frame, notes))
+    assert "<script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert html.startswith('<section id="actuals"')
+    # January utilisation by hand: 30 / (30 + 10) = 0.75, shown to 4 places
+    assert '<td class="num">30.00</td><td class="num">10.00</td><td class="num">0.7500</td>' in html
+    assert "4 FOCUS rows from 1 file(s)" in html
+    assert insert_section("<body><main>x</main></body>", "S") == "<body><main>xS</main></body>"
+
+
+def test_report_command_adds_the_actuals_section(db_url, bills, tmp_path) -> None:
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.scenario.load import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    plan = tmp_path / "plan.json"
+    make_plan(load_scenario(root / "examples" / "small.yaml")).to_json(plan)
+    jan, feb = bills
+    hp("actuals", "import", str(jan), str(feb), "--db", db_url)
+    out = tmp_path / "r.html"
+    r = hp("report", str(plan), "--db", db_url, "-o", str(out))
+    assert r.exit_code == 0, r.output
+    html = out.read_text()
+    assert html.count('<section id="actuals"') == 1
+    assert html.index('<section id="actuals"') < html.rindex("</main>")
+    assert 'id="actuals-utilisation"' in html and 'id="actuals-plan_vs_actual"' in html

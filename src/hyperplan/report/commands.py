@@ -154,6 +154,21 @@ def _print_sim_line(sim: Any, console: Console) -> None:
     console.print("; ".join(parts), markup=False, highlight=False)
 
 
+def _write_with_actuals(
+    plan: Any, plan_file: Path, output: Path, sim: Any, bills: list[Path], db: str | None
+) -> None:
+    """The report with the actuals section (:mod:`hyperplan.report.actuals_section`)."""
+    from hyperplan.actuals.commands import gather
+    from hyperplan.actuals.shape import section_view
+    from hyperplan.fileio import write_text_atomic
+    from hyperplan.report.actuals_section import insert_section, render_actuals_section
+    from hyperplan.report.html import render_report
+
+    frame, tables, notes = gather(list(bills), plan_file=plan_file, db=db)
+    section = render_actuals_section(section_view(tables, frame, notes))
+    write_text_atomic(output, insert_section(render_report(plan, sim=sim), section))
+
+
 def register(app: typer.Typer) -> None:
     """Add ``report`` and ``demo`` to the typer ``app``."""
 
@@ -168,8 +183,19 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path, typer.Option("--output", "-o", help="The HTML report to write.")
         ] = Path("report.html"),
+        actuals: Annotated[
+            list[Path] | None,
+            typer.Option("--actuals", help="FOCUS exports (repeat) for an actuals section."),
+        ] = None,
+        db: Annotated[
+            str | None,
+            typer.Option("--db", help="Ledger with imported actuals and contracts (a path/URL)."),
+        ] = None,
     ) -> None:
         """Write a self-contained HTML report of a plan (works offline, prints well).
+
+        With --actuals (or --db: the actuals imported into the ledger) the report gains a
+        section comparing the bills with the plan and the contracts.
 
         Example: hyperplan report plan.json --sim sim.json -o report.html
         """
@@ -183,7 +209,10 @@ def register(app: typer.Typer) -> None:
             check_outputs((output, "--output"))
             plan = Plan.from_json(plan_file)
             sim_data = load_sim(sim) if sim is not None else None
-            write_report(plan, output, sim=sim_data)
+            if actuals or db is not None:
+                _write_with_actuals(plan, plan_file, output, sim_data, actuals or [], db)
+            else:
+                write_report(plan, output, sim=sim_data)
             out.print(f"wrote {output}", markup=False, highlight=False)
 
         _guard(body)
