@@ -218,3 +218,37 @@ def test_report_command_adds_the_actuals_section(db_url, bills, tmp_path) -> Non
     assert html.count('<section id="actuals"') == 1
     assert html.index('<section id="actuals"') < html.rindex("</main>")
     assert 'id="actuals-utilisation"' in html and 'id="actuals-plan_vs_actual"' in html
+
+
+def test_contract_applied_amounts_survive_the_ledger(db_url, tmp_path) -> None:
+    head = (
+        "ChargePeriodStart,ChargeCategory,BilledCost,EffectiveCost,ProviderName,ContractApplied\n"
+    )
+
+    def applied(usd: float) -> str:
+        el = {
+            "ContractId": "K",
+            "ContractCommitmentId": "CC-1",
+            "ContractCommitmentAppliedCost": usd,
+        }
+        return '"' + json.dumps({"Elements": [el]}).replace('"', '""') + '"'
+
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    a.write_text(head + f"2027-01-05T00:00:00Z,Usage,100,100,AWS,{applied(60.0)}\n")
+    b.write_text(
+        head
+        + f"2027-02-05T00:00:00Z,Usage,100,100,AWS,{applied(40.0)}\n"
+        + f"2027-02-06T00:00:00Z,Usage,100,100,AWS,{applied(2.5)}\n"
+    )
+    contracts = tmp_path / "c.csv"
+    contracts.write_text(
+        "name,provider,committed_usd,start,end\nCC-1,aws,500,2027-01-01,2027-04-01\n"
+    )
+    assert hp("actuals", "import", str(a), str(b), "--db", db_url).exit_code == 0
+    assert _counts(db_url)[2] == 2  # one (month, contract) amount per file
+    rep = hp("actuals", "report", "--db", db_url, "--contracts", str(contracts), "--json")
+    (row,) = _tables(rep.stdout)["burndown"]["rows"]
+    # consumed = 60 + 40 + 2.5 from ContractApplied (not the 300 USD EffectiveCost)
+    assert row["basis"] == "ContractApplied" and row["consumed_usd"] == 102.5
+    files = hp("actuals", "report", str(a), str(b), "--contracts", str(contracts), "--json")
+    assert _tables(files.stdout)["burndown"]["rows"] == [row]

@@ -176,3 +176,108 @@ def test_replan_without_an_adopted_plan_exits_2(db_url, tmp_path) -> None:
     r = hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url)
     assert r.exit_code == 2
     assert "has no adopted plan" in r.stderr
+
+
+def _plan(rows: list[tuple]) -> object:
+    """A stand-in for a Plan: its commitments table only (provider, offer, start, qty, price)."""
+    from types import SimpleNamespace
+
+    table = pd.DataFrame(
+        [
+            {
+                "provider": p,
+                "region": "r1",
+                "instance_type": offer,
+                "accelerator": "H100",
+                "term_years": 1,
+                "start_date": start,
+                "instances": qty,
+                "usd_per_hour": price,
+                "contract_value_usd": qty * price * 8760,
+                "commitment": "reserved",
+            }
+            for p, offer, start, qty, price in rows
+        ]
+    )
+    return SimpleNamespace(tables={"commitments": table}, meta={})
+
+
+def test_diff_classifies_sign_grow_shrink_shift_with_reasons_by_hand() -> None:
+    import datetime as dt
+
+    from hyperplan.actuals.replan import diff_plans
+
+    adopted = _plan(
+        [
+            ("aws", "past", "2027-01-01", 9.0, 1.0),  # before the as-of date: not compared
+            ("aws", "held", "2027-07-01", 5.0, 1.0),  # signed in the ledger: not compared
+            ("aws", "a", "2027-07-01", 2.0, 1.0),
+            ("aws", "b", "2028-01-01", 1.0, 2.0),
+            ("nebius", "n", "2028-01-01", 1.0, 1.5),
+        ]
+    )
+    new = _plan(
+        [
+            ("aws", "a", "2027-07-01", 2.0, 1.2),  # same quantity, dearer
+            ("nebius", "n", "2028-01-01", 2.0, 1.5),  # aws b dropped, nebius up: a shift
+            ("gcp", "g", "2028-07-01", 1.0, 3.0),  # new, with an at-risk gcp contract
+        ]
+    )
+    held = [
+        {
+            "kind": "reserved",
+            "provider": "aws",
+            "region": "r1",
+            "offer": "held",
+            "term_years": 1,
+            "start": "2027-07-01",
+        }
+    ]
+    d = diff_plans(
+        adopted,
+        new,
+        dt.date(2027, 7, 1),
+        held,
+        ratio=0.8,
+        scaled="chat",
+        at_risk={"gcp"},
+    )
+    got = d[["change", "provider", "offer", "start", "money_effect_usd", "reason"]]
+    assert got.to_dict(orient="records") == [
+        # 2 × (1.2 − 1.0) × 8760 = 3504
+        {
+            "change": "grow",
+            "provider": "aws",
+            "offer": "a",
+            "start": "2027-07-01",
+            "money_effect_usd": pytest.approx(3504.0),
+            "reason": "price 1.0000 → 1.2000 USD/h",
+        },
+        # −1 × 2.0 × 8760 = −17520; fewer instances, as the demand ratio 0.8 says
+        {
+            "change": "shift provider",
+            "provider": "aws",
+            "offer": "b",
+            "start": "2028-01-01",
+            "money_effect_usd": pytest.approx(-17520.0),
+            "reason": "demand ×0.8000 (chat)",
+        },
+        # +1 × 1.5 × 8760 = 13140; more instances, against the demand ratio: the optimum moved
+        {
+            "change": "shift provider",
+            "provider": "nebius",
+            "offer": "n",
+            "start": "2028-01-01",
+            "money_effect_usd": pytest.approx(13140.0),
+            "reason": "re-solve",
+        },
+        # 1 × 3.0 × 8760 = 26280
+        {
+            "change": "sign",
+            "provider": "gcp",
+            "offer": "g",
+            "start": "2028-07-01",
+            "money_effect_usd": pytest.approx(26280.0),
+            "reason": "at-risk contract with gcp",
+        },
+    ]

@@ -100,11 +100,11 @@ FROM focus_pre_mapped GROUP BY ALL
 """
 CONTRACTS = """
 WITH e AS (
-    SELECT strftime(charge_period_start, '%Y-%m') AS month,
+    SELECT _file, strftime(charge_period_start, '%Y-%m') AS month,
         unnest(CAST(json_extract(contract_applied, '$.Elements') AS JSON[])) AS el
     FROM focus_rows WHERE contract_applied IS NOT NULL AND json_valid(contract_applied)
 )
-SELECT month, json_extract_string(el, '$.ContractId') AS contract_id,
+SELECT _file, month, json_extract_string(el, '$.ContractId') AS contract_id,
     json_extract_string(el, '$.ContractCommitmentId') AS commitment_id,
     sum(TRY_CAST(json_extract_string(el, '$.ContractCommitmentAppliedCost') AS DOUBLE)) AS usd
 FROM e GROUP BY ALL
@@ -456,7 +456,7 @@ def read_focus(
             con.execute(f"CREATE TABLE focus_contracts AS {CONTRACTS}")
         else:
             con.execute(
-                "CREATE TABLE focus_contracts (month VARCHAR, contract_id VARCHAR, "
+                "CREATE TABLE focus_contracts (_file VARCHAR, month VARCHAR, contract_id VARCHAR, "
                 "commitment_id VARCHAR, usd DOUBLE)"
             )
     except duckdb.Error as exc:

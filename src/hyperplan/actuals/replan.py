@@ -454,9 +454,11 @@ def diff_plans(
         if same_qty and same_price:
             continue
         ref = a or b
-        change = "sign" if b is None else ("grow" if qa > qb else "shrink")
         vb = b.value_usd if b else 0.0
         va = a.value_usd if a else 0.0
+        # same quantity at another price: grow or shrink by its value
+        up = qa > qb if not same_qty else va > vb
+        change = "sign" if b is None else ("grow" if up else "shrink")
         rows.append(
             {
                 "change": change,
@@ -493,11 +495,13 @@ def diff_plans(
         pb, pa = r.usd_per_hour_before, r.usd_per_hour_after
         if np.isfinite(pb) and np.isfinite(pa) and not math.isclose(pa, pb, rel_tol=REL_TOL):
             why.append(f"price {pb:,.4f} → {pa:,.4f} USD/h")
-        grows = r.quantity_after > r.quantity_before
+        qa, qb = r.quantity_after, r.quantity_before
+        same = math.isclose(qa, qb, rel_tol=REL_TOL, abs_tol=1e-9)
+        grows = r.money_effect_usd > 0 if same else qa > qb
         moved = scaled is not None and np.isfinite(ratio) and not math.isclose(ratio, 1.0)
         if moved and (ratio > 1.0) == grows:
             why.append(f"demand ×{ratio:.4f} ({scaled})")
-        if grows and r.provider.lower() in at_risk:
+        if r.money_effect_usd > 0 and r.provider.lower() in at_risk:
             why.append(f"at-risk contract with {r.provider}")
         reasons.append("; ".join(why) or "re-solve")
     df["reason"] = reasons

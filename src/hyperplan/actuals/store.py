@@ -114,15 +114,14 @@ def import_files(
     cols = ", ".join([*GROUP_TEXT, *GROUP_NUMBERS, "last_start"])
     groups = con.execute(f"SELECT _file, {cols} FROM focus ORDER BY ALL").df()
     uses = con.execute(
-        "SELECT month, contract_id, commitment_id, usd FROM focus_contracts ORDER BY ALL"
+        "SELECT _file, month, contract_id, commitment_id, usd FROM focus_contracts ORDER BY ALL"
     ).df()
     rows_by_file = dict(
         con.execute("SELECT _file, sum(rows)::BIGINT FROM focus GROUP BY _file").fetchall()
     )
     unmapped = con.execute(_UNMAPPED_BY_FILE).df()
-    # ContractApplied amounts are not keyed by file in the reader: they go with the first file
     items = []
-    for i, f in enumerate(todo):  # files, not rows
+    for f in todo:  # files, not rows
         key = str(f)
         g = groups[groups["_file"] == key].drop(columns="_file")
         um = unmapped[unmapped["_file"] == key]
@@ -132,7 +131,7 @@ def import_files(
                 sha256=hashes[f],
                 rows=int(rows_by_file.get(key, 0)),
                 groups=g,
-                contracts=uses if i == 0 else uses.iloc[:0],
+                contracts=uses[uses["_file"] == key].drop(columns="_file"),
                 unmapped={
                     str(r.reason): {"rows": int(r.rows), "effective_usd": float(r.effective_usd)}
                     for r in um.itertuples()
@@ -182,7 +181,7 @@ def frame_from_ledger(ledger: Ledger, workspace: str) -> FocusFrame:
         con.execute("INSERT INTO focus BY NAME SELECT * FROM hp_groups")
         con.unregister("hp_groups")
     con.execute(
-        "CREATE TABLE focus_contracts (month VARCHAR, contract_id VARCHAR, "
+        "CREATE TABLE focus_contracts (_file VARCHAR, month VARCHAR, contract_id VARCHAR, "
         "commitment_id VARCHAR, usd DOUBLE)"
     )
     if len(uses):
