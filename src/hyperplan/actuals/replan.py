@@ -348,10 +348,10 @@ def remaining_scenario(
                     f"training {wl.name}: {done:,.0f} GPU-hours allocated before {as_of} by the "
                     f"adopted plan (the bills cannot attribute them to a run); {left:,.0f} left"
                 )
-                wl.start = as_of
-                wl.compute_gpu_hours = left
                 if left <= 0:
                     continue
+                wl.start = as_of
+                wl.compute_gpu_hours = left
         kept.append(wl)
     new.workloads = kept
     # observed demand, where the bills can attribute it
