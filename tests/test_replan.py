@@ -281,3 +281,33 @@ def test_diff_classifies_sign_grow_shrink_shift_with_reasons_by_hand() -> None:
             "reason": "at-risk contract with gcp",
         },
     ]
+
+
+def test_remaining_scenario_shifts_series_and_training_by_hand() -> None:
+    import datetime as dt
+    import math
+
+    from hyperplan.actuals.replan import remaining_scenario
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.scenario.load import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    sc = load_scenario(root / "examples" / "small.yaml")  # 8 quarters from 2027-01
+    adopted = make_plan(sc, outages=False)
+    empty = pd.DataFrame(columns=["contract", "remaining_usd"])
+    new, scaled, notes = remaining_scenario(sc, dt.date(2027, 7, 1), adopted, empty, math.nan)
+    assert (new.horizon.start, new.horizon.periods) == (dt.date(2027, 7, 1), 6)
+    chat = next(w for w in new.workloads if w.name == "chat")
+    # 200k tokens/s doubling yearly, 181 days after 2027-01-01
+    assert chat.demand_tokens_per_s.start == pytest.approx(200_000 * 2 ** (181 / 365.25))
+    assert chat.demand_tokens_per_s.growth_per_year == 1.0
+    pre = next(w for w in new.workloads if w.name == "pretrain")
+    al = adopted.tables["allocation"]
+    q2 = al[(al["workload"] == "pretrain") & (al["period_index"] == 1)]["gpus"].sum()
+    done = float(q2) * 91 * 24  # April..June 2027: 91 days
+    assert done > 0
+    assert pre.start == dt.date(2027, 7, 1)
+    assert pre.compute_gpu_hours == pytest.approx(1_500_000 - done, rel=1e-9)
+    assert scaled is None
+    assert any("no observed usage" in n for n in notes)
+    assert sc.horizon.start == dt.date(2027, 1, 1)  # the scenario given is not changed
