@@ -252,3 +252,12 @@ def test_contract_applied_amounts_survive_the_ledger(db_url, tmp_path) -> None:
     assert row["basis"] == "ContractApplied" and row["consumed_usd"] == 102.5
     files = hp("actuals", "report", str(a), str(b), "--contracts", str(contracts), "--json")
     assert _tables(files.stdout)["burndown"]["rows"] == [row]
+
+
+def test_report_without_bills_or_ledger_creates_nothing(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("HYPERPLAN_DATABASE_URL", raising=False)
+    result = hp("actuals", "report")
+    assert result.exit_code == 2
+    assert "no FOCUS export given and no ledger" in result.stderr
+    assert not (tmp_path / ".hyperplan").exists()

@@ -174,8 +174,19 @@ def gather(
     contracts = load_contracts(contracts_file) if contracts_file else None
     plan = load_plan(plan_file) if plan_file else None
     commitments = None
-    use_ledger = ledger_in_use(db) or not paths
-    if use_ledger:
+    if not paths and not ledger_in_use(db):
+        from hyperplan.errors import InputError, Problem
+        from hyperplan.ledger.db import DEFAULT_PATH
+
+        raise InputError(
+            [
+                Problem(
+                    "no FOCUS export given and no ledger to read imported actuals from "
+                    f"({DEFAULT_PATH} does not exist): give the bills, or --db"
+                )
+            ]
+        )
+    if ledger_in_use(db):
         from hyperplan.actuals.store import frame_from_ledger
         from hyperplan.ledger import api
         from hyperplan.ledger.db import open_ledger
