@@ -44,6 +44,9 @@ db_url, ledger, postgres_url = (
     ledger_db.postgres_url,
 )  # fixtures on both backends
 TABLES = [
+    "actuals_contract_use",
+    "actuals_groups",
+    "actuals_imports",
     "adoptions",
     "alembic_version",
     "audit_log",
@@ -123,7 +126,7 @@ def test_migrations_upgrade_from_empty_and_downgrade(db_url) -> None:
         assert current_revision(led) is None
         assert table_names(led) == []
         upgrade(led)
-        assert current_revision(led) == head_revision() == "0003_jobs"
+        assert current_revision(led) == head_revision() == "0004_actuals"
         assert table_names(led) == TABLES
         # the migrations build exactly what the models declare (no drift)
         with led.engine.connect() as conn:
@@ -160,7 +163,7 @@ def test_three_processes_opening_a_new_ledger_at_once_all_reach_the_head(db_url)
     ]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
-    assert [o.strip() for o in outs] == ["0003_jobs"] * 3
+    assert [o.strip() for o in outs] == ["0004_actuals"] * 3
     led = open_ledger(db_url, migrate=False)
     try:
         assert table_names(led) == TABLES

@@ -432,3 +432,76 @@ def burndown(
             "shortfall_plan_usd": "USD",
         },
     )
+
+
+def ledger_commitments(frame: FocusFrame, commitments: list[dict]) -> pd.DataFrame:
+    """The ledger's signed and active commitments against the bills, matched by external id.
+
+    ``commitments``: records of :func:`hyperplan.ledger.api.list_commitments`; the ones in state
+    signed or active are kept. A commitment's ``external_id`` is the provider's id for it (the
+    FOCUS ``CommitmentDiscountId``). Columns: id, state, provider, offer, quantity (instances),
+    value_usd (whole term), external_id, months_billed (months with a Used or Unused row),
+    used_usd, unused_usd, utilisation (used / (used + unused); NaN when not billed).
+    """
+    held = [c for c in commitments if c.get("state") in ("signed", "active")]
+    cols = [
+        "id",
+        "state",
+        "provider",
+        "offer",
+        "quantity",
+        "value_usd",
+        "external_id",
+        "months_billed",
+        "used_usd",
+        "unused_usd",
+        "utilisation",
+    ]
+    billed = frame.sql(
+        """
+        SELECT commitment_id,
+               count(DISTINCT month) FILTER (WHERE commitment_status IN ('Used', 'Unused'))
+                   AS months_billed,
+               coalesce(sum(effective_usd) FILTER (WHERE commitment_status = 'Used'
+                   AND charge_category = 'Usage'), 0) AS used_usd,
+               coalesce(sum(effective_usd) FILTER (WHERE commitment_status = 'Unused'
+                   AND charge_category = 'Usage'), 0) AS unused_usd
+        FROM focus WHERE commitment_id IS NOT NULL GROUP BY commitment_id
+        """
+    )
+    base = pd.DataFrame(
+        [
+            (
+                int(c["id"]),
+                str(c["state"]),
+                str(c["provider"]),
+                str(c["offer"]),
+                float(c["quantity"]),
+                float(c["value_usd"]),
+                str(c.get("external_id") or ""),
+            )
+            for c in held
+        ],
+        columns=cols[:7],
+    )
+    df = base.merge(billed, left_on="external_id", right_on="commitment_id", how="left").drop(
+        columns="commitment_id"
+    )
+    df = df.fillna({"months_billed": 0, "used_usd": 0.0, "unused_usd": 0.0})
+    df["months_billed"] = df["months_billed"].astype(int)
+    total = (df["used_usd"] + df["unused_usd"]).to_numpy(float)
+    df["utilisation"] = np.divide(
+        df["used_usd"].to_numpy(float), total, out=np.full(len(df), np.nan), where=total > 0
+    )
+    df = df[cols].sort_values("id", ignore_index=True)
+    return _units(
+        df,
+        {
+            "quantity": "instances",
+            "value_usd": "USD (whole term)",
+            "months_billed": "months",
+            "used_usd": "USD (EffectiveCost, Used)",
+            "unused_usd": "USD (EffectiveCost, Unused)",
+            "utilisation": "share",
+        },
+    )

@@ -100,11 +100,11 @@ FROM focus_pre_mapped GROUP BY ALL
 """
 CONTRACTS = """
 WITH e AS (
-    SELECT strftime(charge_period_start, '%Y-%m') AS month,
+    SELECT _file, strftime(charge_period_start, '%Y-%m') AS month,
         unnest(CAST(json_extract(contract_applied, '$.Elements') AS JSON[])) AS el
     FROM focus_rows WHERE contract_applied IS NOT NULL AND json_valid(contract_applied)
 )
-SELECT month, json_extract_string(el, '$.ContractId') AS contract_id,
+SELECT _file, month, json_extract_string(el, '$.ContractId') AS contract_id,
     json_extract_string(el, '$.ContractCommitmentId') AS commitment_id,
     sum(TRY_CAST(json_extract_string(el, '$.ContractCommitmentAppliedCost') AS DOUBLE)) AS usd
 FROM e GROUP BY ALL
@@ -207,16 +207,8 @@ def _source(path: Path) -> str:
 _ISO_FAST = "'%Y-%m-%dT%H:%M:%SZ'"
 
 
-def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
-    """SQL: FOCUS rows of view ``focus_raw`` summed by their raw text keys (one pass, no mapping).
-
-    Keys: the file, the text columns the mapping and the answers read, and the month of
-    ChargePeriodStart (``YYYY-MM-01T00:00:00Z`` for ISO UTC text, else the text itself, parsed
-    later). Numbers are summed after the fast parse, the slow one (spreadsheet money) only on the
-    rows that need it; ``_bad_cols`` names the columns with a value that is not a number or date
-    in the group; ``_max_start`` is the latest ChargePeriodStart text; ``_end_bad`` counts
-    unreadable ChargePeriodEnd values. Mapping then runs on the groups, not on every row.
-    """
+def _keys(mapping: Mapping) -> tuple[list[str], list[str]]:
+    """The text columns the rows are summed by, and the ones left out (NULL in the groups)."""
     used = {c for c, _, _ in mapping.rows}
     keys = [
         c
@@ -228,7 +220,82 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
             or c in ("SkuId", "ResourceType", "ServiceName", "SkuPriceId")
         )
     ]
-    nulls = [c for c in TEXT if c not in keys]
+    return keys, [c for c in TEXT if c not in keys]
+
+
+def typed_source(path: Path, present: set[str]) -> str:
+    """A DuckDB table function reading one CSV file with its number columns typed DOUBLE and
+    its dates TIMESTAMP (ISO 8601 UTC ``YYYY-MM-DDTHH:MM:SSZ``), the rest text: the CSV reader
+    parses them in its own pass. Any value it cannot parse makes the read fail (the caller then
+    takes the text route, which accepts the quirks and locates the faults)."""
+    nulls = ", ".join(_lit(s) for s in NULL_STRINGS)
+    types = {c: "DOUBLE" for c in NUMERIC if c in present}
+    types.update({c: "TIMESTAMP" for c in DATES if c in present})
+    spec = ", ".join(f"{_lit(c)}: {_lit(t)}" for c, t in types.items())
+    return (
+        f"read_csv({_lit(str(path))}, header=true, all_varchar=true, nullstr=[{nulls}], "
+        f"quote='\"', escape='\"', types={{{spec}}}, timestampformat={_ISO_FAST})"
+    )
+
+
+def typed_pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
+    """SQL: the same groups as :func:`pre_aggregate` from CSV files read typed
+    (:func:`typed_source`): no text-to-number pass. ``_nbad`` counts non-finite numbers (the
+    caller then takes the text route, which reports them)."""
+    keys, nulls = _keys(mapping)
+    selects = []
+    for f, cols in columns.items():
+        present = set(cols)
+        parts = [f"{_lit(str(f))} AS _file"]
+        for c in keys:
+            parts.append(
+                f"CAST({_q(c)} AS VARCHAR) AS {_q(c)}"
+                if c in present
+                else f"NULL::VARCHAR AS {_q(c)}"
+            )
+        for c in NUMERIC:
+            parts.append(_q(c) if c in present else f"NULL::DOUBLE AS {_q(c)}")
+        for c in DATES:
+            parts.append(_q(c) if c in present else f"NULL::TIMESTAMP AS {_q(c)}")
+        selects.append(f"SELECT {', '.join(parts)} FROM {typed_source(f, present)}")
+    raw = "\nUNION ALL BY NAME\n".join(selects)
+    start = '"ChargePeriodStart"'
+    finite = " OR ".join(f"NOT isfinite({_q(c)})" for c in NUMERIC)
+    parts = [
+        "_file",
+        *(_q(c) for c in keys),
+        *(f"NULL::VARCHAR AS {_q(c)}" for c in nulls),
+        f"strftime({start}, '%Y-%m') || '-01T00:00:00Z' AS {start}",
+        'NULL::VARCHAR AS "ChargePeriodEnd"',
+        *(f"sum({_q(c)}) AS {_q(c)}" for c in NUMERIC),
+        "count(*) AS _rows",
+        "'' AS _bad_cols",
+        f"strftime(max({start}), {_ISO_FAST}) AS _max_start",
+        "0 AS _end_bad",
+        # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read
+        f"count_if({start} IS NULL OR coalesce({finite}, false)) "
+        '+ 0 * count("ChargePeriodEnd") AS _nbad',
+    ]
+    return f"SELECT {', '.join(parts)} FROM ({raw}) GROUP BY ALL"
+
+
+def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping, *, fast: bool = False) -> str:
+    """SQL: FOCUS rows of view ``focus_raw`` summed by their raw text keys (one pass, no mapping).
+
+    With ``fast``, the numbers are summed from the plain parse only and ``_nbad`` counts the
+    rows of the group where it failed (a value that is not a plain finite number, or a
+    ChargePeriodStart that is not ISO 8601 UTC); ``_bad_cols`` is empty. When every ``_nbad`` is
+    0 the sums are the same as the full query's (the slow parsers would not have run), at a
+    fraction of the cost; otherwise the caller runs the full query.
+
+    Keys: the file, the text columns the mapping and the answers read, and the month of
+    ChargePeriodStart (``YYYY-MM-01T00:00:00Z`` for ISO UTC text, else the text itself, parsed
+    later). Numbers are summed after the fast parse, the slow one (spreadsheet money) only on the
+    rows that need it; ``_bad_cols`` names the columns with a value that is not a number or date
+    in the group; ``_max_start`` is the latest ChargePeriodStart text; ``_end_bad`` counts
+    unreadable ChargePeriodEnd values. Mapping then runs on the groups, not on every row.
+    """
+    keys, nulls = _keys(mapping)
     start = '"ChargePeriodStart"'
     # _fs: the fast parse (ISO 8601 UTC, validated: hour 30 fails); the month is its first 7
     # characters; other texts are kept whole as the key and parsed on the groups
@@ -268,9 +335,27 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
         f"max({start}) AS _max_start",
         f"{end_bad} AS _end_bad",
     ]
-    fast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
-    fast += f", try_strptime({start}, {_ISO_FAST}) AS _fs"
-    return f"SELECT {', '.join(parts)} FROM (SELECT *, {fast} FROM focus_raw) GROUP BY ALL"
+    if fast:
+        failed = " OR ".join(
+            f"({_q(c)} IS NOT NULL AND NOT coalesce(isfinite(_f{i}), false))"
+            for i, c in enumerate(NUMERIC)
+        )
+        parts = [
+            "_file",
+            *(_q(c) for c in keys),
+            *(f"NULL::VARCHAR AS {_q(c)}" for c in nulls),
+            f"substr({start}, 1, 7) || '-01T00:00:00Z' AS {start}",
+            f"NULL::VARCHAR AS {end}",
+            *(f"sum(_f{i}) AS {_q(c)}" for i, c in enumerate(NUMERIC)),
+            "count(*) AS _rows",
+            "'' AS _bad_cols",
+            f"max({start}) AS _max_start",
+            f"{end_bad} AS _end_bad",
+            f"count_if(_fs IS NULL OR {failed}) AS _nbad",
+        ]
+    cast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
+    cast += f", try_strptime({start}, {_ISO_FAST}) AS _fs"
+    return f"SELECT {', '.join(parts)} FROM (SELECT *, {cast} FROM focus_raw) GROUP BY ALL"
 
 
 def read_focus(
@@ -351,7 +436,17 @@ def read_focus(
             "CREATE OR REPLACE TEMP VIEW focus_rows AS "
             + mapped_select("focus_raw", extra, mapping, con)
         )
-        con.execute(f"CREATE OR REPLACE TEMP VIEW focus_pre AS {pre_aggregate(columns, mapping)}")
+        # the plain parse first (CSV: typed by the reader); the full one (spreadsheet money,
+        # US dates, located faults) only when some value needs it
+        if _fast_groups(con, columns, mapping):
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW focus_pre AS {pre_aggregate(columns, mapping)}"
+            )
+        else:
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW focus_pre AS SELECT * EXCLUDE (_nbad) "
+                "FROM focus_pre_fast"
+            )
         con.execute(
             "CREATE OR REPLACE TEMP VIEW focus_pre_mapped AS "
             + mapped_select("focus_pre", [], mapping, con, pre=True)
@@ -361,7 +456,7 @@ def read_focus(
             con.execute(f"CREATE TABLE focus_contracts AS {CONTRACTS}")
         else:
             con.execute(
-                "CREATE TABLE focus_contracts (month VARCHAR, contract_id VARCHAR, "
+                "CREATE TABLE focus_contracts (_file VARCHAR, month VARCHAR, contract_id VARCHAR, "
                 "commitment_id VARCHAR, usd DOUBLE)"
             )
     except duckdb.Error as exc:
@@ -377,6 +472,30 @@ def read_focus(
     frame.unmapped = _unmapped(con)
     frame.warnings = _warnings(con, frame.unmapped)
     return frame
+
+
+def _fast_groups(
+    con: duckdb.DuckDBPyConnection, columns: dict[Path, list[str]], mapping: Mapping
+) -> bool:
+    """Table ``focus_pre_fast`` from the plain parse; True when some value needs the full one.
+
+    CSV files only: the reader types the columns (:func:`typed_pre_aggregate`); a value it
+    cannot parse fails the read and the full route runs. With a Parquet file, the text columns
+    are cast (:func:`pre_aggregate` with ``fast``)."""
+    if all(not f.name.lower().endswith(".parquet") for f in columns):
+        try:
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE focus_pre_fast AS "
+                + typed_pre_aggregate(columns, mapping)
+            )
+        except duckdb.Error:
+            return True
+    else:
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE focus_pre_fast AS "
+            + pre_aggregate(columns, mapping, fast=True)
+        )
+    return bool(con.execute("SELECT coalesce(sum(_nbad), 0) FROM focus_pre_fast").fetchone()[0])
 
 
 def _first_line(exc: BaseException) -> str:

@@ -1,9 +1,13 @@
-"""The ``hyperplan actuals`` commands (registered on the main app by :func:`register`).
+"""The ``hyperplan actuals`` commands and ``hyperplan replan`` (registered by :func:`register`).
 
-    hyperplan actuals report PATH... [--plan plan.json] [--contracts FILE] [--mapping FILE] [--json]
+    hyperplan actuals import PATH... [--db URL] [--workspace W] [--mapping FILE] [--json]
+    hyperplan actuals report [PATH...] [--plan plan.json] [--contracts FILE] [--mapping FILE]
+                             [--db URL] [--workspace W] [--json]
+    hyperplan replan SCENARIO --as-of YYYY-MM [--db URL] [--workspace W] [-o plan.json] [--json]
 
-Reads FOCUS exports (files or folders), prints the answers as tables (or JSON with ``--json``);
-rows that map to nothing are counted on stderr. Bad input: located messages, exit status 2.
+``report`` reads FOCUS exports (files or folders), or without them the actuals stored in the
+ledger, and prints the answers as tables (or JSON with ``--json``); rows that map to nothing
+are counted on stderr. Bad input: located messages, exit status 2.
 """
 
 from __future__ import annotations
@@ -18,38 +22,9 @@ from rich.table import Table
 
 if TYPE_CHECKING:
     import pandas as pd
+    from rich.console import Console
 
     from hyperplan.actuals.reader import FocusFrame
-    from hyperplan.plan.api import Plan
-
-
-def answers(
-    frame: FocusFrame, plan: Plan | None = None, contracts: pd.DataFrame | None = None
-) -> dict[str, pd.DataFrame]:
-    """Every answer the bills give, by name (the tables ``actuals report`` prints)."""
-    from hyperplan.actuals import answers as a
-    from hyperplan.actuals.contracts import contracts_from_plan
-
-    out = {
-        "spend": a.spend_summary(frame),
-        "unmapped": frame.unmapped,
-        "utilisation": a.utilisation(frame),
-        "coverage": a.coverage(frame),
-    }
-    if plan is not None:
-        out["plan_vs_actual"] = a.plan_vs_actual(frame, plan)
-    if contracts is None and plan is not None:
-        contracts = contracts_from_plan(plan)
-    if contracts is not None and len(contracts):
-        out["burndown"] = a.burndown(frame, contracts, plan)
-    return out
-
-
-_HIDDEN = {
-    "burndown": ("start", "end", "as_of", "months_observed", "monthly_mean_usd", "basis"),
-    "coverage": ("covered_gpu_hours", "ondemand_gpu_hours"),
-}
-"""Columns left out of the terminal tables (all are in --json)."""
 
 
 def _cell(v: Any) -> str:
@@ -60,6 +35,10 @@ def _cell(v: Any) -> str:
     return str(v)  # ids (commitments, offers) whole: the column folds them
 
 
+FREE_TEXT = frozenset({"reason", "note", "notes", "message", "basis", "warning"})
+"""Columns of words that may wrap; every other text column is an id, shown whole."""
+
+
 def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
     import pandas as pd
 
@@ -68,10 +47,11 @@ def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
     for c in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[c])
         unit = units.get(c, "")
+        free_text = not numeric and c in FREE_TEXT
         table.add_column(
             f"{c}\n[{unit}]" if unit else c,
             justify="right" if numeric else "left",
-            no_wrap=numeric,
+            no_wrap=not free_text,  # ids and numbers whole; print_table folds rows if too wide
             overflow="fold",
         )
     for row in df.head(limit).itertuples(index=False):
@@ -113,8 +93,46 @@ def to_json(tables: dict[str, pd.DataFrame], frame: FocusFrame) -> dict[str, Any
     }
 
 
+def print_table(out: Console, table: Table) -> None:
+    """``table`` at the console's width, ids never cut (:func:`hyperplan.report.tables.print_table`)."""
+    from hyperplan.report.tables import print_table as fit
+
+    fit(table, out)
+
+
+def print_tables(tables: dict[str, pd.DataFrame], out: Console) -> None:
+    """Every non-empty answer table, titled (the columns of ``HIDDEN`` left out)."""
+    from hyperplan.actuals.collect import HIDDEN, TITLES
+
+    for name, df in tables.items():
+        if len(df):
+            shown = df[[c for c in df.columns if c not in HIDDEN.get(name, ())]]
+            shown.attrs = df.attrs
+            print_table(out, _table(TITLES.get(name, name), shown))
+
+
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db",
+        help="Ledger database: a file path or a postgresql:// URL "
+        "(default $HYPERPLAN_DATABASE_URL, else ./.hyperplan/ledger.db).",
+    ),
+]
+WorkspaceOption = Annotated[str, typer.Option("--workspace", help="Ledger workspace.")]
+MappingOption = Annotated[
+    Path | None,
+    typer.Option("--mapping", help="CSV column,value,instance_type for unnamed offers."),
+]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of tables.")]
+
+
+def _say(console: Console, text: str) -> None:
+    console.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
 def register(app: typer.Typer) -> None:
-    """Add the ``actuals`` command group to ``app``."""
+    """Add the ``actuals`` command group and ``replan`` to ``app``."""
     from hyperplan.cli.group import CONTEXT
 
     group = typer.Typer(
@@ -125,66 +143,252 @@ def register(app: typer.Typer) -> None:
     )
     app.add_typer(group, name="actuals")
 
-    @group.command("report")
-    def report_command(
+    @group.command("import")
+    def import_command(
         paths: Annotated[
             list[Path], typer.Argument(help="FOCUS exports: .csv, .csv.gz, .parquet or folders.")
         ],
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        mapping_file: MappingOption = None,
+        author: Annotated[
+            str | None,
+            typer.Option("--author", help="Who imports (default $HYPERPLAN_AUTHOR or login)."),
+        ] = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Store FOCUS exports in the ledger: per file its hash and the aggregated groups.
+
+        A file already imported (same SHA-256) is skipped and said so; a bad file means nothing
+        is stored (one transaction). Rows that map to nothing are counted on stderr.
+
+        Example: hyperplan actuals import bills/ --db ledger.db
+        """
+        from hyperplan.cli import term
+        from hyperplan.cli.simulate import _guard
+
+        out, err = term.out(), term.err()
+
+        def body() -> None:
+            from hyperplan.actuals.mapping import load_mapping
+            from hyperplan.actuals.store import import_files
+            from hyperplan.ledger.api import default_author
+            from hyperplan.ledger.db import open_ledger
+
+            mapping = load_mapping(mapping_file) if mapping_file else None
+            ledger = open_ledger(db)
+            try:
+                result = import_files(
+                    list(paths),
+                    ledger,
+                    workspace=workspace,
+                    author=author or default_author(),
+                    mapping=mapping,
+                )
+                where = ledger.where
+            finally:
+                ledger.dispose()
+            for s in result.skipped:
+                prev = s["previous"]
+                when = f" on {prev['imported_at']}" if "imported_at" in prev else ""
+                _say(
+                    err,
+                    f"{s['path']}: already imported (same SHA-256 as {prev['path']}{when}); "
+                    "not counted again",
+                )
+            for w in result.warnings:
+                term.warn(w)
+            if as_json:
+                print(json.dumps(result.to_json(), indent=1, default=str))
+                return
+            for r in result.stored:
+                months = (
+                    f"{r['first_month']}..{r['last_month']}" if r["first_month"] else "no months"
+                )
+                _say(
+                    out,
+                    f"imported {r['path']}: {r['rows']} FOCUS rows, {r['groups']} groups, "
+                    f"{months} (import {r['id']})",
+                )
+            _say(
+                out,
+                f"{len(result.stored)} file(s) stored, {len(result.skipped)} already there; "
+                f"ledger {where}, workspace {workspace}",
+            )
+
+        _guard(body, err)
+
+    @group.command("report")
+    def report_command(
+        paths: Annotated[
+            list[Path] | None,
+            typer.Argument(
+                help="FOCUS exports: .csv, .csv.gz, .parquet or folders (default: the actuals "
+                "imported into the ledger)."
+            ),
+        ] = None,
         plan_file: Annotated[
             Path | None, typer.Option("--plan", help="plan.json to compare against.")
         ] = None,
         contracts_file: Annotated[
             Path | None,
-            typer.Option("--contracts", help="Contracts CSV/YAML (default: the plan's)."),
+            typer.Option(
+                "--contracts", help="Contracts CSV/YAML (default: the ledger's, else the plan's)."
+            ),
         ] = None,
-        mapping_file: Annotated[
-            Path | None,
-            typer.Option("--mapping", help="CSV column,value,instance_type for unnamed offers."),
-        ] = None,
-        as_json: Annotated[
-            bool, typer.Option("--json", help="Print JSON instead of tables.")
-        ] = False,
+        mapping_file: MappingOption = None,
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
     ) -> None:
         """Utilisation, coverage, plan vs actual and contract burn-down from FOCUS exports.
+
+        Without PATH the actuals imported into the ledger are read. The contracts come from
+        --contracts, else from the ledger (when one is in use), else from the plan.
 
         Example: hyperplan actuals report bills/ --plan plan.json --contracts contracts.csv
         """
         from hyperplan.cli import term
         from hyperplan.cli.simulate import _guard, load_plan
 
-        def body() -> None:
-            from hyperplan.actuals.contracts import load_contracts
-            from hyperplan.actuals.mapping import load_mapping
-            from hyperplan.actuals.reader import read_focus
+        out, err = term.out(), term.err()
 
-            mapping = load_mapping(mapping_file) if mapping_file else None
-            contracts = load_contracts(contracts_file) if contracts_file else None
-            plan = load_plan(plan_file) if plan_file else None
-            frame = read_focus(paths, mapping)
+        def body() -> None:
+            from hyperplan.actuals.collect import gather
+
+            frame, tables, notes = gather(
+                list(paths or []),
+                plan=load_plan(plan_file) if plan_file else None,
+                contracts_file=contracts_file,
+                mapping_file=mapping_file,
+                db=db,
+                workspace=workspace,
+            )
+            for n in notes:
+                _say(err, n)
             for w in frame.warnings:
                 term.warn(w)
-            tables = answers(frame, plan, contracts)
             if as_json:
                 print(json.dumps(to_json(tables, frame), indent=1, default=str))
                 return
-            out = term.out()
-            out.print(
-                f"{frame.rows} FOCUS rows from {len(frame.files)} file(s)",
-                markup=False,
-                highlight=False,
-            )
-            titles = {
-                "spend": "Spend by provider and charge category",
-                "unmapped": "Rows that map to nothing",
-                "utilisation": "Commitment utilisation and waste (per commitment, month)",
-                "coverage": "Coverage of eligible usage by commitments",
-                "plan_vs_actual": "Plan vs actual (months the bills cover)",
-                "burndown": "Contract burn-down",
-            }
-            for name, df in tables.items():
-                if len(df):
-                    shown = df[[c for c in df.columns if c not in _HIDDEN.get(name, ())]]
-                    shown.attrs = df.attrs
-                    out.print(_table(titles.get(name, name), shown))
+            _say(out, f"{frame.rows} FOCUS rows from {len(frame.files)} file(s)")
+            print_tables(tables, out)
 
-        _guard(body)
+        _guard(body, err)
+
+    register_replan(app)
+
+
+def print_replan(result: Any, out: Console) -> None:
+    """The diff against the adopted plan (one row per change), contracts and the notes."""
+    import pandas as pd
+
+    for n in result.notes:
+        _say(out, n)
+    d = result.diff
+    if len(d):
+        shown = d[
+            [
+                "change",
+                "provider",
+                "region",
+                "offer",
+                "term_years",
+                "start",
+                "quantity_before",
+                "quantity_after",
+                "money_effect_usd",
+                "reason",
+            ]
+        ]
+        shown.attrs = {
+            "units": {
+                "quantity_before": "instances",
+                "quantity_after": "instances",
+                "money_effect_usd": "USD (whole term)",
+            }
+        }
+        print_table(
+            out, _table(f"Changes against the adopted plan from {result.as_of:%Y-%m}", shown)
+        )
+    else:
+        _say(out, f"no change against the adopted plan from {result.as_of:%Y-%m}")
+    if len(result.contracts):
+        c = result.contracts.copy()
+        c.attrs = {"units": {k: "USD" for k in c.columns if k.endswith("_usd")}}
+        print_table(out, _table("Contracts at the as-of date", c))
+    total = float(pd.to_numeric(d["money_effect_usd"]).sum()) if len(d) else 0.0
+    _say(
+        out,
+        f"{len(d)} change(s); money effect {total:+,.2f} USD (whole-term value of commitments); "
+        f"{result.held} signed or active commitment(s) held; re-solved plan "
+        f"{result.plan.status}, {result.plan.total_usd:,.2f} USD",
+    )
+
+
+def register_replan(app: typer.Typer) -> None:
+    """Add ``replan`` to ``app``."""
+
+    @app.command("replan")
+    def replan_command(
+        file: Annotated[Path, typer.Argument(help="Scenario YAML file (the one adopted).")],
+        as_of: Annotated[
+            str,
+            typer.Option("--as-of", help="First month not yet past, YYYY-MM (a period start)."),
+        ],
+        output: Annotated[
+            Path | None, typer.Option("--output", "-o", help="Write the new plan.json here.")
+        ] = None,
+        integer: Annotated[bool, typer.Option("--integer", help="Whole instances (MILP).")] = False,
+        no_outages: Annotated[
+            bool, typer.Option("--no-outages", help="Plan the base scenario only.")
+        ] = False,
+        db: DbOption = None,
+        workspace: WorkspaceOption = "default",
+        as_json: JsonOption = False,
+    ) -> None:
+        """Re-solve the rest of the horizon from the ledger and the imported actuals.
+
+        Signed commitments become existing capacity, each contract's remaining balance an
+        input, observed demand updates the forecast where the bills can attribute it; the
+        output is the diff against the adopted plan (sign, grow, shrink, shift provider) with
+        the reason and money effect of each change.
+
+        Example: hyperplan replan scenario.yaml --as-of 2027-07 --db ledger.db
+        """
+        from hyperplan.cli import term
+        from hyperplan.cli.simulate import _guard
+
+        out, err = term.out(), term.err()
+
+        def body() -> None:
+            from hyperplan.actuals.replan import parse_as_of, replan
+            from hyperplan.cli.outputs import check as check_outputs
+            from hyperplan.ledger.db import open_ledger
+            from hyperplan.scenario.load import load_scenario
+
+            check_outputs((output, "--output"))
+            when = parse_as_of(as_of)
+            scenario = load_scenario(file)
+            ledger = open_ledger(db)
+            try:
+                result = replan(
+                    scenario,
+                    when,
+                    ledger,
+                    workspace,
+                    integer=True if integer else None,
+                    outages=not no_outages,
+                )
+            finally:
+                ledger.dispose()
+            if output is not None:
+                result.plan.to_json(output)
+            if as_json:
+                print(json.dumps(result.to_json(), indent=1, default=str))
+            else:
+                print_replan(result, out)
+            if output is not None:
+                term.wrote(output)
+
+        _guard(body, err)

@@ -156,6 +156,18 @@ def _print_sim_line(sim: Any, console: Console) -> None:
     console.print("; ".join(parts), markup=False, highlight=False)
 
 
+def _write_with_actuals(
+    plan: Any, output: Path, sim: Any, bills: list[Path], db: str | None
+) -> None:
+    """The report with the actuals section (:mod:`hyperplan.report.actuals_section`)."""
+    from hyperplan.actuals.collect import gather
+    from hyperplan.actuals.shape import section_view
+    from hyperplan.report.html import write_report
+
+    frame, tables, notes = gather(list(bills), plan=plan, db=db)
+    write_report(plan, output, sim=sim, actuals=section_view(tables, frame, notes))
+
+
 def register(app: typer.Typer) -> None:
     """Add ``report`` and ``demo`` to the typer ``app``."""
 
@@ -170,8 +182,19 @@ def register(app: typer.Typer) -> None:
         output: Annotated[
             Path, typer.Option("--output", "-o", help="The HTML report to write (-: stdout).")
         ] = Path("report.html"),
+        actuals: Annotated[
+            list[Path] | None,
+            typer.Option("--actuals", help="FOCUS exports (repeat) for an actuals section."),
+        ] = None,
+        db: Annotated[
+            str | None,
+            typer.Option("--db", help="Ledger with imported actuals and contracts (a path/URL)."),
+        ] = None,
     ) -> None:
         """Write a self-contained HTML report of a plan (works offline, prints well).
+
+        With --actuals (or --db: the actuals imported into the ledger) the report gains a
+        section comparing the bills with the plan and the contracts.
 
         Example: hyperplan report plan.json --sim sim.json -o report.html
         """
@@ -184,7 +207,13 @@ def register(app: typer.Typer) -> None:
             check((output, "--output"))
             plan = Plan.from_json(plan_file)
             sim_data = load_sim(sim) if sim is not None else None
-            write_output(output, lambda path: write_report(plan, path, sim=sim_data))
+            if actuals or db is not None:
+                write_output(
+                    output,
+                    lambda path: _write_with_actuals(plan, path, sim_data, actuals or [], db),
+                )
+            else:
+                write_output(output, lambda path: write_report(plan, path, sim=sim_data))
 
         _guard(body)
 

@@ -32,6 +32,7 @@ from hyperplan.catalog import Catalog
 from hyperplan.fileio import write_text_atomic
 from hyperplan.plan.api import Plan
 from hyperplan.report import render_sections
+from hyperplan.report.actuals_section import TITLE, render_actuals_section
 from hyperplan.report.render import PLOTLY_CONFIG, Doc, render, script_json, static_text
 
 __all__ = ["PLOTLY_CONFIG", "SECTIONS", "get_plotlyjs", "render_report", "write_report"]
@@ -53,6 +54,7 @@ def write_report(
     sim: Any = None,
     compare: Any = None,
     catalog: Catalog | pd.DataFrame | None = None,
+    actuals: dict[str, Any] | None = None,
 ) -> None:
     """Write the HTML report of ``plan`` to ``path`` atomically (a failure leaves any previous
     file intact).
@@ -66,8 +68,12 @@ def write_report(
         compare: the strategy table of :func:`hyperplan.plan.compare.compare` (optional).
         catalog: the catalog the plan used, for the source of each offer (default: the bundled
             catalog; offers from the scenario's own CSVs then say so).
+        actuals: the bills against the plan (optional): the view of
+            :func:`hyperplan.actuals.shape.section_view`, shown before the assumptions.
     """
-    write_text_atomic(path, render_report(plan, sim=sim, compare=compare, catalog=catalog))
+    write_text_atomic(
+        path, render_report(plan, sim=sim, compare=compare, catalog=catalog, actuals=actuals)
+    )
 
 
 def render_report(
@@ -77,12 +83,15 @@ def render_report(
     compare: Any = None,
     catalog: Catalog | pd.DataFrame | None = None,
     generated: dt.datetime | None = None,
+    actuals: dict[str, Any] | None = None,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`); ``generated`` is the time it
     says it was made (default: now, UTC, to the second)."""
     doc = Doc(plan, sim=sim, compare=compare, catalog=catalog, generated=generated)
     parts = [(sid, title, draw(doc)) for sid, title, draw in render_sections.SECTIONS]
     shown = [(sid, title, part) for sid, title, part in parts if part]
+    if actuals is not None:  # before the assumptions, the last section
+        shown.insert(len(shown) - 1, ("actuals", TITLE, render_actuals_section(actuals)))
     return render(
         "page.html.j2",
         title=f"{plan.scenario_name}: capacity plan",

@@ -1,0 +1,315 @@
+"""``hyperplan replan --as-of``: a small scenario is planned, adopted, one commitment signed, the
+first six months of a simulated FOCUS export imported with 25 % less usage than planned, and
+the remaining horizon re-solved. Both backends (``ledger_db``).
+
+The scenario (by hand): aws us-east-1 p5.48xlarge only (8 H100), one inference workload at
+1000 tokens/s per H100, 8000 tokens/s in 2027 and 16000 in 2028, no outages. The plan: one
+3-year reservation from 2027-01 (8 GPUs, 24.16256 USD/h) and one 1-year from 2028-01 (8 more
+GPUs, 38.19776 USD/h: value 38.19776 × 8760 = 334,612.3776 USD). The first is signed.
+
+Bills Jan..Jun 2027: the reservation's Used hours × 0.75 (on-demand burst rows of the trial
+left out), so observed / planned GPU-hours = 0.75 exactly. Demand from July: 6000 tokens/s in
+2027 (the held 8 GPUs cover it) and 12000 in 2028: 12 GPUs, 4 beyond the held 8, so the 2028
+reservation shrinks from 1 to 0.5 instance: money effect −0.5 × 38.19776 × 8760 =
+−167,306.1888 USD, reason demand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+import ledger_db
+from hyperplan.catalog import load_catalog
+from hyperplan.cli import app
+
+db_url, postgres_url = ledger_db.db_url, ledger_db.postgres_url
+runner = CliRunner()
+
+SCENARIO = """\
+name: tiny
+horizon: {start: 2027-01-01, period: month, periods: 24, discount_rate: 0.0}
+providers:
+  aws:
+    regions: {us-east-1: {}}
+offers:
+  instance_types: [p5.48xlarge]
+workloads:
+  - name: chat
+    kind: inference
+    demand_tokens_per_s: [%s]
+    model_params_b: 70
+    perf_tokens_per_s: {H100: 1000}
+    resilience: 0
+%s
+policies:
+  outages: none
+"""
+DEMAND = ", ".join(["8000"] * 12 + ["16000"] * 12)
+SECOND = """\
+  - name: batchy
+    kind: batch
+    demand_gpus: 1
+"""
+
+
+def hp(*args: str):
+    result = runner.invoke(app, list(args))
+    out = result.output + (result.stderr if result.stderr_bytes is not None else "")
+    assert "Traceback" not in out and "internal error" not in out, out
+    return result
+
+
+def _setup(tmp: Path, db: str, extra: str = "") -> Path:
+    """Plan, adopt, sign commitment 1, simulate, import Jan..Jun at 75 % usage."""
+    scen = tmp / "s.yaml"
+    scen.write_text(SCENARIO % (DEMAND, extra))
+    plan = tmp / "plan.json"
+    for args in (
+        ("plan", str(scen), "-o", str(plan)),
+        ("adopt", str(plan), "--yes", "--db", db),
+        ("sign", "1", "--external-id", "ri-1", "--db", db),
+        ("simulate", str(plan), "--trials", "2", "--workers", "1", "--focus-out", str(tmp / "b")),
+    ):
+        r = hp(*args)
+        assert r.exit_code == 0, (args, r.output)
+    (export,) = sorted((tmp / "b").glob("*.csv"))
+    df = pd.read_csv(export, dtype=str, keep_default_na=False)
+    df = df[df["ChargePeriodStart"].str[:7] < "2027-07"]
+    df = df[~((df["ChargeCategory"] == "Usage") & (df["PricingCategory"] == "Standard"))]
+    used = df["CommitmentDiscountStatus"] == "Used"
+    df.loc[used, "ConsumedQuantity"] = (df.loc[used, "ConsumedQuantity"].astype(float) * 0.75).map(
+        repr
+    )
+    bills = tmp / "h1.csv"
+    df.to_csv(bills, index=False)
+    r = hp("actuals", "import", str(bills), "--db", db)
+    assert r.exit_code == 0, r.output
+    return scen
+
+
+def _price_1y() -> float:
+    o = load_catalog().offers
+    hit = (o["provider"] == "aws") & (o["region"] == "us-east-1")
+    row = o[hit & (o["instance_type"] == "p5.48xlarge")].iloc[0]
+    return float(row["reserved_1y_usd_per_hour"])
+
+
+def test_replan_diff_rows_and_money_by_hand(db_url, tmp_path) -> None:
+    scen = _setup(tmp_path, db_url)
+    out = tmp_path / "replan.json"
+    r = hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url, "--json", "-o", str(out))
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["as_of"] == "2027-07-01"
+    # planned: 8 GPUs × 4344 h (Jan..Jun 2027); observed 0.75 of it
+    assert data["demand_ratio"] == pytest.approx(0.75, rel=1e-12)
+    assert data["demand_scaled"] == "chat"
+    assert data["held_commitments"] == 1
+    price = _price_1y()
+    (change,) = data["changes"]
+    assert change["change"] == "shrink"
+    assert (change["provider"], change["region"], change["offer"]) == (
+        "aws",
+        "us-east-1",
+        "p5.48xlarge",
+    )
+    assert (change["term_years"], change["start"]) == (1, "2028-01-01")
+    assert change["quantity_before"] == pytest.approx(1.0)
+    assert change["quantity_after"] == pytest.approx(0.5, rel=1e-9)
+    assert change["value_before_usd"] == pytest.approx(price * 8760, rel=1e-12)
+    assert change["money_effect_usd"] == pytest.approx(-0.5 * price * 8760, rel=1e-9)
+    assert change["money_effect_usd"] == pytest.approx(-167_306.1888, abs=0.01)
+    assert change["reason"] == "demand ×0.7500 (chat)"
+    assert data["money_effect_usd"] == pytest.approx(change["money_effect_usd"])
+    # the new plan covers the remaining 18 months only
+    written = json.loads(out.read_text())
+    assert written["meta"]["period_starts"][0].startswith("2027-07-01")
+    assert len(written["meta"]["period_starts"]) == 19
+
+
+def test_replan_tables_name_the_change_and_its_reason(db_url, tmp_path) -> None:
+    scen = _setup(tmp_path, db_url)
+    r = hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url)
+    assert r.exit_code == 0, r.output
+    assert "shrink" in r.stdout and "-167,306.19" in r.stdout
+    assert "demand ×0.7500 (chat)" in r.stdout
+    assert "chat's demand_tokens_per_s scaled by the observed ratio 0.7500" in r.stdout
+
+
+def test_demand_not_attributable_with_two_gpu_workloads(db_url, tmp_path) -> None:
+    scen = _setup(tmp_path, db_url, SECOND)
+    r = hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url, "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.stdout)
+    assert data["demand_scaled"] is None
+    assert any("not attributable" in n and "chat, batchy" in n for n in data["notes"])
+    assert all("demand" not in c["reason"] for c in data["changes"])
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2027-13", "expected a month YYYY-MM"),
+        ("2026-05", "must start one of the scenario's periods"),
+        ("2027-01", "nothing is past yet"),
+    ],
+)
+def test_bad_as_of_exits_2(db_url, tmp_path, as_of: str, message: str) -> None:
+    scen = tmp_path / "s.yaml"
+    scen.write_text(SCENARIO % (DEMAND, ""))
+    plan = tmp_path / "plan.json"
+    assert hp("plan", str(scen), "-o", str(plan)).exit_code == 0
+    assert hp("adopt", str(plan), "--yes", "--db", db_url).exit_code == 0
+    r = hp("replan", str(scen), "--as-of", as_of, "--db", db_url)
+    assert r.exit_code == 2, r.output
+    assert message in r.stderr
+
+
+def test_replan_without_an_adopted_plan_exits_2(db_url, tmp_path) -> None:
+    scen = tmp_path / "s.yaml"
+    scen.write_text(SCENARIO % (DEMAND, ""))
+    r = hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url)
+    assert r.exit_code == 2
+    assert "has no adopted plan" in r.stderr
+
+
+def _plan(rows: list[tuple]) -> object:
+    """A stand-in for a Plan: its commitments table only (provider, offer, start, qty, price)."""
+    from types import SimpleNamespace
+
+    table = pd.DataFrame(
+        [
+            {
+                "provider": p,
+                "region": "r1",
+                "instance_type": offer,
+                "accelerator": "H100",
+                "term_years": 1,
+                "start_date": start,
+                "instances": qty,
+                "usd_per_hour": price,
+                "contract_value_usd": qty * price * 8760,
+                "commitment": "reserved",
+            }
+            for p, offer, start, qty, price in rows
+        ]
+    )
+    from hyperplan.plan.context import PlanContext
+
+    return SimpleNamespace(tables={"commitments": table}, context=PlanContext())
+
+
+def test_diff_classifies_sign_grow_shrink_shift_with_reasons_by_hand() -> None:
+    import datetime as dt
+
+    from hyperplan.actuals.replan import diff_plans
+
+    adopted = _plan(
+        [
+            ("aws", "past", "2027-01-01", 9.0, 1.0),  # before the as-of date: not compared
+            ("aws", "held", "2027-07-01", 5.0, 1.0),  # signed in the ledger: not compared
+            ("aws", "a", "2027-07-01", 2.0, 1.0),
+            ("aws", "b", "2028-01-01", 1.0, 2.0),
+            ("nebius", "n", "2028-01-01", 1.0, 1.5),
+        ]
+    )
+    new = _plan(
+        [
+            ("aws", "a", "2027-07-01", 2.0, 1.2),  # same quantity, dearer
+            ("nebius", "n", "2028-01-01", 2.0, 1.5),  # aws b dropped, nebius up: a shift
+            ("gcp", "g", "2028-07-01", 1.0, 3.0),  # new, with an at-risk gcp contract
+        ]
+    )
+    held = [
+        {
+            "kind": "reserved",
+            "provider": "aws",
+            "region": "r1",
+            "offer": "held",
+            "term_years": 1,
+            "start": "2027-07-01",
+        }
+    ]
+    d = diff_plans(
+        adopted,
+        new,
+        dt.date(2027, 7, 1),
+        held,
+        ratio=0.8,
+        scaled="chat",
+        at_risk={"gcp"},
+    )
+    got = d[["change", "provider", "offer", "start", "money_effect_usd", "reason"]]
+    assert got.to_dict(orient="records") == [
+        # 2 × (1.2 − 1.0) × 8760 = 3504
+        {
+            "change": "grow",
+            "provider": "aws",
+            "offer": "a",
+            "start": "2027-07-01",
+            "money_effect_usd": pytest.approx(3504.0),
+            "reason": "price 1.0000 → 1.2000 USD/h",
+        },
+        # −1 × 2.0 × 8760 = −17520; fewer instances, as the demand ratio 0.8 says
+        {
+            "change": "shift provider",
+            "provider": "aws",
+            "offer": "b",
+            "start": "2028-01-01",
+            "money_effect_usd": pytest.approx(-17520.0),
+            "reason": "demand ×0.8000 (chat)",
+        },
+        # +1 × 1.5 × 8760 = 13140; more instances, against the demand ratio: the optimum moved
+        {
+            "change": "shift provider",
+            "provider": "nebius",
+            "offer": "n",
+            "start": "2028-01-01",
+            "money_effect_usd": pytest.approx(13140.0),
+            "reason": "re-solve",
+        },
+        # 1 × 3.0 × 8760 = 26280
+        {
+            "change": "sign",
+            "provider": "gcp",
+            "offer": "g",
+            "start": "2028-07-01",
+            "money_effect_usd": pytest.approx(26280.0),
+            "reason": "at-risk contract with gcp",
+        },
+    ]
+
+
+def test_remaining_scenario_shifts_series_and_training_by_hand() -> None:
+    import datetime as dt
+    import math
+
+    from hyperplan.actuals.replan import remaining_scenario
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.scenario.load import load_scenario
+
+    root = Path(__file__).resolve().parents[1]
+    sc = load_scenario(root / "examples" / "small.yaml")  # 8 quarters from 2027-01
+    adopted = make_plan(sc, outages=False)
+    empty = pd.DataFrame(columns=["contract", "remaining_usd"])
+    new, scaled, notes = remaining_scenario(sc, dt.date(2027, 7, 1), adopted, empty, math.nan)
+    assert (new.horizon.start, new.horizon.periods) == (dt.date(2027, 7, 1), 6)
+    chat = next(w for w in new.workloads if w.name == "chat")
+    # 200k tokens/s doubling yearly, 181 days after 2027-01-01
+    assert chat.demand_tokens_per_s.start == pytest.approx(200_000 * 2 ** (181 / 365.25))
+    assert chat.demand_tokens_per_s.growth_per_year == 1.0
+    pre = next(w for w in new.workloads if w.name == "pretrain")
+    al = adopted.tables["allocation"]
+    q2 = al[(al["workload"] == "pretrain") & (al["period_index"] == 1)]["gpus"].sum()
+    done = float(q2) * 91 * 24  # April..June 2027: 91 days
+    assert done > 0
+    assert pre.start == dt.date(2027, 7, 1)
+    assert pre.compute_gpu_hours == pytest.approx(1_500_000 - done, rel=1e-9)
+    assert scaled is None
+    assert any("no observed usage" in n for n in notes)
+    assert sc.horizon.start == dt.date(2027, 1, 1)  # the scenario given is not changed
