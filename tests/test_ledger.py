@@ -45,11 +45,14 @@ db_url, ledger, postgres_url = (
 TABLES = [
     "adoptions",
     "alembic_version",
+    "api_tokens",
     "audit_log",
     "commitments",
     "contracts",
+    "idempotency_keys",
     "plan_runs",
     "scenario_versions",
+    "users",
     "workspaces",
 ]
 
@@ -121,7 +124,7 @@ def test_migrations_upgrade_from_empty_and_downgrade(db_url) -> None:
         assert current_revision(led) is None
         assert table_names(led) == []
         upgrade(led)
-        assert current_revision(led) == head_revision() == "0001"
+        assert current_revision(led) == head_revision() == "0002"
         assert table_names(led) == TABLES
         # the migrations build exactly what the models declare (no drift)
         with led.engine.connect() as conn:
@@ -158,7 +161,7 @@ def test_three_processes_opening_a_new_ledger_at_once_all_reach_the_head(db_url)
     ]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
-    assert [o.strip() for o in outs] == ["0001"] * 3
+    assert [o.strip() for o in outs] == ["0002"] * 3
     led = open_ledger(db_url, migrate=False)
     try:
         assert table_names(led) == TABLES

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import hyperplan.ledger.access  # noqa: F401  (its tables join Base.metadata)
 from hyperplan.ledger.models import Base
 
 connection = context.config.attributes["connection"]
