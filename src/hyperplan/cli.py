@@ -452,6 +452,7 @@ register_report(app)
 register_actuals(app)
 register_docs(app)
 register_ledger(app)
+__import__("hyperplan.server.commands").server.commands.register(app)  # serve, token
 
 
 def _flush_stdout() -> bool:

@@ -1,0 +1,1 @@
+"""The hyperplan server: FastAPI app, auth and roles, durable jobs (imports the library)."""
