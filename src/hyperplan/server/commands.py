@@ -13,7 +13,10 @@ that cannot be opened).
 
 from __future__ import annotations
 
+import contextlib
 import json
+import signal
+from collections.abc import Iterator
 from typing import Annotated
 
 import typer
@@ -24,6 +27,22 @@ from rich.table import Table
 from hyperplan.ledger.commands import AuthorOption, DbOption
 
 ROLE_HELP = "viewer, planner, approver or admin."
+
+
+@contextlib.contextmanager
+def _graceful_stop() -> Iterator[None]:
+    """While uvicorn serves, SIGINT and SIGTERM are its own: it stops gracefully (requests
+    finish, the ledger closes), then re-raises the signal for the handler it found. That
+    handler here ignores it, so a stopped server exits 0 instead of as interrupted."""
+    handlers = {
+        sig: signal.signal(sig, lambda signum, frame: None)
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
 
 
 def register(app: typer.Typer) -> None:
@@ -78,15 +97,12 @@ def register(app: typer.Typer) -> None:
                     highlight=False,
                     soft_wrap=True,
                 )
-                uvicorn.run(
-                    create_app(ledger=ledger),
-                    host=host,
-                    port=port,
-                    log_level=log_level,
-                    server_header=False,
-                )
+                app = create_app(ledger=ledger)
+                with _graceful_stop():
+                    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
             finally:
                 ledger.dispose()
+            err.print("hyperplan serve: stopped", markup=False, highlight=False)
 
         run_command(body, err)
 
