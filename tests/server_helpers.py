@@ -9,15 +9,16 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from starlette.exceptions import StarletteDeprecationWarning
-
-with warnings.catch_warnings():  # starlette asks for httpx2, which is not installed here
-    warnings.simplefilter("ignore", StarletteDeprecationWarning)
-    from fastapi.testclient import TestClient
-
 from hyperplan.ledger import access
 from hyperplan.ledger.db import Ledger
 from hyperplan.server.app import create_app
+
+NO_HTTPX2 = "(?s).*install `httpx2`"
+"""The notice newer starlette gives when its TestClient runs on httpx (httpx2 is not used here)."""
+
+with warnings.catch_warnings():
+    warnings.filterwarnings("ignore", message=NO_HTTPX2)
+    from fastapi.testclient import TestClient
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "examples" / "small.yaml"
@@ -25,7 +26,17 @@ WS = "team-a"
 OTHER = "team-b"
 ROLES = ("viewer", "planner", "approver", "admin")
 
-__all__ = ["OTHER", "ROLES", "ROOT", "SMALL", "WS", "TestClient", "client_for", "small_plan"]
+__all__ = [
+    "NO_HTTPX2",
+    "OTHER",
+    "ROLES",
+    "ROOT",
+    "SMALL",
+    "WS",
+    "TestClient",
+    "client_for",
+    "small_plan",
+]
 
 
 @functools.cache

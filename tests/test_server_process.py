@@ -188,6 +188,7 @@ def test_token_commands_create_list_revoke(tmp_path) -> None:
         (["--role", "boss"], "error: unknown role 'boss'; expected one of viewer, planner"),
         (["--role", "viewer", "--user", "a b"], "error: bad user name 'a b'"),
         (["--role", "viewer", "--workspace", "../x"], "error: bad workspace name '../x'"),
+        (["--role", "viewer", "--workspace", "health"], "error: bad workspace name 'health'"),
     ],
 )
 def test_token_create_refuses_bad_input_with_exit_2(tmp_path, args, message) -> None:

@@ -47,6 +47,8 @@ TOKEN_PREFIX = "hp_"
 """What every API token starts with (so secret scanners and people recognise one)."""
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,79}$")
 """A workspace or user name the server accepts: 1-80 letters, digits, ``.``, ``_``, ``@``, ``-``."""
+RESERVED = frozenset({"health", "workspaces"})
+"""Names the server's own routes take (``/api/v1/health``): no workspace may be called so."""
 IDEMPOTENCY_KEY_RE = re.compile(r"^[\x21-\x7e]{1,200}$")
 """An Idempotency-Key header: 1-200 printable ASCII characters, no spaces."""
 
@@ -123,6 +125,8 @@ def check_name(value: str, what: str) -> str:
             f"bad {what} name {value!r}: expected 1-80 letters, digits, '.', '_', '@' or '-', "
             "starting with a letter or digit"
         )
+    if what == "workspace" and value.lower() in RESERVED:
+        raise LedgerError(f"bad workspace name {value!r}: reserved by the server's own routes")
     return value
 
 

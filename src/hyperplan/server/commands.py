@@ -73,9 +73,15 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> None:
-            import uvicorn
+            from hyperplan.errors import HyperplanError, InputError, Problem
 
-            from hyperplan.errors import InputError, Problem
+            try:
+                import fastapi  # noqa: F401
+                import uvicorn
+            except ImportError as exc:
+                raise HyperplanError(
+                    f"hyperplan serve needs {exc.name}: pip install 'hyperplan[server]'"
+                ) from None
             from hyperplan.ledger.db import open_ledger
             from hyperplan.server.app import create_app
 
