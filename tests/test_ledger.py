@@ -49,12 +49,15 @@ TABLES = [
     "actuals_imports",
     "adoptions",
     "alembic_version",
+    "api_tokens",
     "audit_log",
     "commitments",
     "contracts",
+    "idempotency_keys",
     "jobs",
     "plan_runs",
     "scenario_versions",
+    "users",
     "workspaces",
 ]
 

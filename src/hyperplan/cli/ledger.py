@@ -16,7 +16,6 @@ stale plan: nothing applied).
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hyperplan.errors import HyperplanError, InputError, Problem
+from hyperplan.ledger.export import COLUMNS, export_rows
 
 if TYPE_CHECKING:
     from hyperplan.ledger.db import Ledger
@@ -62,23 +62,8 @@ JsonOption = Annotated[
 ]
 
 FORMATS = ("table", "csv", "json")
-LIST_COLUMNS = (
-    "id",
-    "state",
-    "kind",
-    "provider",
-    "region",
-    "offer",
-    "accelerator",
-    "term_years",
-    "start",
-    "end",
-    "quantity",
-    "usd_per_hour",
-    "value_usd",
-    "contract",
-    "external_id",
-)
+LIST_COLUMNS = COLUMNS
+"""Columns of ``ledger --format csv`` (:data:`hyperplan.ledger.export.COLUMNS`)."""
 
 
 def _open(db: str | None) -> Ledger:
@@ -339,15 +324,8 @@ def render_rows(
     rows: list[dict[str, Any]], fmt: str, title: str
 ) -> tuple[str | None, Table | None]:
     """Rows as CSV or JSON text, or as a rich table."""
-    if fmt == "json":
-        return json.dumps(rows, indent=1) + "\n", None
-    if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.DictWriter(buf, fieldnames=list(LIST_COLUMNS), lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            writer.writerow({k: "" if r.get(k) is None else r[k] for k in LIST_COLUMNS})
-        return buf.getvalue(), None
+    if fmt in ("json", "csv"):
+        return export_rows(rows, fmt), None
     table = Table(title=title, box=box.SIMPLE_HEAD)
     shown = (
         ("id", "right"),

@@ -30,6 +30,7 @@ from hyperplan.cli.outputs import is_stdout, write_output
 from hyperplan.cli.report import register as register_report
 from hyperplan.cli.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
 from hyperplan.cli.schema import register as register_docs
+from hyperplan.cli.server import register as register_server
 from hyperplan.cli.simulate import register as register_simulate
 from hyperplan.cli.worker import register as register_worker
 from hyperplan.errors import EXIT_MISSED, InputError, Interrupted, Problem
@@ -536,6 +537,7 @@ register_actuals(app)
 register_docs(app)
 register_ledger(app)
 register_worker(app)
+register_server(app)
 
 
 @contextlib.contextmanager

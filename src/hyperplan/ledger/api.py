@@ -13,11 +13,12 @@ import getpass
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -43,6 +44,18 @@ if TYPE_CHECKING:
 
 DEFAULT_WORKSPACE = "default"
 """The workspace used when none is named."""
+
+
+class CommitmentNotFound(LedgerError):
+    """No commitment with that id in that workspace (exit 2; the server answers 404)."""
+
+
+class RefusedMove(LedgerError):
+    """A state change the life of a commitment does not allow (exit 2; the server: 409)."""
+
+
+class ScenarioNotFound(LedgerError):
+    """No scenario version with that id in that workspace (the server answers 404)."""
 
 
 def default_author() -> str:
@@ -124,8 +137,11 @@ def list_commitments(
     *,
     state: str | None = None,
     provider: str | None = None,
+    after_id: int | None = None,
+    limit: int | None = None,
 ) -> list[dict[str, Any]]:
-    """The workspace's commitments (filtered by state and provider), ordered by id."""
+    """The workspace's commitments (filtered by state and provider, case-insensitive), ordered
+    by id; a page of at most ``limit`` of those with an id above ``after_id`` when given."""
     if state is not None and state not in STATES:
         raise LedgerError(f"unknown state {state!r}; expected one of {', '.join(STATES)}")
     with ledger.transaction() as s:
@@ -135,11 +151,15 @@ def list_commitments(
         q = select(Commitment).where(Commitment.workspace_id == ws.id)
         if state is not None:
             q = q.where(Commitment.state == state)
+        if provider is not None:
+            q = q.where(func.lower(Commitment.provider) == provider.lower())
+        if after_id is not None:
+            q = q.where(Commitment.id > after_id)
+        q = q.order_by(Commitment.id)
+        if limit is not None:
+            q = q.limit(limit)
         names = {cid: name for cid, name in s.execute(select(Contract.id, Contract.name))}
-        rows = [commitment_record(c, names) for c in s.scalars(q.order_by(Commitment.id))]
-    if provider is not None:
-        rows = [r for r in rows if r["provider"].lower() == provider.lower()]
-    return rows
+        return [commitment_record(c, names) for c in s.scalars(q)]
 
 
 def list_contracts(ledger: Ledger, workspace: str = DEFAULT_WORKSPACE) -> list[dict[str, Any]]:
@@ -165,13 +185,25 @@ def _contract_record(c: Contract) -> dict[str, Any]:
     }
 
 
-def audit_log(ledger: Ledger, workspace: str = DEFAULT_WORKSPACE) -> list[dict[str, Any]]:
-    """The workspace's audit log, oldest first."""
+def audit_log(
+    ledger: Ledger,
+    workspace: str = DEFAULT_WORKSPACE,
+    *,
+    after_id: int | None = None,
+    limit: int | None = None,
+) -> list[dict[str, Any]]:
+    """The workspace's audit log, oldest first (a page of at most ``limit`` rows with an id
+    above ``after_id`` when given)."""
     with ledger.transaction() as s:
         ws = _workspace(s, workspace)
         if ws is None:
             return []
-        q = select(AuditEntry).where(AuditEntry.workspace_id == ws.id).order_by(AuditEntry.id)
+        q = select(AuditEntry).where(AuditEntry.workspace_id == ws.id)
+        if after_id is not None:
+            q = q.where(AuditEntry.id > after_id)
+        q = q.order_by(AuditEntry.id)
+        if limit is not None:
+            q = q.limit(limit)
         return [
             {
                 "id": a.id,
@@ -337,12 +369,16 @@ def adopt(
     workspace: str = DEFAULT_WORKSPACE,
     author: str | None = None,
     expect_version: int | None = None,
+    before_commit: Callable[[Session, int, Adopted], None] | None = None,
 ) -> Adopted:
     """Apply ``plan`` to the ledger in one transaction: scenario version, plan run, adoption,
     contracts, commitments, audit rows and the version bump.
 
     The version expected is ``expect_version``, else the one the plan was made from (``plan
     --from-ledger``); when neither is known the adoption applies to the ledger as it is.
+    ``before_commit(session, workspace_id, adopted)`` runs inside the transaction after the
+    changes are written (e.g. to store an idempotent response with them); what it raises rolls
+    everything back.
 
     Raises:
         StaleLedger: the ledger is not at the version expected (nothing is applied).
@@ -375,7 +411,10 @@ def adopt(
         _audit(s, ws, version, author, "adopt", "adoption", adoption.id, None, d.summary())
         contracts = _upsert_contracts(s, ws, version, author, plan)
         ids = _apply_changes(s, ws, version, author, adoption.id, d, contracts)
-        return Adopted(adoption.id, d, version - 1, version, ids)
+        done = Adopted(adoption.id, d, version - 1, version, ids)
+        if before_commit is not None:
+            before_commit(s, ws.id, done)
+        return done
 
 
 def _record_plan_run(
@@ -578,12 +617,14 @@ def transition(
         ws = _workspace(s, workspace)
         c = s.get(Commitment, commitment_id) if ws is not None else None
         if c is None or ws is None or c.workspace_id != ws.id:
-            raise LedgerError(f"no commitment with id {commitment_id} in workspace {workspace!r}")
+            raise CommitmentNotFound(
+                f"no commitment with id {commitment_id} in workspace {workspace!r}"
+            )
         ws, version = _lock(s, workspace, expect_version)
         s.refresh(c)
         why = refusal(c.state, state)
         if why is not None:
-            raise LedgerError(f"commitment {commitment_id}: {why}")
+            raise RefusedMove(f"commitment {commitment_id}: {why}")
         names = {cid: name for cid, name in s.execute(select(Contract.id, Contract.name))}
         before = commitment_record(c, names)
         c.state = state
@@ -628,3 +669,88 @@ def held(ledger: Ledger, workspace: str = DEFAULT_WORKSPACE) -> tuple[int, list[
             .order_by(Commitment.id)
         )
         return ws.ledger_version, [commitment_record(c) for c in s.scalars(q)]
+
+
+# ----------------------------------------------------------------------------------------------
+# Scenario versions
+# ----------------------------------------------------------------------------------------------
+
+
+def _scenario_record(v: ScenarioVersion, *, text: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": v.id,
+        "name": v.name,
+        "sha256": v.sha256,
+        "author": v.author,
+        "created_at": v.created_at.isoformat(),
+    }
+    if text:
+        out["yaml"] = v.yaml_text
+    return out
+
+
+def store_scenario(
+    ledger: Ledger,
+    text: str,
+    *,
+    name: str,
+    workspace: str = DEFAULT_WORKSPACE,
+    author: str | None = None,
+) -> tuple[dict[str, Any], bool]:
+    """Store a (validated) scenario's YAML text as a scenario version; one row per distinct
+    text, so storing the same text again returns the existing version.
+
+    Returns ``(record, created)``. A new version writes an audit row at the workspace's
+    current ledger version (scenarios do not move the ledger version).
+    """
+    author = author or default_author()
+    sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with ledger.transaction() as s:
+        ws = _workspace(s, workspace)
+        if ws is None:
+            ws = Workspace(name=workspace, ledger_version=0, created_at=utcnow())
+            s.add(ws)
+            s.flush()
+        q = select(ScenarioVersion).where(
+            ScenarioVersion.workspace_id == ws.id, ScenarioVersion.sha256 == sha
+        )
+        old = s.scalar(q)
+        if old is not None:
+            return _scenario_record(old), False
+        v = ScenarioVersion(
+            workspace_id=ws.id,
+            name=name[:80],
+            yaml_text=text,
+            sha256=sha,
+            author=author,
+            created_at=utcnow(),
+        )
+        s.add(v)
+        s.flush()
+        record = _scenario_record(v)
+        _audit(s, ws, ws.ledger_version, author, "create", "scenario_version", v.id, None, record)
+        return record, True
+
+
+def list_scenarios(ledger: Ledger, workspace: str = DEFAULT_WORKSPACE) -> list[dict[str, Any]]:
+    """The workspace's scenario versions (without their text), ordered by id."""
+    with ledger.transaction() as s:
+        ws = _workspace(s, workspace)
+        if ws is None:
+            return []
+        q = select(ScenarioVersion).where(ScenarioVersion.workspace_id == ws.id)
+        return [_scenario_record(v) for v in s.scalars(q.order_by(ScenarioVersion.id))]
+
+
+def get_scenario(
+    ledger: Ledger, scenario_id: int, workspace: str = DEFAULT_WORKSPACE
+) -> dict[str, Any]:
+    """One scenario version with its YAML text; :class:`LedgerError` when it is not there."""
+    with ledger.transaction() as s:
+        ws = _workspace(s, workspace)
+        v = s.get(ScenarioVersion, scenario_id) if ws is not None else None
+        if v is None or ws is None or v.workspace_id != ws.id:
+            raise ScenarioNotFound(
+                f"no scenario version with id {scenario_id} in workspace {workspace!r}"
+            )
+        return _scenario_record(v, text=True)

@@ -18,10 +18,17 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 
-from hyperplan.ledger.errors import LedgerError
+from hyperplan.ledger.errors import LedgerError, LedgerUnavailable
 
 DEFAULT_PATH = Path(".hyperplan") / "ledger.db"
 """The default ledger: a SQLite file under the working directory."""
@@ -106,7 +113,9 @@ def wrap_db_errors(ledger: Ledger | None, url: URL | None = None) -> Iterator[No
     except DBAPIError as exc:
         where = ledger.where if ledger is not None else str(url)
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
-        raise LedgerError(f"ledger database {where}: {reason}") from None
+        unavailable = isinstance(exc, OperationalError | InterfaceError)
+        error = LedgerUnavailable if unavailable else LedgerError
+        raise error(f"ledger database {where}: {reason}") from None
 
 
 def make_engine(url: URL) -> Engine:

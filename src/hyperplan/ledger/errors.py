@@ -14,6 +14,12 @@ class LedgerError(HyperplanError):
     exit_code = 2
 
 
+class LedgerUnavailable(LedgerError):
+    """The database cannot be reached or is busy (a connection refused, a lock timed out).
+
+    Exit 2 like any :class:`LedgerError`; the server answers 503 (retry later)."""
+
+
 class StaleLedger(HyperplanError):
     """The ledger's version is not the one the plan or preview was made from. Exit 5.
 

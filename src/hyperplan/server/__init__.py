@@ -1,1 +1,2 @@
-"""The server: the HTTP API, its auth, and the workers of durable background jobs."""
+"""The hyperplan server: the FastAPI app, auth and roles, the durable jobs and their workers
+(imports the library; nothing below imports it)."""

@@ -122,7 +122,10 @@ def jobs_router(
     principal with ``user`` and ``workspace``)."""
     router = APIRouter(prefix="/api/v1/{workspace}/jobs", tags=["jobs"])
     ledger_dep = get_ledger or _app_ledger
+    from hyperplan.server.routes import AUTH
+
     errors: dict[int | str, dict[str, Any]] = {
+        **AUTH,
         404: {"description": "No such job in the workspace."},
         409: {"description": "Refused in the job's state, or an idempotency key reused."},
         422: {"description": "Bad input, located (file:line:column, field path)."},

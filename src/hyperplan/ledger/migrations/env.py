@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+import hyperplan.ledger.access
 import hyperplan.ledger.jobs  # noqa: F401  (registers the jobs table on Base.metadata)
 from hyperplan.ledger import actuals_store  # noqa: F401  (its tables on Base.metadata)
 from hyperplan.ledger.models import Base

@@ -1,7 +1,7 @@
 """Durable background jobs: the ``jobs`` table (queue, leases, progress, results).
 
 Revision ID: 0003_jobs
-Revises: 0001
+Revises: 0002
 Create Date: 2026-12-07
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0003_jobs"
-down_revision = "0001"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
