@@ -293,8 +293,11 @@ def plan(
         str,
         typer.Option(
             "--method",
-            help="simplex, ipm or choose.",
-            callback=opt.choice(("simplex", "ipm", "choose")),
+            help=(
+                "simplex, ipm or choose (one LP); monolithic (= simplex), decomposed (Benders "
+                "over the outage scenarios) or auto (chosen from the model's size)."
+            ),
+            callback=opt.choice(("simplex", "ipm", "choose", "auto", "monolithic", "decomposed")),
         ),
     ] = "simplex",
     html: Annotated[
@@ -303,6 +306,10 @@ def plan(
     from_ledger: Annotated[
         bool, typer.Option("--from-ledger", help="Held (signed) commitments count as existing.")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", help="Decomposed solve: subproblems on Ray (auto or ADDRESS)."),
+    ] = None,
     db: DbOption = None,
     workspace: WorkspaceOption = "default",
     strict: Annotated[
@@ -344,7 +351,13 @@ def plan(
             mip_gap=mip_gap,
             method=method,
             walk_away=walk_away,
+            ray=ray,
         )
+        if method in ("auto", "decomposed"):
+            err.print(
+                f"solve method: {result.stats.get('solve_method')} "
+                f"({result.stats.get('solve_method_reason')})"
+            )
         if ledger_meta is not None:
             result.meta["ledger"] = ledger_meta
         missed = result.misses()

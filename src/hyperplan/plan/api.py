@@ -25,6 +25,8 @@ from hyperplan.plan.solve import Solution, SolverOptions, solve
 from hyperplan.scenario.schema import Scenario
 
 PLAN_SCHEMA = "hyperplan.plan/1"
+#: values of ``method`` that choose the solve's structure rather than the LP algorithm
+STRUCTURES = ("auto", "monolithic", "decomposed")
 
 
 @dataclass
@@ -152,6 +154,10 @@ def solve_scenario(
     outages: bool = True,
     options: SolverOptions | None = None,
     memory_limit: int | None = None,
+    structure: str = "monolithic",
+    workers: int | None = None,
+    ray: str | None = None,
+    walk_away: bool = False,
 ) -> Solved:
     """Resolve, estimate, build and solve; return the plan with the model behind it.
 
@@ -163,6 +169,14 @@ def solve_scenario(
         options: solver options (time limit, gap, method).
         memory_limit: bytes the model may take; default ``$HYPERPLAN_MEMORY_LIMIT_BYTES`` or
             the machine's available memory (see :mod:`hyperplan.plan.estimate`).
+        structure: ``monolithic`` (one LP/MILP), ``decomposed`` (Benders over the outage
+            scenarios, :mod:`hyperplan.plan.decompose`) or ``auto`` (chosen from the size
+            estimate: :func:`hyperplan.plan.decompose_choice.choose`); the choice and why are
+            in ``plan.stats`` (``solve_method``, ``solve_method_reason``).
+        workers: processes for a decomposed solve's subproblems (default: chosen from its size).
+        ray: ``auto`` or a Ray cluster address: a decomposed solve's subproblems on Ray.
+        walk_away: with a decomposed solve, compute walk-away values by the decomposed loop
+            (``plan.tables["walk_away"]``).
 
     Raises:
         InputError: contradictory policies; :class:`~hyperplan.plan.estimate.ModelTooLarge`
@@ -175,10 +189,29 @@ def solve_scenario(
     t0 = time.perf_counter()
     inputs = resolve(scenario, catalog)
     size = estimate(inputs, integer=integer, outages=outages)
-    check_memory(size, inputs, available=memory_limit, outages=outages)
-    pm = build(inputs, integer=integer, outages=outages)
-    build_seconds = time.perf_counter() - t0
-    solution = solve(pm.lm, options)
+    from hyperplan.plan.decompose_choice import choose
+
+    choice = choose(inputs, size, structure, outages=outages, available=memory_limit)
+    decomposed = None
+    if choice.method == "decomposed":
+        from hyperplan.plan.decompose import solve_decomposed
+
+        n_workers = choice.workers if workers is None else workers
+        decomposed = solve_decomposed(
+            inputs,
+            integer=integer,
+            options=options,
+            workers=n_workers,
+            ray=ray,
+            walk_away=walk_away,
+        )
+        pm, solution = decomposed.model, decomposed.solution
+        build_seconds = decomposed.stats["master_build_seconds"]
+    else:
+        check_memory(size, inputs, available=memory_limit, outages=outages)
+        pm = build(inputs, integer=integer, outages=outages)
+        build_seconds = time.perf_counter() - t0
+        solution = solve(pm.lm, options)
     if not solution.usable:
         raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
@@ -197,7 +230,12 @@ def solve_scenario(
         "estimated_bytes": size.bytes,
         "integer": pm.lm.is_mip,
         "simplex_iterations": solution.simplex_iterations,
+        "solve_method": choice.method,
+        "solve_method_reason": choice.reason,
     }
+    if decomposed is not None:
+        stats.update({k: v for k, v in decomposed.stats.items() if k != "solve_method"})
+        stats["nonzeros"] = pm.lm.matrix().nnz
     status, stop_warning = _honest_status(solution, pm, options)
     warnings = list(inputs.warnings)
     if stop_warning:
@@ -234,6 +272,8 @@ def solve_scenario(
     t2 = time.perf_counter()
     violations = verify(plan_obj)
     plan_obj.stats["verify_seconds"] = time.perf_counter() - t2
+    if decomposed is not None and decomposed.walk_away is not None:
+        plan_obj.tables["walk_away"] = decomposed.walk_away
     if violations:
         shown = "\n  ".join(violations[:20])
         raise HyperplanError(
@@ -554,6 +594,7 @@ def plan(
     method: str = "simplex",
     walk_away: bool = False,
     workers: int | None = None,
+    ray: str | None = None,
 ) -> Plan:
     """Plan a scenario: commitments, placement, costs, resilience and negotiation figures.
 
@@ -564,15 +605,31 @@ def plan(
         outages: plan for the scenario's outage cases (``False``: base scenario only).
         time_limit: solver time limit, seconds.
         mip_gap: relative MIP gap.
-        method: "simplex", "ipm" or "choose".
+        method: the LP algorithm of one monolithic solve, "simplex", "ipm" or "choose"; or the
+            structure: "monolithic" (= simplex), "decomposed" (Benders over the outage
+            scenarios, subproblems by dual simplex) or "auto" (chosen from the size estimate;
+            ``plan.stats["solve_method"]`` says which).
         walk_away: also compute each provider's walk-away value (one re-solve per provider).
-        workers: processes for the walk-away re-solves (default: up to the CPU count).
+        workers: processes for the walk-away re-solves or a decomposed solve's subproblems
+            (default: up to the CPU count; a decomposed solve chooses from its size).
+        ray: ``auto`` or a Ray cluster address: a decomposed solve's subproblems run on Ray.
     """
+    structure = "monolithic"
+    if method in STRUCTURES:
+        structure, method = method, "simplex"
     options = SolverOptions(method=method, time_limit=time_limit, mip_gap=mip_gap)  # type: ignore[arg-type]
     solved = solve_scenario(
-        scenario, catalog=catalog, integer=integer, outages=outages, options=options
+        scenario,
+        catalog=catalog,
+        integer=integer,
+        outages=outages,
+        options=options,
+        structure=structure,
+        workers=workers,
+        ray=ray,
+        walk_away=walk_away,
     )
-    if walk_away:
+    if walk_away and "walk_away" not in solved.plan.tables:
         from hyperplan.plan.sensitivity import walk_away_values
 
         solved.plan.tables["walk_away"] = walk_away_values(solved, workers=workers)
