@@ -65,7 +65,7 @@ from hyperplan.plan.solve import (
 )
 
 #: default relative gap between the upper and lower bound at which the loop stops
-DEFAULT_GAP = 1e-5
+DEFAULT_GAP = 1e-7
 #: iterations at most (a safeguard; convergence is finite for LP masters)
 MAX_ITERATIONS = 500
 
@@ -89,6 +89,7 @@ class SubResult:
     seconds: float
     iterations: int
     penalty: float = 0.0  # MUSD of the objective from unserved demand
+    tag: int = -1  # the loop's solve number (its row duals are kept while it may be a cut)
 
 
 class SubSolver:
@@ -118,11 +119,23 @@ class SubSolver:
         self.build_seconds = time.perf_counter() - t0
         self.rows = lm.n_rows
         self.cols = lm.n_cols
+        #: row duals of the solves that may have become cuts, by tag
+        self.kept: dict[int, np.ndarray] = {}
 
-    def solve(self, link: np.ndarray, exclude_provider: int = -1) -> SubResult:
+    def solve(
+        self,
+        link: np.ndarray,
+        exclude_provider: int = -1,
+        tag: int = -1,
+        forget: dict[int, list[int]] | None = None,
+    ) -> SubResult:
         """Solve at the link values ``link`` (the whole link vector; this block reads its part).
 
-        ``exclude_provider`` ≥ 0 fixes the allocations of that provider at 0 (walk-away)."""
+        ``exclude_provider`` ≥ 0 fixes the allocations of that provider at 0 (walk-away).
+        ``tag`` ≥ 0 keeps the row duals (a cut may come of them); ``forget`` lists, per
+        scenario, the tags whose duals did not become cuts."""
+        for t in (forget or {}).get(self.s, []):
+            self.kept.pop(t, None)
         xi = np.maximum(link[self.link_index], 0.0)
         if self.h is None:
             return SubResult(self.s, 0.0, np.zeros(len(xi)), xi, "optimal", 0.0, 0)
@@ -142,38 +155,54 @@ class SubSolver:
         run_interruptible(h)
         seconds = time.perf_counter() - t0
         status = h.getModelStatus()
-        if off.size:
-            h.changeColsBounds(off.size, off, np.zeros(off.size), self.ub[off])
         if status != highspy.HighsModelStatus.kOptimal:
             text = h.modelStatusToString(status).lower()
-            return SubResult(self.s, math.nan, np.zeros(n), xi, text, seconds, 0)
-        sol = h.getSolution()
-        y = np.asarray(sol.row_dual)
-        beta = -(self.A_link.T @ y) if n else np.zeros(0)
-        info = h.getInfo()
-        own = np.asarray(sol.col_value)[: self.block.n_own]
-        return SubResult(
-            self.s,
-            float(info.objective_function_value),
-            beta,
-            xi,
-            "optimal",
-            seconds,
-            int(info.simplex_iteration_count),
-            float(self.penalty_cost @ own),
-        )
+            result = SubResult(self.s, math.nan, np.zeros(n), xi, text, seconds, 0)
+        else:
+            # read everything before the bounds are restored (a change clears HiGHS' solution)
+            sol = h.getSolution()
+            y = np.asarray(sol.row_dual)
+            beta = -(self.A_link.T @ y) if n else np.zeros(0)
+            info = h.getInfo()
+            own = np.asarray(sol.col_value)[: self.block.n_own]
+            if tag >= 0:
+                self.kept[tag] = y.copy()
+            result = SubResult(
+                self.s,
+                float(info.objective_function_value),
+                beta,
+                xi,
+                "optimal",
+                seconds,
+                int(info.simplex_iteration_count),
+                float(self.penalty_cost @ own),
+                tag,
+            )
+        if off.size:
+            h.changeColsBounds(off.size, off, np.zeros(off.size), self.ub[off])
+        return result
 
-    def final(self) -> dict[str, Any]:
-        """The last solve's values and duals, with where they go in the whole model."""
+    def final(self, weights: dict[int, dict[int, float]] | None = None) -> dict[str, Any]:
+        """The last solve's values, with where they go in the whole model, and the row duals:
+        ``Σ_c μ_c y_c`` over this scenario's cuts (``weights[s][tag] = μ_c``, the master's
+        cut duals), which are the subproblem duals consistent with the master's (the last
+        solve's own duals may be another subgradient at a kink); the last solve's without
+        weights."""
         if self.h is None:
             z = np.zeros(0)
             return {"s": self.s, "col": z, "row": z, "dual": z, "block": self.block}
         sol = self.h.getSolution()
+        dual = np.asarray(sol.row_dual)
+        mine = (weights or {}).get(self.s)
+        if mine:
+            dual = np.zeros(self.rows)
+            for t, mu in mine.items():
+                dual += mu * self.kept[t]
         return {
             "s": self.s,
             "col": np.asarray(sol.col_value)[: self.block.n_own],
             "row": np.asarray(sol.row_value),
-            "dual": np.asarray(sol.row_dual),
+            "dual": dual,
             "block": self.block,
         }
 
@@ -203,11 +232,17 @@ class _Chunk:
     ) -> None:
         self.subs = [SubSolver(inp, s, options, link_offsets) for s in scenarios]
 
-    def solve(self, link: np.ndarray, exclude_provider: int = -1) -> list[SubResult]:
-        return [sub.solve(link, exclude_provider) for sub in self.subs]
+    def solve(
+        self,
+        link: np.ndarray,
+        exclude_provider: int = -1,
+        tag: int = -1,
+        forget: dict[int, list[int]] | None = None,
+    ) -> list[SubResult]:
+        return [sub.solve(link, exclude_provider, tag, forget) for sub in self.subs]
 
-    def final(self) -> list[dict[str, Any]]:
-        return [sub.final() for sub in self.subs]
+    def final(self, weights: dict[int, dict[int, float]] | None = None) -> list[dict[str, Any]]:
+        return [sub.final(weights) for sub in self.subs]
 
     def describe(self) -> list[dict[str, Any]]:
         return [sub.describe() for sub in self.subs]
@@ -431,6 +466,7 @@ class Master:
         self.offsets = offsets
         self.link_cols = np.concatenate(link_cols) if link_cols else np.zeros(0, dtype=np.int32)
         self.cuts = 0
+        self.cut_info: list[tuple[int, int]] = []  # (scenario, tag) of each cut row, in order
 
     def set_integer(self, on: bool) -> None:
         """Solve the master as a MILP (``on``) or as its LP relaxation."""
@@ -491,6 +527,7 @@ class Master:
             np.concatenate(val),
         )
         self.cuts += len(results)
+        self.cut_info += [(r.scenario, r.tag) for r in results]
         return len(results)
 
     def duals(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, bool]:
@@ -510,6 +547,11 @@ class Master:
         ok = bool(sol.dual_valid) and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
         row = np.asarray(sol.row_value)[: self.m]
         dual = np.asarray(sol.row_dual)[: self.m] if ok else np.zeros(self.m)
+        mu = np.asarray(sol.row_dual)[self.m :] if ok else np.zeros(0)
+        self.weights: dict[int, dict[int, float]] = {}
+        for (s, tag), m in zip(self.cut_info, mu, strict=False):
+            if abs(m) > 1e-12:
+                self.weights.setdefault(s, {})[tag] = float(m)
         if len(self.integer_cols) and self.is_integer:
             h.changeColsBounds(len(self.integer_cols), self.integer_cols, lb, ub)
             self.set_integer(True)
@@ -564,9 +606,9 @@ def solve_decomposed(
         start_seconds = time.perf_counter() - t0
         out = _loop(master, backend, link_of, integer, options, gap, deadline, progress)
         t0 = time.perf_counter()
-        finals = backend.call("final") if assemble else []
-        fetch_seconds = time.perf_counter() - t0
         row, dual, has_duals = master.duals(out.x)
+        finals = backend.call("final", master.weights if has_duals else None) if assemble else []
+        fetch_seconds = time.perf_counter() - t0
         has_duals = has_duals and out.status == "optimal"
         walk = (
             _walk_away(inp, master, backend, link_of, integer, options, gap, out)
@@ -668,6 +710,7 @@ def _walk_away(
             drop = np.arange(rows_before, rows_before + added, dtype=np.int32)
             h.deleteRows(added, drop)
         master.cuts = cuts_before
+        del master.cut_info[cuts_before:]
         h.changeColsBounds(len(cols), cols, arrays["lb"][cols], arrays["ub"][cols])
         if relax:
             k = len(share)
@@ -706,6 +749,7 @@ def _loop(
     ub = math.inf
     n_scen = len(master.theta)
     results: list[SubResult] = []
+    forget: dict[int, list[int]] = {}
     for it in range(MAX_ITERATIONS):
         left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
         t0 = time.perf_counter()
@@ -726,7 +770,9 @@ def _loop(
         x = x_new
         link = x[master.link_cols]
         t0 = time.perf_counter()
-        results: list[SubResult] = backend.call("solve", link, exclude_provider)
+        tag = it if exclude_provider < 0 else -1
+        results: list[SubResult] = backend.call("solve", link, exclude_provider, tag, forget)
+        forget = {}
         wall = time.perf_counter() - t0
         bad = [r for r in results if r.status != "optimal"]
         if bad:
@@ -769,6 +815,8 @@ def _loop(
         if not violated:  # bounds apart only by the MIP gap
             break
         master.add_cuts(violated, link_of)
+        cut = {r.scenario for r in violated}
+        forget = {r.scenario: [r.tag] for r in results if r.scenario not in cut and r.tag >= 0}
         if deadline is not None and time.perf_counter() >= deadline:
             status = "time limit"
             break
