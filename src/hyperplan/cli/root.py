@@ -338,8 +338,11 @@ def plan(
         str,
         typer.Option(
             "--method",
-            help="simplex, ipm or choose.",
-            callback=opt.choice(("simplex", "ipm", "choose")),
+            help=(
+                "simplex, ipm or choose (one LP); monolithic (= simplex), decomposed (Benders "
+                "over the outage scenarios) or auto (chosen from the model's size)."
+            ),
+            callback=opt.choice(("simplex", "ipm", "choose", "auto", "monolithic", "decomposed")),
         ),
     ] = "simplex",
     html: Annotated[
@@ -348,6 +351,10 @@ def plan(
     from_ledger: Annotated[
         bool, typer.Option("--from-ledger", help="Held (signed) commitments count as existing.")
     ] = False,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", help="Decomposed solve: subproblems on Ray (auto or ADDRESS)."),
+    ] = None,
     db: DbOption = None,
     workspace: WorkspaceOption = "default",
     strict: Annotated[
@@ -395,6 +402,12 @@ def plan(
                 method=method,
                 walk_away=walk_away,
                 highs_options=highs_options,
+                ray=ray,
+            )
+        if method in ("auto", "decomposed"):
+            term.info(
+                f"solve method: {result.stats.get('solve_method')} "
+                f"({result.stats.get('solve_method_reason')})"
             )
         if ledger_meta is not None:
             result.context = result.context.with_ledger(ledger_meta)

@@ -29,6 +29,8 @@ from hyperplan.scenario.files import FileAccessError, resolve_scenario_file
 from hyperplan.scenario.schema import OutageModel, Provider, Scenario
 
 __all__ = ["PLAN_SCHEMA", "Plan", "PlanContext", "Solved", "plan", "solve_scenario"]
+#: values of ``method`` that choose the solve's structure rather than the LP algorithm
+STRUCTURES = ("auto", "monolithic", "decomposed")
 
 
 # ----------------------------------------------------------------------------------------------
@@ -42,6 +44,10 @@ def solve_scenario(
     outages: bool = True,
     options: SolverOptions | None = None,
     memory_limit: int | None = None,
+    structure: str = "monolithic",
+    workers: int | None = None,
+    ray: str | None = None,
+    walk_away: bool = False,
 ) -> Solved:
     """Resolve, estimate, build and solve; return the plan with the model behind it.
 
@@ -53,6 +59,14 @@ def solve_scenario(
         options: solver options (time limit, gap, method).
         memory_limit: bytes the model may take; default ``$HYPERPLAN_MEMORY_LIMIT_BYTES`` or
             the machine's available memory (see :mod:`hyperplan.plan.estimate`).
+        structure: ``monolithic`` (one LP/MILP), ``decomposed`` (Benders over the outage
+            scenarios, :mod:`hyperplan.plan.decompose`) or ``auto`` (chosen from the size
+            estimate: :func:`hyperplan.plan.decompose_choice.choose`); the choice and why are
+            in ``plan.stats`` (``solve_method``, ``solve_method_reason``).
+        workers: processes for a decomposed solve's subproblems (default: chosen from its size).
+        ray: ``auto`` or a Ray cluster address: a decomposed solve's subproblems on Ray.
+        walk_away: with a decomposed solve, compute walk-away values by the decomposed loop
+            (``plan.tables["walk_away"]``).
 
     Raises:
         InputError: contradictory policies; :class:`~hyperplan.plan.estimate.ModelTooLarge`
@@ -65,10 +79,29 @@ def solve_scenario(
     t0 = time.perf_counter()
     inputs = resolve(scenario, catalog)
     size = estimate(inputs, integer=integer, outages=outages)
-    check_memory(size, inputs, available=memory_limit, outages=outages)
-    pm = build(inputs, integer=integer, outages=outages)
-    build_seconds = time.perf_counter() - t0
-    solution = solve(pm.lm, options)
+    from hyperplan.plan.decompose_choice import choose
+
+    choice = choose(inputs, size, structure, outages=outages, available=memory_limit)
+    decomposed = None
+    if choice.method == "decomposed":
+        from hyperplan.plan.decompose import solve_decomposed
+
+        n_workers = choice.workers if workers is None else workers
+        decomposed = solve_decomposed(
+            inputs,
+            integer=integer,
+            options=options,
+            workers=n_workers,
+            ray=ray,
+            walk_away=walk_away,
+        )
+        pm, solution = decomposed.model, decomposed.solution
+        build_seconds = decomposed.stats["master_build_seconds"]
+    else:
+        check_memory(size, inputs, available=memory_limit, outages=outages)
+        pm = build(inputs, integer=integer, outages=outages)
+        build_seconds = time.perf_counter() - t0
+        solution = solve(pm.lm, options)
     if not solution.usable:
         raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
@@ -87,7 +120,12 @@ def solve_scenario(
         "estimated_bytes": size.bytes,
         "integer": pm.lm.is_mip,
         "simplex_iterations": solution.simplex_iterations,
+        "solve_method": choice.method,
+        "solve_method_reason": choice.reason,
     }
+    if decomposed is not None:
+        stats.update({k: v for k, v in decomposed.stats.items() if k != "solve_method"})
+        stats["nonzeros"] = pm.lm.matrix().nnz
     status, stop_warning = _honest_status(solution, pm, options)
     warnings = list(inputs.warnings)
     if stop_warning:
@@ -106,6 +144,8 @@ def solve_scenario(
     t2 = time.perf_counter()
     violations = verify(plan_obj)
     plan_obj.stats["verify_seconds"] = time.perf_counter() - t2
+    if decomposed is not None and decomposed.walk_away is not None:
+        plan_obj.tables["walk_away"] = decomposed.walk_away
     if violations:
         shown = "\n  ".join(violations[:20])
         raise HyperplanError(
@@ -443,6 +483,7 @@ def plan(
     walk_away: bool = False,
     workers: int | None = None,
     highs_options: dict[str, Any] | None = None,
+    ray: str | None = None,
 ) -> Plan:
     """Plan a scenario: commitments, placement, costs, resilience and negotiation figures.
 
@@ -453,12 +494,20 @@ def plan(
         outages: plan for the scenario's outage cases (``False``: base scenario only).
         time_limit: solver time limit, seconds.
         mip_gap: relative MIP gap.
-        method: "simplex", "ipm" or "choose".
+        method: the LP algorithm of one monolithic solve, "simplex", "ipm" or "choose"; or the
+            structure: "monolithic" (= simplex), "decomposed" (Benders over the outage
+            scenarios, subproblems by dual simplex) or "auto" (chosen from the size estimate;
+            ``plan.stats["solve_method"]`` says which).
         walk_away: also compute each provider's walk-away value (one re-solve per provider).
-        workers: processes for the walk-away re-solves (default: up to the CPU count).
+        workers: processes for the walk-away re-solves or a decomposed solve's subproblems
+            (default: up to the CPU count; a decomposed solve chooses from its size).
+        ray: ``auto`` or a Ray cluster address: a decomposed solve's subproblems run on Ray.
         highs_options: further HiGHS options of the main solve, by name (e.g. ``{"output_flag":
             True}`` for its log, as ``hyperplan plan -v`` does).
     """
+    structure = "monolithic"
+    if method in STRUCTURES:
+        structure, method = method, "simplex"
     options = SolverOptions(
         method=method,  # type: ignore[arg-type]
         time_limit=time_limit,
@@ -466,8 +515,16 @@ def plan(
         highs_options=dict(highs_options or {}),
     )
     solved = solve_scenario(
-        scenario, catalog=catalog, integer=integer, outages=outages, options=options
+        scenario,
+        catalog=catalog,
+        integer=integer,
+        outages=outages,
+        options=options,
+        structure=structure,
+        workers=workers,
+        ray=ray,
+        walk_away=walk_away,
     )
-    if walk_away:
+    if walk_away and "walk_away" not in solved.plan.tables:
         solved.plan.tables["walk_away"] = walk_away_values(solved, workers=workers)
     return solved.plan

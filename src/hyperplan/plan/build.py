@@ -8,7 +8,7 @@ Money inside the model is in millions of USD (``MUSD``) for numerical range; res
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -17,7 +17,19 @@ from hyperplan.plan.arrays import PlanInputs
 from hyperplan.plan.ends import commitment_ends
 from hyperplan.plan.model import LinearModel, expand_ranges, group_ids
 
-__all__ = ["MUSD", "ONDEMAND", "RESERVED", "SPOT", "PlanningModel", "SpendEntries", "build"]
+__all__ = [
+    "MUSD",
+    "ONDEMAND",
+    "RESERVED",
+    "SPOT",
+    "PlanningModel",
+    "ScenarioBlock",
+    "SpendEntries",
+    "build",
+    "build_master",
+    "build_scenario",
+    "scenario_inputs",
+]
 
 MUSD = 1e-6  # model money unit per USD
 
@@ -719,3 +731,150 @@ def define_outage_power(
         r = row_of[s, t]
         sel = r >= 0
         lm.add_coefs(r[sel], col[sel], mw[sel])
+
+
+# ----------------------------------------------------------------------------------------------
+# Pieces of the model for a decomposed solve (plan/decompose.py): the base case with the first
+# stage, and one outage scenario at a time. Built by build() itself on restricted inputs, so
+# every family keeps the coefficients (and any scaling) of the monolithic model.
+# ----------------------------------------------------------------------------------------------
+
+#: column families an outage scenario's rows read from the master (the first-stage capacity,
+#: the base case's unserved demand, the reserved spend per budget year)
+LINK_FAMILIES = ("capacity", "unserved", "reserved-spend")
+
+
+def build_master(inp: PlanInputs, *, integer: bool = False) -> PlanningModel:
+    """The base scenario and the first stage: :func:`build` without outage scenarios, plus the
+    ``reserved-spend[y]`` columns (row ``reserved-spend-balance``, MUSD) when budgets and
+    outage scenarios exist, which the outage budget rows read."""
+    pm = build(inp, integer=integer, outages=False)
+    if len(inp.budget_years) and len(inp.scenario_names) > 1:
+        lm = pm.lm
+        fam = lm.cols["reserve"]
+        sel = (pm.spend.col >= fam.start) & (pm.spend.col < fam.start + fam.size)
+        years = inp.budget_years
+        year_of_t = np.searchsorted(years, inp.tl.calendar_year)
+        res = lm.add_cols(
+            "reserved-spend", np.zeros(len(years)), 0.0, np.inf, unit="MUSD", year=years
+        )
+        bal = lm.add_rows("reserved-spend-balance", 0.0, 0.0, len(years), unit="MUSD", year=years)
+        lm.add_coefs(bal, res, 1.0)
+        lm.add_coefs(bal[year_of_t[pm.spend.t[sel]]], pm.spend.col[sel], -pm.spend.amount[sel])
+    return pm
+
+
+def scenario_inputs(inp: PlanInputs, s: int) -> PlanInputs:
+    """``inp`` restricted to the base scenario and outage scenario ``s`` (a shallow copy: the
+    arrays are shared, only the scenario lists are new)."""
+    keep = np.array([0, s])
+    return replace(
+        inp,
+        scenario_names=[inp.scenario_names[0], inp.scenario_names[s]],
+        up=inp.up[keep],
+        weight=inp.weight[keep],
+        warnings=[],
+    )
+
+
+@dataclass
+class ScenarioBlock:
+    """The rows and columns of one outage scenario, with the master's columns they read.
+
+    Columns ``0 .. n_own-1`` are the scenario's own (``allocate`` and ``unserved`` of the
+    scenario); columns ``n_own ..`` are copies of master columns (``link_family``,
+    ``link_rank``: the family and the position inside the master's family), whose cost is 0
+    and whose bounds the decomposed solve fixes at the master's values.
+    """
+
+    lm: LinearModel
+    n_own: int
+    link_family: np.ndarray  # (n_link,) str
+    link_rank: np.ndarray  # (n_link,) int
+    own_offer: np.ndarray  # (n_own,) offer of each own column (-1: unserved)
+    #: per family of the monolithic model: positions (rank among the scenario's members) of
+    #: the block's columns / rows, for placing the block's solution into the whole model
+    col_place: dict[str, tuple[np.ndarray, np.ndarray]]
+    row_place: dict[str, tuple[np.ndarray, np.ndarray]]
+
+
+def _scenario_rank(index: dict[str, np.ndarray], size: int, scenario: int) -> np.ndarray:
+    """Rank of each member among the family's members of ``scenario`` (-1 for the others);
+    a family without a scenario index counts as the base scenario's."""
+    s = index.get("scenario")
+    mine = np.ones(size, dtype=bool) if s is None else s == scenario
+    if s is None and scenario != 0:
+        mine[:] = False
+    return np.where(mine, np.cumsum(mine) - 1, -1)
+
+
+def build_scenario(inp: PlanInputs, s: int) -> ScenarioBlock:
+    """Outage scenario ``s`` (1 ..) alone: its allocation and unserved columns, every row of
+    the scenario (pools, demand, outage-not-better, budget-outage, power-*-outage), and copies
+    of the master columns those rows read (see :class:`ScenarioBlock`).
+
+    Built with :func:`build` on the inputs restricted to {base, s}; only the scenario's part is
+    kept, so the peak is about two scenarios' worth of arrays, never the whole model.
+    """
+    two = build(scenario_inputs(inp, s), outages=True).lm
+    arrays = two.arrays()
+    A = two.matrix().tocsr()
+    row_ids: list[np.ndarray] = []
+    row_place: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pos = 0
+    for name, fam in two.rows.items():
+        rank = _scenario_rank(fam.index, fam.size, 1)
+        sel = np.flatnonzero(rank >= 0)
+        if sel.size:
+            row_ids.append(fam.start + sel)
+            row_place[name] = (np.arange(pos, pos + sel.size), rank[sel])
+            pos += sel.size
+    rows = np.concatenate(row_ids) if row_ids else np.zeros(0, dtype=np.int64)
+    own_ids: list[np.ndarray] = []
+    own_offer: list[np.ndarray] = []
+    col_place: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    pos = 0
+    for name, fam in two.cols.items():
+        rank = _scenario_rank(fam.index, fam.size, 1)
+        sel = np.flatnonzero(rank >= 0)
+        if sel.size:
+            own_ids.append(fam.start + sel)
+            offer = fam.index.get("offer")
+            own_offer.append(offer[sel] if offer is not None else np.full(sel.size, -1))
+            col_place[name] = (np.arange(pos, pos + sel.size), rank[sel])
+            pos += sel.size
+    own = np.concatenate(own_ids) if own_ids else np.zeros(0, dtype=np.int64)
+    sub = A[rows].tocsc()
+    is_own = np.zeros(two.n_cols, dtype=bool)
+    is_own[own] = True
+    touched = np.flatnonzero(np.diff(sub.indptr) > 0)
+    link = touched[~is_own[touched]]
+    link_family = np.empty(len(link), dtype=object)
+    link_rank = np.zeros(len(link), dtype=np.int64)
+    for name, fam in two.cols.items():
+        inside = (link >= fam.start) & (link < fam.start + fam.size)
+        if not inside.any():
+            continue
+        if name not in LINK_FAMILIES:
+            raise ValueError(f"outage scenario rows read column family {name!r}: not a link")
+        rank = _scenario_rank(fam.index, fam.size, 0)[link[inside] - fam.start]
+        link_family[inside] = name
+        link_rank[inside] = rank
+    lm = LinearModel()
+    cols = np.concatenate([own, link])
+    cost = np.concatenate([arrays["cost"][own], np.zeros(len(link))])
+    lb = np.concatenate([arrays["lb"][own], np.zeros(len(link))])
+    ub = np.concatenate([arrays["ub"][own], np.zeros(len(link))])
+    lm.add_cols("block", cost, lb, ub, unit="")
+    lm.add_rows("block", arrays["row_lo"][rows], arrays["row_hi"][rows], len(rows), unit="")
+    coo = sub[:, cols].tocoo()
+    lm.add_coefs(coo.row, coo.col, coo.data)
+    return ScenarioBlock(
+        lm=lm,
+        n_own=len(own),
+        link_family=link_family.astype(str),
+        link_rank=link_rank,
+        own_offer=np.concatenate(own_offer) if own_offer else np.zeros(0, dtype=np.int64),
+        col_place=col_place,
+        row_place=row_place,
+    )
