@@ -158,6 +158,15 @@ def hyperplan(*args: str, cwd: Path) -> subprocess.Popen:
 EXIT = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
+def prompt_limit(seconds: float = 3.0) -> float:
+    """How long an interrupted solve may take to exit: ``seconds`` on an idle machine, stretched
+    by how oversubscribed the CPUs are (load average per core), since the exit itself needs CPU.
+    The uninterrupted solve takes ~8 s idle and stretches the same way, so a signal that HiGHS
+    ignored still fails the bound."""
+    load = os.getloadavg()[0] / (os.cpu_count() or 1)
+    return seconds * max(1.0, load)
+
+
 def assert_clean(folder: Path, output: str, expected: set[str]) -> None:
     assert (folder / output).read_text(encoding="utf-8") == PREVIOUS, "previous output changed"
     assert {p.name for p in folder.iterdir()} == expected, "a temporary file was left behind"
@@ -188,7 +197,8 @@ def test_a_signal_during_the_solve_stops_it_and_keeps_the_previous_plan(
     seconds, err = interrupt(proc, sig)
     assert proc.returncode == EXIT[sig], err
     assert "interrupted" in err and "nothing was written" in err and "Traceback" not in err
-    assert seconds < 3, f"{seconds:.2f} s from the signal to the exit"
+    limit = prompt_limit()
+    assert seconds < limit, f"{seconds:.2f} s from the signal to the exit (limit {limit:.1f} s)"
     assert_clean(tmp_path, "plan.json", {"big.yaml", "plan.json"})
 
 
