@@ -30,8 +30,11 @@ def postgres_url() -> Iterator[str]:
     if admin_url.drivername == "postgresql":
         admin_url = admin_url.set(drivername="postgresql+psycopg")
     name = f"hp_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(
-        admin_url, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 5}
+    admin = create_engine(  # pre-ping: the pooled connection may have died (a restart test)
+        admin_url,
+        isolation_level="AUTOCOMMIT",
+        connect_args={"connect_timeout": 5},
+        pool_pre_ping=True,
     )
     try:
         with admin.connect() as conn:

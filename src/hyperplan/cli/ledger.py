@@ -7,7 +7,9 @@
     hyperplan ledger audit [--format table|json] [--json]
     hyperplan ledger contracts [--format table|json] [--json]
 
-``--json`` is ``--format json`` where there is a ``--format``.
+``--json`` is ``--format json`` where there is a ``--format``. Every command also takes
+``--server URL`` or ``--profile NAME`` (:mod:`hyperplan.cli.remote`): it then asks that server
+instead of opening a database, and prints the same output.
 
 Exit status: 0 done (or previewed), 2 bad input (unknown id, refused state change, bad URL,
 unreadable database, not a plan), 5 the ledger moved since the plan or preview was made (a
@@ -27,12 +29,12 @@ from rich import box
 from rich.console import Console
 from rich.table import Table
 
-from hyperplan.errors import HyperplanError, InputError, Problem
+from hyperplan.cli.ledger_view import _usd, diff_doc, load_plan_file, print_diff
+from hyperplan.errors import InputError, Problem
 from hyperplan.ledger.export import COLUMNS, export_rows
 
 if TYPE_CHECKING:
     from hyperplan.ledger.db import Ledger
-    from hyperplan.ledger.diff import Diff
 
 T = TypeVar("T")
 
@@ -45,6 +47,31 @@ DbOption = Annotated[
     ),
 ]
 WorkspaceOption = Annotated[str, typer.Option("--workspace", help="Ledger workspace.")]
+RemoteWorkspaceOption = Annotated[
+    str | None,
+    typer.Option(
+        "--workspace",
+        help="Ledger workspace (default: default; with a server, the profile's or the token's).",
+    ),
+]
+ServerOption = Annotated[
+    str | None,
+    typer.Option(
+        "--server",
+        metavar="URL",
+        help="Talk to this hyperplan server instead of a database (default $HYPERPLAN_SERVER); "
+        "the token comes from $HYPERPLAN_TOKEN.",
+    ),
+]
+ProfileOption = Annotated[
+    str | None,
+    typer.Option(
+        "--profile",
+        metavar="NAME",
+        help="A server profile of ~/.config/hyperplan/profiles.toml (server, token_env, "
+        "workspace).",
+    ),
+]
 AuthorOption = Annotated[
     str | None,
     typer.Option("--author", help="Who makes the change (default $HYPERPLAN_AUTHOR or login)."),
@@ -79,121 +106,60 @@ def _guard(action: Callable[[], T], err: Console | None = None) -> T:
     return run_command(action, err)
 
 
+def _remote(
+    server: str | None,
+    profile: str | None,
+    workspace: str | None,
+    db: str | None,
+    author: str | None = None,
+) -> Any:
+    """A connected :class:`~hyperplan.cli.remote.Remote` when a server is named, else None
+    (``--author`` is then the token's user: said on stderr)."""
+    from hyperplan.cli.remote import connect
+
+    remote = connect(server, profile, workspace, db)
+    if remote is not None and author is not None:
+        from hyperplan.cli import term
+
+        term.warn("--author is ignored with a server: the author is the token's user")
+    return remote
+
+
 def _format(fmt: str, as_json: bool) -> str:
     """``--format``, with ``--json`` meaning ``--format json``."""
     return "json" if as_json else fmt
 
 
 def _rows_or_json(
-    read: Callable[[Ledger, str], list[dict[str, Any]]], db: str | None, workspace: str, fmt: str
+    read: Callable[[Ledger, str], list[dict[str, Any]]],
+    db: str | None,
+    workspace: str,
+    fmt: str,
+    remote_read: Callable[[], list[dict[str, Any]]] | None = None,
 ) -> list[dict[str, Any]] | None:
-    """Rows read from the ledger for a ``table`` listing; with ``--format json`` they are printed
-    here as JSON and None is returned."""
+    """Rows read from the ledger (or by ``remote_read``, from a server) for a ``table``
+    listing; with ``--format json`` they are printed here as JSON and None is returned."""
     if fmt not in ("table", "json"):
         raise InputError(
             [Problem(f"unknown format {fmt!r}; expected table or json", path="--format")]
         )
-    ledger = _open(db)
-    try:
-        rows = read(ledger, workspace)
-    finally:
-        ledger.dispose()
+    if remote_read is not None:
+        rows = remote_read()
+    else:
+        ledger = _open(db)
+        try:
+            rows = read(ledger, workspace)
+        finally:
+            ledger.dispose()
     if fmt == "json":
         typer.echo(json.dumps(rows, indent=1))
         return None
     return rows
 
 
-def _usd(value: float) -> str:
-    return f"{value:,.0f}"
-
-
-def _qty(value: float) -> str:
-    return f"{value:,.3f}".rstrip("0").rstrip(".")
-
-
 # ----------------------------------------------------------------------------------------------
 # adopt
 # ----------------------------------------------------------------------------------------------
-
-
-def load_plan_file(file: Path) -> Any:
-    """A Plan from plan.json; anything else is a located input error (exit 2)."""
-    from hyperplan.plan.api import Plan
-
-    if not file.is_file():
-        raise InputError([Problem(f"no such plan file: {file}", file=str(file))])
-    try:
-        plan = Plan.from_json(file)
-    except InputError:
-        raise  # already located (hyperplan.artifacts: JSON path, what was expected)
-    except HyperplanError as exc:
-        raise InputError([Problem(str(exc), file=str(file))]) from None
-    except (KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise InputError(
-            [Problem(f"not a hyperplan plan.json ({type(exc).__name__}: {exc})", file=str(file))]
-        ) from None
-    if "commitments" not in plan.tables:
-        raise InputError([Problem("the plan has no commitments table: not a plan", file=str(file))])
-    return plan
-
-
-def print_diff(d: Diff, console: Console) -> None:
-    """The changes (one row each) and the money per provider before and after."""
-    if d.changes:
-        table = Table(title="Changes to the ledger", box=box.SIMPLE_HEAD)
-        for name, justify in (
-            ("change", "left"),
-            ("provider", "left"),
-            ("region", "left"),
-            ("offer", "left"),
-            ("term", "right"),
-            ("start", "left"),
-            ("quantity", "right"),
-            ("value USD", "right"),
-        ):
-            table.add_column(
-                name,
-                justify=justify,  # type: ignore[arg-type]
-                no_wrap=name != "offer",
-                min_width=14 if name == "offer" else None,
-                overflow="fold",
-            )
-        for c in d.changes:
-            item = c.item
-            qty, value = _qty(item.quantity), _usd(item.value_usd)
-            if c.action == "changed" and c.before is not None:
-                qty = f"{_qty(c.before.quantity)}\n→ {qty}"
-                value = f"{_usd(c.before.value_usd)}\n→ {value}"
-            table.add_row(
-                c.action if c.before is None else f"{c.action} #{c.before.id}",
-                item.provider,
-                item.region,
-                item.offer,
-                f"{item.term_years}y",
-                item.start.isoformat(),
-                qty,
-                value,
-            )
-        console.print(table)
-    money = Table(title="Whole-term value of live commitments (USD)", box=box.SIMPLE_HEAD)
-    for name in ("provider", "before", "after", "change"):
-        money.add_column(name, justify="left" if name == "provider" else "right")
-    for r in d.money.itertuples():
-        money.add_row(
-            str(r.provider), _usd(r.before_usd), _usd(r.after_usd), _usd(r.after_usd - r.before_usd)
-        )
-    before, after = float(d.money["before_usd"].sum()), float(d.money["after_usd"].sum())
-    money.add_row("total", _usd(before), _usd(after), _usd(after - before))
-    console.print(money)
-    s = d.summary()
-    console.print(
-        f"{s['new']} new, {s['changed']} changed, {s['cancelled']} cancelled, "
-        f"{s['unchanged']} unchanged; {d.held} signed or active kept",
-        markup=False,
-        highlight=False,
-        soft_wrap=True,
-    )
 
 
 def _adopt(
@@ -277,44 +243,6 @@ def _adopt(
         ledger.dispose()
 
 
-def diff_doc(d: Diff, where: str, workspace: str, version: int) -> dict[str, Any]:
-    """``adopt --json``: the changes, the money per provider (USD, whole term) and the counts;
-    ``applied`` False (a preview) until ``--yes`` applies it."""
-    from hyperplan.cli.jsonout import plain, records
-
-    changes = []
-    for c in d.changes:
-        item = c.item
-        changes.append(
-            {
-                "action": c.action,
-                "replaces": None if c.before is None else c.before.id,
-                "provider": item.provider,
-                "region": item.region,
-                "offer": item.offer,
-                "term_years": item.term_years,
-                "start": item.start.isoformat(),
-                "quantity": plain(item.quantity),
-                "value_usd": plain(item.value_usd),
-                "quantity_before": None if c.before is None else plain(c.before.quantity),
-                "value_usd_before": None if c.before is None else plain(c.before.value_usd),
-            }
-        )
-    return {
-        "schema": "hyperplan.adopt/1",
-        "ledger": where,
-        "workspace": workspace,
-        "version": version,
-        "changes": changes,
-        "money": records(d.money),
-        "summary": plain(dict(d.summary())),
-        "held": d.held,
-        "applied": False,
-        "adoption": None,
-        "version_after": None,
-    }
-
-
 # ----------------------------------------------------------------------------------------------
 # ledger list / audit
 # ----------------------------------------------------------------------------------------------
@@ -391,8 +319,10 @@ def _list(
     fmt: str,
     output: Path | None,
     db: str | None,
-    workspace: str,
+    workspace: str | None,
     out: Console,
+    server: str | None = None,
+    profile: str | None = None,
 ) -> None:
     from hyperplan.ledger import api
 
@@ -401,12 +331,21 @@ def _list(
         from hyperplan.cli.outputs import check
 
         check((output, "--output"))
-    ledger = _open(db)
-    try:
-        rows = api.list_commitments(ledger, workspace, state=state, provider=provider)
-        version = api.ledger_version(ledger, workspace)
-    finally:
-        ledger.dispose()
+    remote = _remote(server, profile, workspace, db)
+    if remote is not None:
+        from hyperplan.cli import ledger_remote
+
+        with remote:
+            rows, version = ledger_remote.commitments(remote, state, provider)
+            workspace = remote.workspace
+    else:
+        workspace = workspace or "default"
+        ledger = _open(db)
+        try:
+            rows = api.list_commitments(ledger, workspace, state=state, provider=provider)
+            version = api.ledger_version(ledger, workspace)
+        finally:
+            ledger.dispose()
     text, table = render_rows(rows, fmt, f"Commitments (workspace {workspace}, version {version})")
     _emit(text, table, output, out)
 
@@ -451,9 +390,11 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         author: AuthorOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """Show what adopting a plan changes in the ledger; apply it with --yes.
 
@@ -462,7 +403,20 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan adopt plan.json --yes --expect-version 3
         """
-        _guard(lambda: _adopt(file, yes, expect_version, db, workspace, author, out, err, as_json))
+
+        def body() -> None:
+            remote = _remote(server, profile, workspace, db, author)
+            if remote is None:
+                _adopt(
+                    file, yes, expect_version, db, workspace or "default", author, out, err, as_json
+                )
+                return
+            from hyperplan.cli import ledger_remote
+
+            with remote:
+                ledger_remote.adopt(remote, file, yes, expect_version, out, err, as_json)
+
+        _guard(body)
 
     @app.command("sign")
     def sign_command(
@@ -474,9 +428,11 @@ def register(app: typer.Typer) -> None:
             ),
         ],
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         author: AuthorOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """Record a signature: a proposed or approved commitment becomes signed (audited).
 
@@ -486,13 +442,24 @@ def register(app: typer.Typer) -> None:
         def body() -> None:
             from hyperplan.ledger import api
 
-            ledger = _open(db)
-            try:
-                row = api.sign(
-                    ledger, commitment_id, external_id, workspace=workspace, author=author
-                )
-            finally:
-                ledger.dispose()
+            remote = _remote(server, profile, workspace, db, author)
+            if remote is not None:
+                from hyperplan.cli import ledger_remote
+
+                with remote:
+                    row = ledger_remote.move(remote, commitment_id, "sign", external_id)
+            else:
+                ledger = _open(db)
+                try:
+                    row = api.sign(
+                        ledger,
+                        commitment_id,
+                        external_id,
+                        workspace=workspace or "default",
+                        author=author,
+                    )
+                finally:
+                    ledger.dispose()
             _say(f"commitment {row['id']} signed ({row['external_id']})", as_json, row)
 
         _guard(body)
@@ -512,8 +479,10 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = "table",
         output: OutputOption = None,
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """List, export and move the commitments in the ledger; show its audit log.
 
@@ -521,7 +490,7 @@ def register(app: typer.Typer) -> None:
         """
         if ctx.invoked_subcommand is None:
             fmt = _format(fmt, as_json)
-            _guard(lambda: _list(state, provider, fmt, output, db, workspace, out))
+            _guard(lambda: _list(state, provider, fmt, output, db, workspace, out, server, profile))
 
     @group.command("list")
     def list_command(
@@ -530,22 +499,26 @@ def register(app: typer.Typer) -> None:
         fmt: FormatOption = "table",
         output: OutputOption = None,
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """List or export the commitments (table, CSV or JSON).
 
         Example: hyperplan ledger list --provider aws --format json -o aws.json
         """
         fmt = _format(fmt, as_json)
-        _guard(lambda: _list(state, provider, fmt, output, db, workspace, out))
+        _guard(lambda: _list(state, provider, fmt, output, db, workspace, out, server, profile))
 
     @group.command("audit")
     def audit_command(
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """Show the audit log: who changed what, when, at which ledger version.
 
@@ -553,12 +526,22 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> None:
+            from hyperplan.cli import ledger_remote
             from hyperplan.ledger import api
 
-            rows = _rows_or_json(api.audit_log, db, workspace, _format(fmt, as_json))
+            ws, fmt_ = workspace or "default", _format(fmt, as_json)
+            remote = _remote(server, profile, workspace, db) if fmt_ in ("table", "json") else None
+            if remote is not None:
+                with remote:
+                    ws = remote.workspace
+                    rows = _rows_or_json(
+                        api.audit_log, db, ws, fmt_, lambda: ledger_remote.audit_log(remote)
+                    )
+            else:
+                rows = _rows_or_json(api.audit_log, db, ws, fmt_)
             if rows is None:
                 return
-            table = Table(title=f"Audit log (workspace {workspace})")
+            table = Table(title=f"Audit log (workspace {ws})")
             for name in ("version", "at (UTC)", "actor", "action", "entity", "id"):
                 table.add_column(name)
             for r in rows:
@@ -578,8 +561,10 @@ def register(app: typer.Typer) -> None:
     def contracts_command(
         fmt: Annotated[str, typer.Option("--format", "-f", help="table or json.")] = "table",
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """List the take-or-pay contracts the ledger holds (from adopted scenarios).
 
@@ -587,14 +572,22 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> None:
+            from hyperplan.cli import ledger_remote
             from hyperplan.ledger import api
 
-            rows = _rows_or_json(api.list_contracts, db, workspace, _format(fmt, as_json))
+            ws, fmt_ = workspace or "default", _format(fmt, as_json)
+            remote = _remote(server, profile, workspace, db) if fmt_ in ("table", "json") else None
+            if remote is not None:
+                with remote:
+                    ws = remote.workspace
+                    rows = _rows_or_json(
+                        api.list_contracts, db, ws, fmt_, lambda: ledger_remote.contracts(remote)
+                    )
+            else:
+                rows = _rows_or_json(api.list_contracts, db, ws, fmt_)
             if rows is None:
                 return
-            table = Table(
-                title=f"Take-or-pay contracts (workspace {workspace})", box=box.SIMPLE_HEAD
-            )
+            table = Table(title=f"Take-or-pay contracts (workspace {ws})", box=box.SIMPLE_HEAD)
             for name in ("name", "provider", "committed USD", "start", "end", "discount"):
                 table.add_column(name, justify="right" if name == "committed USD" else "left")
             for r in rows:
@@ -615,17 +608,31 @@ def register(app: typer.Typer) -> None:
         def move_command(
             commitment_id: Annotated[int, typer.Argument(metavar="ID", help="Commitment id.")],
             db: DbOption = None,
-            workspace: WorkspaceOption = "default",
+            workspace: RemoteWorkspaceOption = None,
             author: AuthorOption = None,
             as_json: JsonOption = False,
+            server: ServerOption = None,
+            profile: ProfileOption = None,
         ) -> None:
             def body() -> None:
                 from hyperplan.ledger import api
 
+                remote = _remote(server, profile, workspace, db, author)
+                if remote is not None:
+                    from hyperplan.cli import ledger_remote
+
+                    with remote:
+                        row = ledger_remote.move(remote, commitment_id, verb)
+                    _say(f"commitment {row['id']} {state}", as_json, row)
+                    return
                 ledger = _open(db)
                 try:
                     row = api.transition(
-                        ledger, commitment_id, state, workspace=workspace, author=author
+                        ledger,
+                        commitment_id,
+                        state,
+                        workspace=workspace or "default",
+                        author=author,
                     )
                 finally:
                     ledger.dispose()

@@ -23,6 +23,7 @@ from hyperplan.cli import options as opt
 from hyperplan.cli import term
 from hyperplan.cli.actuals import register as register_actuals
 from hyperplan.cli.group import CONTEXT, Group
+from hyperplan.cli.jobs import register as register_jobs
 from hyperplan.cli.ledger import DbOption, WorkspaceOption
 from hyperplan.cli.ledger import register as register_ledger
 from hyperplan.cli.outputs import check as check_outputs
@@ -550,6 +551,7 @@ register_actuals(app)
 register_docs(app)
 register_ledger(app)
 register_worker(app)
+register_jobs(app)
 register_server(app)
 
 

@@ -150,10 +150,26 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        codes = {404: "not_found", 405: "method_not_allowed"}
-        detail = exc.detail if isinstance(exc.detail, str) else "error"
+        codes = {404: "not_found", 405: "method_not_allowed", 409: "conflict"}
+        code = codes.get(exc.status_code, "http_error")
+        detail, problems = exc.detail, []
+        if isinstance(detail, dict):  # {"message", "problems"}: the job routes' located 422
+            problems = [
+                Problem(
+                    str(p.get("message", "")),
+                    file=p.get("file"),
+                    line=p.get("line"),
+                    column=p.get("column"),
+                    path=str(p.get("path") or ""),
+                )
+                for p in detail.get("problems") or []
+                if isinstance(p, dict)
+            ]
+            detail = detail.get("message")
+            code = "invalid_input" if problems else code
+        message = detail if isinstance(detail, str) and detail else "error"
         return error_response(
-            ApiError(exc.status_code, codes.get(exc.status_code, "http_error"), detail)
+            ApiError(exc.status_code, code, message, problems, headers=exc.headers)
         )
 
 
