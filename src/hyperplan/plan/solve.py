@@ -24,6 +24,7 @@ import numpy as np
 
 from hyperplan.errors import Interrupted, SolverError
 from hyperplan.plan.model import LinearModel
+from hyperplan.plan.scaling import Scaling, compute_scaling, family_slices, identity_scaling
 
 
 @dataclass(frozen=True)
@@ -141,10 +142,21 @@ def new_highs() -> highspy.Highs:
     return h
 
 
-def make_highs(lm: LinearModel, options: SolverOptions) -> highspy.Highs:
-    """A Highs instance holding the model, options set, not yet run."""
+def make_highs(lm: LinearModel, options: SolverOptions, *, scale: bool = True) -> highspy.Highs:
+    """A Highs instance holding the model, options set, not yet run.
+
+    With ``scale`` (the default) HiGHS holds the model scaled by :mod:`hyperplan.plan.scaling`
+    (powers of two per row and column); :func:`run` returns the solution in the model's own
+    units, and :func:`scaling_of` gives the factors to whoever changes bounds on the instance.
+    ``scale=False`` hands over the model exactly as built (for exports and comparisons).
+    """
     arrays = lm.arrays()
     A = lm.matrix()
+    if scale:
+        scaling = compute_scaling(family_slices(lm.cols, lm.rows), arrays, A)
+        arrays, A = scaling.model(arrays, A)
+    else:
+        scaling = identity_scaling(lm.n_cols, lm.n_rows)
     h = new_highs()
     h.setOptionValue("solver", options.method)
     h.setOptionValue("presolve", "on" if options.presolve else "off")
@@ -180,7 +192,18 @@ def make_highs(lm: LinearModel, options: SolverOptions) -> highspy.Highs:
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the model (passModel returned an error)")
     h._hyperplan_nonzeros = int(A.nnz)  # type: ignore[attr-defined]
+    h._hyperplan_scaling = scaling  # type: ignore[attr-defined]
     return h
+
+
+def scaling_of(h: highspy.Highs) -> Scaling:
+    """The scaling of the model a Highs instance holds (identity when not made by
+    :func:`make_highs`): convert bounds with it before ``changeColsBounds``/``changeRowsBounds``
+    and values read from ``h.getSolution()`` after."""
+    found = getattr(h, "_hyperplan_scaling", None)
+    if found is None:
+        return identity_scaling(int(h.getNumCol()), int(h.getNumRow()))
+    return found
 
 
 SOLVER_THREAD = "hyperplan-solve"
@@ -263,16 +286,20 @@ def run(h: highspy.Highs, *, is_mip: bool) -> Solution:
     info = h.getInfo()
     sol = h.getSolution()
     has_primal = bool(sol.value_valid)
-    col_value = np.asarray(sol.col_value) if has_primal else np.zeros(0)
-    row_value = np.asarray(sol.row_value) if has_primal else np.zeros(0)
     has_duals = bool(sol.dual_valid) and not is_mip
+    col_value, row_value, col_dual, row_dual = scaling_of(h).unscale(
+        np.asarray(sol.col_value) if has_primal else np.zeros(0),
+        np.asarray(sol.row_value) if has_primal else np.zeros(0),
+        np.asarray(sol.col_dual) if has_duals else np.zeros(0),
+        np.asarray(sol.row_dual) if has_duals else np.zeros(0),
+    )
     return Solution(
         status=status,
         objective=float(info.objective_function_value) if has_primal else float("nan"),
         col_value=col_value,
         row_value=row_value,
-        row_dual=np.asarray(sol.row_dual) if has_duals else np.zeros(0),
-        col_dual=np.asarray(sol.col_dual) if has_duals else np.zeros(0),
+        row_dual=row_dual,
+        col_dual=col_dual,
         has_duals=has_duals,
         mip_gap=float(info.mip_gap) if is_mip else None,
         seconds=seconds,
@@ -326,8 +353,9 @@ def _fixed_lp_duals(
 ) -> tuple[np.ndarray, np.ndarray] | None:
     integer = lm.arrays()["integrality"] > 0
     h = make_highs(lm, options)
+    scaling = scaling_of(h)
     ints = np.flatnonzero(integer).astype(np.int32)
-    rounded = np.round(values[ints])
+    rounded = scaling.col_bounds(ints, np.round(values[ints]))
     h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
     h.changeColsBounds(len(ints), ints, rounded, rounded)
     # the fixed LP gets the user's time limit again (not unlimited): no duals beats a solve
@@ -337,4 +365,7 @@ def _fixed_lp_duals(
     sol = h.getSolution()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.dual_valid:
         return None
-    return np.asarray(sol.row_dual), np.asarray(sol.col_dual)
+    _, _, col_dual, row_dual = scaling.unscale(
+        np.zeros(0), np.zeros(0), np.asarray(sol.col_dual), np.asarray(sol.row_dual)
+    )
+    return row_dual, col_dual
