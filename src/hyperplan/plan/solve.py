@@ -92,6 +92,9 @@ class Solution:
     highs: highspy.Highs | None = field(default=None, repr=False)
     primal_feasible: bool = False  # HiGHS says the primal values are feasible
     nonzeros: int = 0  # coefficient-matrix entries handed to HiGHS
+    #: HiGHS's log lines starting "WARNING" during the solve (its assessment of the model's
+    #: scaling among them), in order
+    solver_warnings: list[str] = field(default_factory=list)
 
     @property
     def usable(self) -> bool:
@@ -272,10 +275,31 @@ def run_interruptible(h: highspy.Highs) -> None:
         raise failure[0]
 
 
+def _logged_warnings(h: highspy.Highs, lines: list[str]) -> Any:
+    """Collect HiGHS's "WARNING" log lines into ``lines`` (nothing reaches the console);
+    returns the callback, for ``h.cbLogging -= callback`` afterwards."""
+
+    def collect(event: Any) -> None:
+        if event.message.startswith("WARNING"):
+            lines.append(event.message.rstrip())
+
+    h.setOptionValue("log_to_console", False)
+    h.setOptionValue("output_flag", True)
+    h.cbLogging += collect
+    return collect
+
+
 def run(h: highspy.Highs, *, is_mip: bool) -> Solution:
-    """Run HiGHS on a prepared instance and collect the solution."""
+    """Run HiGHS on a prepared instance and collect the solution (in the model's units) and
+    HiGHS's warnings from its log."""
+    warnings: list[str] = []
+    collect = _logged_warnings(h, warnings)
     started = time.perf_counter()
-    run_interruptible(h)
+    try:
+        run_interruptible(h)
+    finally:
+        h.cbLogging -= collect
+        h.setOptionValue("output_flag", False)
     seconds = time.perf_counter() - started
     model_status = h.getModelStatus()
     if model_status == highspy.HighsModelStatus.kInterrupt:
@@ -307,6 +331,7 @@ def run(h: highspy.Highs, *, is_mip: bool) -> Solution:
         highs=h,
         primal_feasible=has_primal and int(info.primal_solution_status) == 2,
         nonzeros=int(getattr(h, "_hyperplan_nonzeros", 0)),
+        solver_warnings=warnings,
     )
 
 
