@@ -366,18 +366,32 @@ def solve(lm: LinearModel, options: SolverOptions | None = None) -> Solution:
     h = make_highs(lm, options)
     solution = run(h, is_mip=lm.is_mip)
     if lm.is_mip and solution.usable:
-        fixed = _fixed_lp_duals(lm, options, solution.col_value)
+        fixed = _fixed_lp(lm, options, solution.col_value)
         if fixed is not None:
-            solution.row_dual, solution.col_dual = fixed
+            solution.row_dual, solution.col_dual = fixed.row_dual, fixed.col_dual
             solution.has_duals = True
+            if fixed.objective <= solution.objective:
+                # the LP optimum for the MILP's integer choices: never costlier than the
+                # incumbent, and the point these duals price (complementary slackness holds)
+                solution.col_value, solution.row_value = fixed.col_value, fixed.row_value
+                solution.objective = fixed.objective
     return solution
 
 
-def _fixed_lp_duals(
-    lm: LinearModel, options: SolverOptions, values: np.ndarray
-) -> tuple[np.ndarray, np.ndarray] | None:
-    """Row and column duals of the LP with every integer column fixed at its rounded value,
-    in the model's units; None when that LP has no optimal basis.
+@dataclass
+class FixedLP:
+    """The optimum of a MILP's LP with its integer columns fixed, in the model's units."""
+
+    objective: float
+    col_value: np.ndarray
+    row_value: np.ndarray
+    col_dual: np.ndarray
+    row_dual: np.ndarray
+
+
+def _fixed_lp(lm: LinearModel, options: SolverOptions, values: np.ndarray) -> FixedLP | None:
+    """The LP with every integer column fixed at its rounded value in ``values``: its optimal
+    point and duals, in the model's units; None when it has no optimal basis.
 
     The LP starts warm from the MILP's solution (``setSolution``): HiGHS crashes a basis from
     the point and dual simplex repairs it, without presolve (measured on frontier-2030: 8,134
@@ -406,7 +420,12 @@ def _fixed_lp_duals(
     sol = h.getSolution()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.dual_valid:
         return None
-    _, _, col_dual, row_dual = scaling.unscale(
-        np.zeros(0), np.zeros(0), np.asarray(sol.col_dual), np.asarray(sol.row_dual)
+    col_value, row_value, col_dual, row_dual = scaling.unscale(
+        np.asarray(sol.col_value),
+        np.asarray(sol.row_value),
+        np.asarray(sol.col_dual),
+        np.asarray(sol.row_dual),
     )
-    return row_dual, col_dual
+    return FixedLP(
+        float(h.getInfo().objective_function_value), col_value, row_value, col_dual, row_dual
+    )
