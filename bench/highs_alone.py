@@ -67,16 +67,17 @@ def highs_from_mps(mps: str, time_limit: float | None = None, **options: Any) ->
         h.setOptionValue(key, value)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     h.readModel(mps)
     t1 = time.perf_counter()
     h.run()
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     info = h.getInfo()
     return {
         "read_s": t1 - t0,
         "solve_s": t2 - t1,
         "total_s": t2 - t0,
+        "cpu_s": c2 - c0,  # every thread of this process: HiGHS's MIP workers included
         "status": h.modelStatusToString(h.getModelStatus()),
         "objective": float(info.objective_function_value),
         "iterations": int(info.simplex_iteration_count),
@@ -135,8 +136,9 @@ def export_mps(lm: Any, path: str) -> float:
 
 def cli_run(yaml_path: Path, out: str, src: str | None) -> dict[str, Any]:
     """``hyperplan plan FILE -o OUT`` in a fresh interpreter: wall seconds from process start
-    to exit, and the objective it wrote."""
+    to exit, CPU seconds of the process (user + system, all threads), the objective it wrote."""
     import json
+    import resource
 
     env = dict(os.environ)
     if src is not None:
@@ -144,14 +146,17 @@ def cli_run(yaml_path: Path, out: str, src: str | None) -> dict[str, Any]:
     if os.path.exists(out):
         os.remove(out)
     cmd = [sys.executable, "-m", "hyperplan.cli", "plan", str(yaml_path), "-o", out]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     if proc.returncode != 0 or not os.path.exists(out):
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr[-500:]}")
     with open(out, encoding="utf-8") as fh:
         data = json.load(fh)
-    return {"wall_s": wall, "objective_usd": float(data["objective_usd"])}
+    return {"wall_s": wall, "cpu_s": cpu, "objective_usd": float(data["objective_usd"])}
 
 
 def cli_vs_highs(
@@ -177,9 +182,14 @@ def cli_vs_highs(
         row["load_average"] = os.getloadavg()[0]
         rounds.append(row)
         print(
-            f"  {yaml_path.name}: cli {row['after']['wall_s']:.2f} s, HiGHS alone "
-            f"{row['highs']['total_s']:.2f} s"
-            + (f", before {row['before']['wall_s']:.2f} s" if before_src else "")
+            f"  {yaml_path.name}: cli {row['after']['wall_s']:.2f} s "
+            f"(CPU {row['after']['cpu_s']:.2f} s), HiGHS alone {row['highs']['total_s']:.2f} s "
+            f"(CPU {row['highs']['cpu_s']:.2f} s)"
+            + (
+                f", before {row['before']['wall_s']:.2f} s (CPU {row['before']['cpu_s']:.2f} s)"
+                if before_src
+                else ""
+            )
             + f" (load {row['load_average']:.1f})",
             flush=True,
         )
@@ -196,6 +206,9 @@ def cli_vs_highs(
         "ratio_median": statistics.median(
             r["after"]["wall_s"] / r["highs"]["total_s"] for r in rounds
         ),
+        "cpu_ratio_median": statistics.median(
+            r["after"]["cpu_s"] / r["highs"]["cpu_s"] for r in rounds
+        ),
         "load_average_median": statistics.median(r["load_average"] for r in rounds),
     }
     if before_src is not None:
@@ -203,6 +216,9 @@ def cli_vs_highs(
         out["before_s_median"] = med("before")
         out["before_ratio_median"] = statistics.median(
             r["before"]["wall_s"] / r["highs"]["total_s"] for r in rounds
+        )
+        out["before_cpu_ratio_median"] = statistics.median(
+            r["before"]["cpu_s"] / r["highs"]["cpu_s"] for r in rounds
         )
     return out
 
@@ -458,9 +474,11 @@ def main() -> None:
     for c in cli:
         print(
             f"command line {Path(c['file']).name}: {c['cli_s_median']:.2f} s, HiGHS alone on the "
-            f"unscaled MPS {c['highs_s_median']:.2f} s: median ratio {c['ratio_median']:.3f}"
+            f"unscaled MPS {c['highs_s_median']:.2f} s: median ratio {c['ratio_median']:.3f}, "
+            f"of CPU {c['cpu_ratio_median']:.3f}"
             + (
-                f" (before: {c['before_s_median']:.2f} s, ratio {c['before_ratio_median']:.3f})"
+                f" (before: {c['before_s_median']:.2f} s, ratio {c['before_ratio_median']:.3f}, "
+                f"of CPU {c['before_cpu_ratio_median']:.3f})"
                 if "before_s_median" in c
                 else ""
             )
