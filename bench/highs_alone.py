@@ -5,7 +5,13 @@
    ``Highs.writeModel``) and solving it with the same options. Ratio = hyperplan / HiGHS
    (read + solve); the goal is under 1.1 at 1M columns. hyperplan's independent check of the plan
    (``verify``) is timed apart: it is not part of building, solving or reading results.
-2. Settings: the MPS solved by HiGHS with simplex / IPM / choose, presolve on / off, 1 and 2
+2. Command line (issue 19): ``hyperplan plan FILE -o plan.json`` as a fresh process, from process
+   start to exit (plan.json written), against HiGHS alone reading and solving the MPS of the
+   *unscaled* model in this process. Repeated ``--repeats`` times interleaved; the median ratio is
+   reported (each ratio against the anchor measured next to it). ``--cli-before SRC`` also runs
+   another checkout's CLI (``PYTHONPATH=SRC``, e.g. main's ``src``) in the same rounds: before
+   and after measured under the same load.
+3. Settings: the MPS solved by HiGHS with simplex / IPM / choose, presolve on / off, 1 and 2
    threads (one fresh interpreter per thread count, since HiGHS sizes its thread pool once per
    process); parallel dual simplex (``parallel=on``) is tried with 2 threads.
 
@@ -13,6 +19,7 @@ Times are the best of ``--repeats`` (default 3) runs, hyperplan and HiGHS interl
 processes may share the machine: compare figures from the same run.
 
     python bench/highs_alone.py [--quick] [--cases m xl frontier-2030] [--settings-cases ...]
+        [--cli examples/frontier-2030.yaml] [--cli-before /work/main/src]
 
 Writes bench/results/highs_alone.json.
 """
@@ -22,6 +29,8 @@ from __future__ import annotations
 import argparse
 import gc
 import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -58,16 +67,17 @@ def highs_from_mps(mps: str, time_limit: float | None = None, **options: Any) ->
         h.setOptionValue(key, value)
     if time_limit is not None:
         h.setOptionValue("time_limit", float(time_limit))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     h.readModel(mps)
     t1 = time.perf_counter()
     h.run()
-    t2 = time.perf_counter()
+    t2, c2 = time.perf_counter(), time.process_time()
     info = h.getInfo()
     return {
         "read_s": t1 - t0,
         "solve_s": t2 - t1,
         "total_s": t2 - t0,
+        "cpu_s": c2 - c0,  # every thread of this process: HiGHS's MIP workers included
         "status": h.modelStatusToString(h.getModelStatus()),
         "objective": float(info.objective_function_value),
         "iterations": int(info.simplex_iteration_count),
@@ -114,6 +124,105 @@ def hyperplan_end_to_end(scenario: Any, catalog: Any) -> tuple[dict[str, Any], A
     }, solved
 
 
+def export_mps(lm: Any, path: str) -> float:
+    """Write the model *as built* (not the power-of-two scaled copy HiGHS gets from
+    ``solve``) to an MPS file; seconds taken."""
+    from hyperplan.plan.solve import SolverOptions, make_highs
+
+    t0 = time.perf_counter()
+    make_highs(lm, SolverOptions(), scale=False).writeModel(path)
+    return time.perf_counter() - t0
+
+
+def cli_run(yaml_path: Path, out: str, src: str | None) -> dict[str, Any]:
+    """``hyperplan plan FILE -o OUT`` in a fresh interpreter: wall seconds from process start
+    to exit, CPU seconds of the process (user + system, all threads), the objective it wrote."""
+    import json
+    import resource
+
+    env = dict(os.environ)
+    if src is not None:
+        env["PYTHONPATH"] = src
+    if os.path.exists(out):
+        os.remove(out)
+    cmd = [sys.executable, "-m", "hyperplan.cli", "plan", str(yaml_path), "-o", out]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    if proc.returncode != 0 or not os.path.exists(out):
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}: {proc.stderr[-500:]}")
+    with open(out, encoding="utf-8") as fh:
+        data = json.load(fh)
+    return {"wall_s": wall, "cpu_s": cpu, "objective_usd": float(data["objective_usd"])}
+
+
+def cli_vs_highs(
+    yaml_path: Path, repeats: int, tmp: str, before_src: str | None = None
+) -> dict[str, Any]:
+    """The command line end to end against HiGHS alone on the unscaled model's MPS, interleaved
+    ``repeats`` times (and ``before_src``'s command line in the same rounds)."""
+    from hyperplan.plan.api import _scenario_catalog
+    from hyperplan.plan.build import build
+    from hyperplan.plan.inputs import resolve
+    from hyperplan.scenario.load import load_scenario
+
+    scenario = load_scenario(str(yaml_path))
+    pm = build(resolve(scenario, _scenario_catalog(scenario)), integer=scenario.integer)
+    mps = os.path.join(tmp, "cli-anchor.mps")
+    export_mps(pm.lm, mps)
+    rounds = []
+    for _ in range(repeats):
+        row: dict[str, Any] = {"after": cli_run(yaml_path, os.path.join(tmp, "after.json"), None)}
+        row["highs"] = highs_from_mps(mps)
+        if before_src is not None:
+            row["before"] = cli_run(yaml_path, os.path.join(tmp, "before.json"), before_src)
+        row["load_average"] = os.getloadavg()[0]
+        rounds.append(row)
+        print(
+            f"  {yaml_path.name}: cli {row['after']['wall_s']:.2f} s "
+            f"(CPU {row['after']['cpu_s']:.2f} s), HiGHS alone {row['highs']['total_s']:.2f} s "
+            f"(CPU {row['highs']['cpu_s']:.2f} s)"
+            + (
+                f", before {row['before']['wall_s']:.2f} s (CPU {row['before']['cpu_s']:.2f} s)"
+                if before_src
+                else ""
+            )
+            + f" (load {row['load_average']:.1f})",
+            flush=True,
+        )
+
+    def med(key: str, field: str = "wall_s") -> float:
+        return statistics.median(r[key][field] for r in rounds)
+
+    out: dict[str, Any] = {
+        "file": str(yaml_path),
+        "repeats": repeats,
+        "rounds": rounds,
+        "cli_s_median": med("after"),
+        "highs_s_median": med("highs", "total_s"),
+        "ratio_median": statistics.median(
+            r["after"]["wall_s"] / r["highs"]["total_s"] for r in rounds
+        ),
+        "cpu_ratio_median": statistics.median(
+            r["after"]["cpu_s"] / r["highs"]["cpu_s"] for r in rounds
+        ),
+        "load_average_median": statistics.median(r["load_average"] for r in rounds),
+    }
+    if before_src is not None:
+        out["before_src"] = before_src
+        out["before_s_median"] = med("before")
+        out["before_ratio_median"] = statistics.median(
+            r["before"]["wall_s"] / r["highs"]["total_s"] for r in rounds
+        )
+        out["before_cpu_ratio_median"] = statistics.median(
+            r["before"]["cpu_s"] / r["highs"]["cpu_s"] for r in rounds
+        )
+    return out
+
+
 def overhead(name: str, repeats: int, tmp: str) -> dict[str, Any]:
     """hyperplan end to end vs HiGHS alone from MPS on one case, best of ``repeats`` each."""
     scenario, catalog = common.case(name)
@@ -122,9 +231,7 @@ def overhead(name: str, repeats: int, tmp: str) -> dict[str, Any]:
     for i in range(repeats):
         hp, solved = hyperplan_end_to_end(scenario, catalog)
         if i == 0:
-            t0 = time.perf_counter()
-            solved.solution.highs.writeModel(mps)
-            write_s = time.perf_counter() - t0
+            write_s = export_mps(solved.model.lm, mps)
         del solved
         hp_runs.append(hp)
         hs_runs.append(highs_from_mps(mps))
@@ -300,6 +407,16 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=7200.0, help="per worker, seconds")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
+        "--cli",
+        nargs="*",
+        type=Path,
+        default=None,
+        help="scenario files for the command-line comparison (default frontier-2030)",
+    )
+    parser.add_argument(
+        "--cli-before", default=None, help="PYTHONPATH of another checkout's CLI to run too"
+    )
+    parser.add_argument(
         "--settings-worker", nargs=2, metavar=("MPS", "THREADS"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
@@ -310,7 +427,13 @@ def main() -> None:
     repeats = 1 if args.quick else args.repeats
     over_cases = ["xs"] if args.quick else _given(args.cases, OVERHEAD_CASES)
     set_cases = ["xs"] if args.quick else _given(args.settings_cases, SETTINGS_CASES)
+    cli_files = (
+        [common.ROOT / "examples" / "small.yaml"]
+        if args.quick
+        else (args.cli if args.cli is not None else [common.FRONTIER])
+    )
     with tempfile.TemporaryDirectory() as tmp:
+        cli = [cli_vs_highs(f, repeats, tmp, args.cli_before) for f in cli_files]
         over = []
         mps_of: dict[str, str] = {}
         for name in dict.fromkeys(over_cases + set_cases):
@@ -348,9 +471,28 @@ def main() -> None:
                 f"threads={b['threads']} parallel={b['parallel']} ({b['solve_s']:.2f} s, "
                 f"{b['vs_default']:.2f}x the default)"
             )
+    for c in cli:
+        print(
+            f"command line {Path(c['file']).name}: {c['cli_s_median']:.2f} s, HiGHS alone on the "
+            f"unscaled MPS {c['highs_s_median']:.2f} s: median ratio {c['ratio_median']:.3f}, "
+            f"of CPU {c['cpu_ratio_median']:.3f}"
+            + (
+                f" (before: {c['before_s_median']:.2f} s, ratio {c['before_ratio_median']:.3f}, "
+                f"of CPU {c['before_cpu_ratio_median']:.3f})"
+                if "before_s_median" in c
+                else ""
+            )
+            + f", load average {c['load_average_median']:.1f}"
+        )
     out = common.write_results(
         "highs_alone",
-        {"repeats": repeats, "quick": args.quick, "overhead": over, "settings": sweep},
+        {
+            "repeats": repeats,
+            "quick": args.quick,
+            "cli": cli,
+            "overhead": over,
+            "settings": sweep,
+        },
         args.out,
     )
     print(f"wrote {out}")

@@ -19,7 +19,7 @@ from hyperplan.plan.build import PlanningModel, build
 from hyperplan.plan.context import Limits, Outage, Outages, PlanContext
 from hyperplan.plan.estimate import check_memory, estimate
 from hyperplan.plan.inputs import PlanInputs, provider_settings, region_settings, resolve
-from hyperplan.plan.model import LinearModel
+from hyperplan.plan.numerics import numerics_warnings
 from hyperplan.plan.results import tables
 from hyperplan.plan.sensitivity import walk_away_values
 from hyperplan.plan.solve import Solution, SolverOptions, make_highs, run, solve
@@ -130,7 +130,7 @@ def solve_scenario(
     warnings = list(inputs.warnings)
     if stop_warning:
         warnings.insert(0, stop_warning)
-    warnings += numerics_warnings(pm.lm)
+    warnings += numerics_warnings(pm.lm, solution)
     warnings += unserved_warnings(pm, result_tables)
     plan_obj = Plan(
         scenario_name=scenario.name,
@@ -263,58 +263,6 @@ def _honest_status(
         "better one"
     )
     return status, warning
-
-
-#: Spread (max / min of nonzero magnitudes) beyond which the numbers are called badly scaled.
-NUMERIC_SPREAD_WARN = 1e10
-
-
-def numerics_warnings(lm: LinearModel) -> list[str]:
-    """A warning when the model's coefficients or costs span more than 10 orders of magnitude.
-
-    HiGHS scales the model itself, and every plan is checked independently of the solver
-    (:func:`~hyperplan.plan.verify.verify`), so the warning only says where precision may
-    suffer and which families hold the extremes. One pass over the coefficient blocks, no copy.
-    """
-    starts = np.array([f.start for f in lm.cols.values()])
-    names = list(lm.cols)
-
-    def family(col: int) -> str:
-        return names[int(np.searchsorted(starts, col, side="right") - 1)]
-
-    out = []
-    blocks = (
-        ("matrix coefficients", zip(lm._aj, lm._av, strict=True)),
-        (
-            "costs",
-            (
-                (np.arange(f.start, f.start + f.size), c)
-                for f, c in zip(lm.cols.values(), lm._cost, strict=True)
-            ),
-        ),
-    )
-    for what, parts in blocks:
-        lo, hi = (np.inf, -1), (0.0, -1)
-        for cols, values in parts:
-            mag = np.abs(values)
-            nonzero = np.flatnonzero(mag > 0)
-            if not nonzero.size:
-                continue
-            a, b = nonzero[np.argmin(mag[nonzero])], nonzero[np.argmax(mag[nonzero])]
-            if mag[a] < lo[0]:
-                lo = (float(mag[a]), int(cols[a]))
-            if mag[b] > hi[0]:
-                hi = (float(mag[b]), int(cols[b]))
-        if lo[1] < 0 or hi[0] <= lo[0] * NUMERIC_SPREAD_WARN:
-            continue
-        out.append(
-            f"the model's {what} span {math.log10(hi[0] / lo[0]):.0f} orders of magnitude "
-            f"({lo[0]:.2g} in {family(lo[1])} to {hi[0]:.2g} in {family(hi[1])}); HiGHS scales "
-            "the model and the plan was checked against every constraint, but the smallest "
-            "quantities may be imprecise: check the units of the tiniest and largest demands "
-            "and prices"
-        )
-    return out
 
 
 def unserved_warnings(pm: PlanningModel, result: dict[str, pd.DataFrame]) -> list[str]:

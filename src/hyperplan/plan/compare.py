@@ -32,7 +32,7 @@ from hyperplan.plan.api import Plan, Solved, _scenario_catalog, solve_scenario
 from hyperplan.plan.build import build
 from hyperplan.plan.inputs import resolve
 from hyperplan.plan.results import resilience
-from hyperplan.plan.solve import SolverOptions, make_highs, run
+from hyperplan.plan.solve import SolverOptions, make_highs, run, scaling_of
 from hyperplan.scenario.schema import Scenario
 
 
@@ -171,6 +171,7 @@ def evaluate_fixed(probe: Scenario, solved: Solved, catalog: Catalog) -> pd.Data
     fixed = chosen.reindex(key_full).fillna(0.0).to_numpy()
     h = make_highs(lm, SolverOptions())  # served fractions only: a plain LP
     cols = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
+    fixed = scaling_of(h).col_bounds(cols, fixed)  # HiGHS holds the scaled model
     h.changeColsBounds(len(cols), cols, fixed, fixed)
     sol = run(h, is_mip=False)
     if not sol.usable:

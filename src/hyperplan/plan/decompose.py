@@ -28,6 +28,11 @@ Results: the converged master and subproblem solutions are placed into the whole
 arrays (built once, without a solver) so every result table, dual and check is the monolithic
 one's code path. Duals of base rows come from the master, duals of outage rows from the final
 subproblem solves.
+
+The master and the subproblems hand HiGHS the model as built (``make_highs(..., scale=False)``):
+the loop moves bounds and reads duals on the HiGHS instances directly, in user units, so the
+family scaling of :mod:`hyperplan.plan.scaling` (which the monolithic solve applies) is not used
+here yet.
 """
 
 from __future__ import annotations
@@ -112,7 +117,7 @@ class SubSolver:
         )
         self.A_link = lm.matrix()[:, self.block.n_own :].tocsc()
         self.offer_provider = inp.offer_provider
-        self.h = make_highs(lm, options) if lm.n_rows else None
+        self.h = make_highs(lm, options, scale=False) if lm.n_rows else None
         self.ub = lm.arrays()["ub"]
         cost = lm.arrays()["cost"]
         self.penalty_cost = np.where(self.block.own_offer < 0, cost[: self.block.n_own], 0.0)
@@ -439,7 +444,7 @@ class Master:
         self.n = lm.n_cols
         self.m = lm.n_rows
         self.options = options
-        self.h = make_highs(lm, options)
+        self.h = make_highs(lm, options, scale=False)
         self.integer_cols = np.flatnonzero(lm.arrays()["integrality"] > 0).astype(np.int32)
         self.theta = np.arange(self.n, self.n + n_scen, dtype=np.int32)
         if n_scen:

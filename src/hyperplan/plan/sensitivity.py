@@ -23,7 +23,7 @@ import pandas as pd
 
 from hyperplan.plan.build import MUSD
 from hyperplan.plan.model import LinearModel
-from hyperplan.plan.solve import SolverOptions, make_highs, run_interruptible
+from hyperplan.plan.solve import SolverOptions, make_highs, run_interruptible, scaling_of
 from hyperplan.plan.solved import Solved
 
 
@@ -56,22 +56,34 @@ def _penalty_cols(lm: LinearModel) -> np.ndarray:
 def _resolve_without(
     h: highspy.Highs, cols: np.ndarray, share_rows: np.ndarray, arrays: dict[str, np.ndarray]
 ) -> tuple[str, float, float, float]:
+    # bounds go to HiGHS in its (scaled) units; ``arrays`` hold the model's own
+    scaling = scaling_of(h)
     n = len(cols)
     h.changeColsBounds(n, cols, np.zeros(n), np.zeros(n))
     if len(share_rows):
         k = len(share_rows)
-        h.changeRowsBounds(k, share_rows, arrays["row_lo"][share_rows], np.full(k, np.inf))
+        lo = scaling.row_bounds(share_rows, arrays["row_lo"][share_rows])
+        h.changeRowsBounds(k, share_rows, lo, np.full(k, np.inf))
     started = time.perf_counter()
     run_interruptible(h)
     seconds = time.perf_counter() - started
     status = h.modelStatusToString(h.getModelStatus()).lower()
     objective = float(h.getInfo().objective_function_value)
     pen = arrays["penalty_cols"]
-    penalty = float(arrays["cost"][pen] @ np.asarray(h.getSolution().col_value)[pen])
-    h.changeColsBounds(n, cols, arrays["lb"][cols], arrays["ub"][cols])
+    values = scaling.col_values(np.asarray(h.getSolution().col_value))
+    penalty = float(arrays["cost"][pen] @ values[pen])
+    h.changeColsBounds(
+        n,
+        cols,
+        scaling.col_bounds(cols, arrays["lb"][cols]),
+        scaling.col_bounds(cols, arrays["ub"][cols]),
+    )
     if len(share_rows):
         h.changeRowsBounds(
-            len(share_rows), share_rows, arrays["row_lo"][share_rows], arrays["row_hi"][share_rows]
+            len(share_rows),
+            share_rows,
+            scaling.row_bounds(share_rows, arrays["row_lo"][share_rows]),
+            scaling.row_bounds(share_rows, arrays["row_hi"][share_rows]),
         )
     return status, objective, penalty, seconds
 
