@@ -99,14 +99,14 @@ def _headers(csp: str = PAGE_CSP) -> dict[str, str]:
     }
 
 
-def page(template: str, status: int = 200, **context: Any) -> HTMLResponse:
+def page(template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
     """``template`` rendered as an HTML answer with the console's security headers."""
     context.setdefault("who", None)
     context.setdefault("csrf", "")
     context.setdefault("active", "")
     context.setdefault("flash", None)
     html = environment().get_template(template).render(mount=MOUNT, **context)
-    return HTMLResponse(html, status_code=status, headers=_headers())
+    return HTMLResponse(html, status_code=status_code, headers=_headers())
 
 
 @functools.cache

@@ -283,6 +283,8 @@ def contracts(ledger: Ledger, workspace: str) -> dict[str, Any]:
         source = "the adopted plan's scenario"
     else:
         table, source = None, None
+    if table is not None and not len(table):
+        table, source = None, None
     out: dict[str, Any] = {
         "stored": stored,
         "source": source,
