@@ -447,7 +447,6 @@ def _routes(app: FastAPI) -> None:
                     text=text,
                     filename=filename,
                     problems=sort_problems(exc.problems),
-                    status=422,
                 )
             if action == "validate":
                 return runs_page(request, who, csrf, text=text, filename=filename, valid=name)

@@ -184,8 +184,8 @@ def portfolio(ledger: Ledger, workspace: str) -> dict[str, Any]:
         if len(s.spend_year_provider)
         else None,
         "shares": provider_shares(plan),
-        "peak_gw": fmt.gw(s.peak_mw, 2),
-        "target_gw": fmt.gw(s.target_mw, 2) if s.target_mw else None,
+        "peak_gw": fmt.power_mw(s.peak_mw),
+        "target_gw": fmt.power_mw(s.target_mw) if s.target_mw else None,
         "target_reached": fmt.pct(s.target_reached, 0) if s.target_reached is not None else None,
         "short_of_target": bool(s.target_mw and s.peak_mw < s.target_mw),
         "actuals": plan_vs_actual_years(frame, plan) if frame is not None else None,
