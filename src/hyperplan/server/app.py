@@ -88,6 +88,9 @@ def create_app(
     app.include_router(jobs_router(require_role, get_ledger=ledger_of))
     for extra in routers:
         app.include_router(extra)
+    from hyperplan.server.console import MOUNT, console_app
+
+    app.mount(MOUNT, console_app(app))
     app.add_middleware(BodyLimit, max_bytes=max_body_bytes)
     app.add_middleware(CatchAll)
     return app
