@@ -72,6 +72,9 @@ TABLE: list[tuple[str, str, str, dict[str, Any], str, int]] = [
     ("get job", "GET", "/jobs/999", {}, "viewer", 404),
     ("cancel job", "POST", "/jobs/999/cancel", {}, "planner", 404),
     ("job result", "GET", "/jobs/999/result", {}, "viewer", 404),
+    ("list actuals", "GET", "/actuals", {}, "viewer", 200),
+    ("upload actuals", "POST", "/actuals/imports?filename=x.csv", {"content": b""}, "planner", 415),
+    ("actuals report", "GET", "/actuals/report", {}, "viewer", 404),
 ]
 CALLERS = ("none", "bad", "revoked", "other", *ROLES)
 

@@ -8,6 +8,7 @@ tables are shown, in the terminal and in the HTML report alike.
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from hyperplan.actuals.reader import FocusFrame
+    from hyperplan.ledger.db import Ledger
     from hyperplan.plan.artifact import Plan
 
 TITLES = {
@@ -34,6 +36,8 @@ HIDDEN = {
     "coverage": ("covered_gpu_hours", "ondemand_gpu_hours"),
 }
 """Columns left out of the shown tables (all are in ``--json``)."""
+SCHEMA = "hyperplan.actuals/1"
+"""Schema of the JSON document of :func:`to_json`."""
 
 
 def answers(
@@ -92,9 +96,7 @@ def gather(
     (:func:`ledger_in_use`) and holds any, else the plan's. The ledger's commitments are matched
     to the bills when a ledger is in use.
     """
-    import pandas as pd
-
-    from hyperplan.actuals.contracts import COLUMNS, load_contracts
+    from hyperplan.actuals.contracts import load_contracts
     from hyperplan.actuals.mapping import load_mapping
     from hyperplan.actuals.reader import read_focus
     from hyperplan.errors import InputError, Problem
@@ -103,7 +105,6 @@ def gather(
     notes: list[str] = []
     mapping = load_mapping(mapping_file) if mapping_file else None
     contracts = load_contracts(contracts_file) if contracts_file else None
-    commitments = None
     if not ledger_in_use(db):
         if not paths:
             raise InputError(
@@ -117,33 +118,103 @@ def gather(
         frame = read_focus(paths, mapping)
         return frame, answers(frame, plan, contracts), notes
 
-    from hyperplan.actuals.store import frame_from_ledger
-    from hyperplan.ledger import api
     from hyperplan.ledger.db import open_ledger
 
     ledger = open_ledger(db)
     try:
-        frame = read_focus(paths, mapping) if paths else frame_from_ledger(ledger, workspace)
-        if not paths:
-            notes.append(
-                f"actuals from the ledger ({ledger.where}, workspace {workspace}): "
-                f"{len(frame.files)} imported file(s)"
-            )
-        if contracts is None:
-            stored = api.list_contracts(ledger, workspace)
-            if stored:
-                contracts = pd.DataFrame(
-                    {
-                        COLUMNS[0]: [r["name"] for r in stored],
-                        COLUMNS[1]: [r["provider"] for r in stored],
-                        COLUMNS[2]: [float(r["committed_usd"]) for r in stored],
-                        COLUMNS[3]: pd.to_datetime([r["start"] for r in stored]),
-                        COLUMNS[4]: pd.to_datetime([r["end"] for r in stored]),
-                    },
-                    columns=COLUMNS,
-                )
-                notes.append(f"{len(stored)} take-or-pay contract(s) from the ledger")
-        commitments = api.list_commitments(ledger, workspace)
+        if paths:
+            frame = read_focus(paths, mapping)
+            return frame, *_ledger_answers(frame, ledger, workspace, plan, contracts, notes)
+        return from_ledger(ledger, workspace, plan=plan, contracts=contracts)
     finally:
         ledger.dispose()
-    return frame, answers(frame, plan, contracts, commitments), notes
+
+
+def from_ledger(
+    ledger: Ledger,
+    workspace: str,
+    *,
+    plan: Plan | None = None,
+    contracts: pd.DataFrame | None = None,
+) -> tuple[FocusFrame, dict[str, pd.DataFrame], list[str]]:
+    """The frame, answer tables and notes from the actuals stored in an open ``ledger``
+    (``actuals report`` without bills; the server's report). Contracts: ``contracts``, else
+    the ledger's take-or-pay contracts, else the plan's; the ledger's commitments are matched.
+
+    Raises:
+        InputError: the workspace holds no imported actuals.
+    """
+    from hyperplan.actuals.store import frame_from_ledger
+
+    frame = frame_from_ledger(ledger, workspace)
+    notes = [
+        f"actuals from the ledger ({ledger.where}, workspace {workspace}): "
+        f"{len(frame.files)} imported file(s)"
+    ]
+    return frame, *_ledger_answers(frame, ledger, workspace, plan, contracts, notes)
+
+
+def _ledger_answers(
+    frame: FocusFrame,
+    ledger: Ledger,
+    workspace: str,
+    plan: Plan | None,
+    contracts: pd.DataFrame | None,
+    notes: list[str],
+) -> tuple[dict[str, pd.DataFrame], list[str]]:
+    """The answers of ``frame`` with the ledger's contracts (unless given) and commitments."""
+    import pandas as pd
+
+    from hyperplan.actuals.contracts import COLUMNS
+    from hyperplan.ledger import api
+
+    if contracts is None:
+        stored = api.list_contracts(ledger, workspace)
+        if stored:
+            contracts = pd.DataFrame(
+                {
+                    COLUMNS[0]: [r["name"] for r in stored],
+                    COLUMNS[1]: [r["provider"] for r in stored],
+                    COLUMNS[2]: [float(r["committed_usd"]) for r in stored],
+                    COLUMNS[3]: pd.to_datetime([r["start"] for r in stored]),
+                    COLUMNS[4]: pd.to_datetime([r["end"] for r in stored]),
+                },
+                columns=COLUMNS,
+            )
+            notes.append(f"{len(stored)} take-or-pay contract(s) from the ledger")
+    commitments = api.list_commitments(ledger, workspace)
+    return answers(frame, plan, contracts, commitments), notes
+
+
+def _json_value(v: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if hasattr(v, "item"):
+        return _json_value(v.item())
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    return v
+
+
+def to_json(tables: dict[str, pd.DataFrame], frame: FocusFrame) -> dict[str, Any]:
+    """The JSON document of ``actuals report --json`` (and the server's report): files, FOCUS
+    rows, extra ``x_`` columns, warnings, and every table as records with its units (USD,
+    GPU-hours, ...); NaN and infinities become null."""
+    return {
+        "schema": SCHEMA,
+        "files": [str(f) for f in frame.files],
+        "rows": frame.rows,
+        "extra_columns": frame.extra_columns,
+        "warnings": frame.warnings,
+        "tables": {
+            name: {
+                "units": df.attrs.get("units", {}),
+                "rows": [
+                    {k: _json_value(v) for k, v in r.items()} for r in df.to_dict(orient="records")
+                ],
+            }
+            for name, df in tables.items()
+        },
+    }

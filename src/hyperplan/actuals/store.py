@@ -11,7 +11,8 @@ a :class:`~hyperplan.actuals.reader.FocusFrame` from the stored groups, so every
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +20,8 @@ import duckdb
 import pandas as pd
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
     from hyperplan.actuals.mapping import Mapping
     from hyperplan.actuals.reader import FocusFrame
     from hyperplan.ledger.db import Ledger
@@ -74,14 +77,25 @@ def import_files(
     workspace: str,
     author: str,
     mapping: Mapping | None = None,
+    labels: dict[Path, str] | None = None,
+    before_commit: Callable[[Session, int, ImportResult], None] | None = None,
 ) -> ImportResult:
     """Read the FOCUS exports at ``paths`` and store the ones not yet imported (all or nothing).
+
+    Args:
+        labels: the name each file gets in the ledger and in located problems, by its path
+            (default: the path as given; the server names an uploaded temp file as its client
+            did).
+        before_commit: ``before_commit(session, workspace_id, result)`` runs in the storing
+            transaction once ``result.stored`` is known (the server records its answer to an
+            Idempotency-Key there); not called when nothing is stored.
 
     Raises:
         InputError: a path is not a readable export, or a value is bad (located; nothing stored).
         LedgerError: the database refused the write (nothing stored).
     """
     from hyperplan.actuals.reader import expand_paths, read_focus
+    from hyperplan.errors import InputError
     from hyperplan.ledger.actuals_store import (
         GROUP_NUMBERS,
         GROUP_TEXT,
@@ -91,7 +105,15 @@ def import_files(
         store_imports,
     )
 
-    files = expand_paths(list(paths))
+    names = {Path(k): v for k, v in (labels or {}).items()}
+
+    def label(f: Path) -> str:
+        return names.get(f, str(f))
+
+    try:
+        files = expand_paths(list(paths))
+    except InputError as exc:
+        raise _relabelled(exc, names) from None
     hashes = {f: file_sha256(f) for f in files}
     known = known_imports(ledger, workspace, list(hashes.values()))
     result = ImportResult()
@@ -99,15 +121,20 @@ def import_files(
     seen: dict[str, Path] = {}
     for f, h in hashes.items():
         if h in known:
-            result.skipped.append({"path": str(f), "sha256": h, "previous": known[h]})
+            result.skipped.append({"path": label(f), "sha256": h, "previous": known[h]})
         elif h in seen:  # the same bytes twice in one import (a copy): counted once
-            result.skipped.append({"path": str(f), "sha256": h, "previous": {"path": str(seen[h])}})
+            result.skipped.append(
+                {"path": label(f), "sha256": h, "previous": {"path": label(seen[h])}}
+            )
         else:
             seen[h] = f
             todo.append(f)
     if not todo:
         return result
-    frame = read_focus(todo, mapping)
+    try:
+        frame = read_focus(todo, mapping)
+    except InputError as exc:
+        raise _relabelled(exc, names) from None
     result.warnings = frame.warnings
     result.unmapped = frame.unmapped
     con = frame.con
@@ -127,7 +154,7 @@ def import_files(
         um = unmapped[unmapped["_file"] == key]
         items.append(
             FileImport(
-                path=key,
+                path=label(f),
                 sha256=hashes[f],
                 rows=int(rows_by_file.get(key, 0)),
                 groups=g,
@@ -139,8 +166,37 @@ def import_files(
                 warnings=[],
             )
         )
-    result.stored = store_imports(ledger, items, workspace=workspace, author=author)
+
+    def hook(session: Session, workspace_id: int, stored: list[dict[str, Any]]) -> None:
+        result.stored = stored
+        if before_commit is not None:
+            before_commit(session, workspace_id, result)
+
+    result.stored = store_imports(
+        ledger, items, workspace=workspace, author=author, before_commit=hook
+    )
     return result
+
+
+def _relabelled(exc: Exception, names: dict[Path, str]) -> Exception:
+    """``exc`` (an InputError) with each labelled path replaced by its label, in the problems'
+    files and messages (a DuckDB message may quote the path)."""
+    from hyperplan.errors import InputError
+
+    if not names or not isinstance(exc, InputError):
+        return exc
+    swaps = sorted(((str(k), v) for k, v in names.items()), key=lambda kv: -len(kv[0]))
+
+    def swap(text: str | None) -> str | None:
+        if text is None:
+            return None
+        for old, new in swaps:  # longest first: a path never hides inside a shorter one
+            text = text.replace(old, new)
+        return text
+
+    return InputError(
+        [replace(p, file=swap(p.file), message=swap(p.message) or "") for p in exc.problems]
+    )
 
 
 def frame_from_ledger(ledger: Ledger, workspace: str) -> FocusFrame:

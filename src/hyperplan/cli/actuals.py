@@ -20,11 +20,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from hyperplan.actuals.collect import to_json
+
 if TYPE_CHECKING:
     import pandas as pd
     from rich.console import Console
-
-    from hyperplan.actuals.reader import FocusFrame
 
 
 def _cell(v: Any) -> str:
@@ -59,38 +59,6 @@ def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
     if len(df) > limit:
         table.caption = f"{len(df) - limit} more rows (use --json for all)"
     return table
-
-
-def _json_value(v: Any) -> Any:
-    import pandas as pd
-
-    if isinstance(v, float) and not math.isfinite(v):
-        return None
-    if hasattr(v, "item"):
-        return _json_value(v.item())
-    if isinstance(v, pd.Timestamp):
-        return v.isoformat()
-    return v
-
-
-def to_json(tables: dict[str, pd.DataFrame], frame: FocusFrame) -> dict[str, Any]:
-    """A JSON-ready dict: files, rows, warnings, and every table as records with its units."""
-    return {
-        "schema": "hyperplan.actuals/1",
-        "files": [str(f) for f in frame.files],
-        "rows": frame.rows,
-        "extra_columns": frame.extra_columns,
-        "warnings": frame.warnings,
-        "tables": {
-            name: {
-                "units": df.attrs.get("units", {}),
-                "rows": [
-                    {k: _json_value(v) for k, v in r.items()} for r in df.to_dict(orient="records")
-                ],
-            }
-            for name, df in tables.items()
-        },
-    }
 
 
 def print_table(out: Console, table: Table) -> None:

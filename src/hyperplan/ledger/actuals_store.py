@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -226,9 +227,17 @@ def _records(df: pd.DataFrame, columns: tuple[str, ...], import_id: int) -> list
 
 
 def store_imports(
-    ledger: Ledger, files: list[FileImport], *, workspace: str, author: str
+    ledger: Ledger,
+    files: list[FileImport],
+    *,
+    workspace: str,
+    author: str,
+    before_commit: Callable[[Session, int, list[dict[str, Any]]], None] | None = None,
 ) -> list[dict[str, Any]]:
     """Store every file of ``files`` in one transaction (all or nothing); their records.
+
+    ``before_commit(session, workspace_id, records)`` runs inside the transaction after the
+    files are stored (e.g. to record an Idempotency-Key's answer); what it raises rolls back.
 
     Raises:
         LedgerError: a file's hash was stored meanwhile by another writer (nothing is stored).
@@ -283,6 +292,8 @@ def store_imports(
                 {k: record[k] for k in ("path", "sha256", "rows", "first_month", "last_month")},
             )
             out.append(record)
+        if before_commit is not None:
+            before_commit(s, ws.id, out)
     return out
 
 

@@ -39,6 +39,7 @@ TAGS = [
     {"name": "ledger", "description": "commitments, contracts, audit log; sign and move"},
     {"name": "adoption", "description": "preview (planner) and apply (approver) a plan"},
     {"name": "tokens", "description": "API tokens of a workspace (admin)"},
+    {"name": "actuals", "description": "FOCUS billing exports: upload (planner), answers"},
 ]
 
 
@@ -60,6 +61,7 @@ def create_app(
     """
     from hyperplan.server.auth import ledger_of, require_role
     from hyperplan.server.routes import router
+    from hyperplan.server.routes_actuals import actuals_router
     from hyperplan.server.routes_jobs import jobs_router
 
     @contextlib.asynccontextmanager
@@ -86,6 +88,7 @@ def create_app(
     errors.install(app)
     app.include_router(router)
     app.include_router(jobs_router(require_role, get_ledger=ledger_of))
+    app.include_router(actuals_router())
     for extra in routers:
         app.include_router(extra)
     from hyperplan.server.console import MOUNT, console_app

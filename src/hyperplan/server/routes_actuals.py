@@ -1,0 +1,355 @@
+"""The actuals endpoints: FOCUS billing exports into the ledger, and the answers they give.
+
+    GET  /api/v1/{workspace}/actuals           viewer   the stored imports, oldest first
+    POST /api/v1/{workspace}/actuals/imports   planner  upload one FOCUS export (Idempotency-Key)
+    GET  /api/v1/{workspace}/actuals/report    viewer   the tables of ``actuals report --json``
+
+An upload is streamed to a private temporary file (bounded by the app's body limit, 413 above
+it), read and stored by :func:`hyperplan.actuals.store.import_files` exactly as ``hyperplan
+actuals import`` does (same SHA-256 dedup, one transaction: a bad file stores nothing), under
+the file name the client gave. The report is :func:`hyperplan.actuals.collect.to_json` of the
+stored actuals with the ledger's contracts and commitments, and optionally a stored plan run
+for plan vs actual. ``hyperplan replan`` is not served here (a long solve: a job kind to come).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from hyperplan.errors import InputError, Problem
+from hyperplan.ledger import access
+from hyperplan.ledger.db import Ledger
+from hyperplan.ledger.errors import LedgerError, LedgerUnavailable
+from hyperplan.server.auth import Principal
+from hyperplan.server.errors import ApiError
+from hyperplan.server.routes import (
+    AUTH,
+    PREFIX,
+    ErrorBodyRef,
+    IdempotencyKey,
+    Ledgers,
+    Planner,
+    Viewer,
+    _replay,
+)
+
+KINDS: dict[str, tuple[str, ...]] = {
+    ".csv.gz": ("application/gzip", "application/x-gzip", "application/octet-stream"),
+    ".csv": ("text/csv", "application/csv", "text/plain", "application/octet-stream"),
+    ".parquet": (
+        "application/vnd.apache.parquet",
+        "application/x-parquet",
+        "application/octet-stream",
+    ),
+}
+"""Accepted ``Content-Type`` of an upload by the file name's suffix (longest suffix first)."""
+NAME_RE = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,200}$")
+"""A client's file name: 1-200 characters, no folder separators, no control characters."""
+CHUNK_BYTES = 1 << 20
+"""Bytes written to the temporary file at a time."""
+
+UPLOAD_REQUEST = {
+    "requestBody": {
+        "required": True,
+        "description": "one FOCUS 1.0-1.3 cost-and-usage export: CSV, gzip-compressed CSV or "
+        "Parquet (the raw bytes; Content-Type by the file name's suffix)",
+        "content": {
+            t: {"schema": {"type": "string", "format": "binary"}}
+            for t in dict.fromkeys(t for types in KINDS.values() for t in types)
+        },
+    }
+}
+
+
+class ImportRecord(BaseModel):
+    """One imported FOCUS file: its name, SHA-256, FOCUS rows, the months it covers, rows that
+    map to nothing (by reason: rows and EffectiveCost, USD), who imported it and when."""
+
+    id: int
+    path: str = Field(description="the file's name as the importer gave it")
+    sha256: str
+    rows: int = Field(description="FOCUS rows read")
+    first_month: str | None = Field(description="YYYY-MM (null: no dated row)")
+    last_month: str | None
+    unmapped: dict[str, dict[str, int | float]] = Field(
+        description="reason -> {rows, effective_usd (USD)}"
+    )
+    warnings: list[str]
+    author: str
+    imported_at: str = Field(description="ISO UTC timestamp")
+
+
+class ImportStored(ImportRecord):
+    """An import stored by this request, with the number of groups its rows were summed into."""
+
+    groups: int
+
+
+class ImportSkipped(BaseModel):
+    """A file whose bytes the workspace already holds: not counted again."""
+
+    path: str
+    sha256: str
+    previous: dict[str, Any] = Field(description="the import that holds the same bytes")
+
+
+class UnmappedOut(BaseModel):
+    """Rows of the upload that map to nothing, by reason (EffectiveCost in USD)."""
+
+    reason: str
+    rows: int
+    effective_usd: float
+
+
+class ImportOut(BaseModel):
+    """What an upload did: the file ``stored`` (201) or ``skipped`` as already imported (200),
+    as ``hyperplan actuals import --json`` prints it."""
+
+    schema_: Literal["hyperplan.actuals-import/1"] = Field(alias="schema")
+    stored: list[ImportStored]
+    skipped: list[ImportSkipped]
+    warnings: list[str]
+    unmapped: list[UnmappedOut]
+
+
+class ActualsTable(BaseModel):
+    """One answer table: its rows as records and the unit of each column that has one."""
+
+    units: dict[str, str]
+    rows: list[dict[str, Any]]
+
+
+class ActualsReport(BaseModel):
+    """The answers of the stored actuals, as ``hyperplan actuals report --json`` prints them:
+    spend, unmapped rows, utilisation and waste, coverage, plan vs actual (with a plan run),
+    contract burn-down (with contracts), the ledger's signed and active commitments."""
+
+    schema_: Literal["hyperplan.actuals/1"] = Field(alias="schema")
+    files: list[str] = Field(description="the imported files, oldest first")
+    rows: int = Field(description="FOCUS rows in all")
+    extra_columns: list[str] = Field(description="x_ columns kept")
+    warnings: list[str]
+    tables: dict[str, ActualsTable]
+
+
+def actuals_router() -> APIRouter:
+    """The actuals routes (included by :func:`hyperplan.server.app.create_app`)."""
+    router = APIRouter(prefix=PREFIX, tags=["actuals"])
+
+    @router.get(
+        "/{workspace}/actuals",
+        response_model=list[ImportRecord],
+        summary="The imported FOCUS exports (oldest first)",
+        responses=AUTH,
+    )
+    def imports(who: Viewer, ledger: Ledgers) -> Any:
+        """One record per imported file, as ``hyperplan actuals import`` stored it."""
+        from hyperplan.ledger.actuals_store import list_imports
+
+        return list_imports(ledger, who.workspace)
+
+    @router.post(
+        "/{workspace}/actuals/imports",
+        response_model=ImportOut,
+        status_code=201,
+        summary="Upload one FOCUS export and store it (planner)",
+        responses={
+            **AUTH,
+            200: {"model": ImportOut, "description": "the same bytes were imported before"},
+            409: ErrorBodyRef,
+            413: ErrorBodyRef,
+            415: ErrorBodyRef,
+        },
+        openapi_extra=UPLOAD_REQUEST,
+    )
+    async def upload(
+        request: Request,
+        who: Planner,
+        ledger: Ledgers,
+        filename: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="the file's name (.csv, .csv.gz or .parquet): stored, and used in "
+                "located problems (or send header X-Filename)",
+            ),
+        ] = None,
+        x_filename: Annotated[
+            str | None, Header(alias="X-Filename", description="the file's name (or ?filename=)")
+        ] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Any:
+        """Like ``hyperplan actuals import FILE``: the bytes' SHA-256 already held means
+        ``skipped`` (200); else the file is read and stored (201), all or nothing: a bad file
+        is 422 with located problems (the file name as given, row, column) and stores nothing.
+        With an ``Idempotency-Key``, a retry gets the first answer (``Idempotent-Replayed``)."""
+        name = _checked_name(filename if filename is not None else x_filename)
+        _check_content_type(name, request.headers.get("content-type"))
+        folder = Path(tempfile.mkdtemp(prefix="hyperplan-upload-"))  # mode 0700: private
+        try:
+            path = folder / name
+            digest = hashlib.sha256(b"actuals-import\n" + name.encode("utf-8") + b"\n")
+            with path.open("wb") as fh:
+                async for chunk in request.stream():  # the body limit raises 413 here
+                    if chunk:
+                        digest.update(chunk)
+                        await run_in_threadpool(fh.write, chunk)
+            return await run_in_threadpool(
+                _import, ledger, who, path, name, digest.hexdigest(), idempotency_key
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    @router.get(
+        "/{workspace}/actuals/report",
+        response_model=ActualsReport,
+        summary="Utilisation, coverage, plan vs actual and burn-down of the stored actuals",
+        responses={**AUTH, 404: ErrorBodyRef, 409: ErrorBodyRef},
+    )
+    def report(
+        who: Viewer,
+        ledger: Ledgers,
+        plan_run: Annotated[
+            int | None,
+            Query(ge=1, le=2**62, description="a plan run of this workspace for plan vs actual"),
+        ] = None,
+    ) -> Any:
+        """The same document as ``hyperplan actuals report --json`` without bills (the
+        ledger's actuals, take-or-pay contracts and commitments); with ``plan_run``, also plan
+        vs actual and the plan's remaining spend in the burn-down forecast. 404 when the
+        workspace holds no imported actuals or no such plan run."""
+        return JSONResponse(_report(ledger, who.workspace, plan_run))
+
+    return router
+
+
+def _checked_name(name: str | None) -> str:
+    """The client's file name, or a 422 saying what a name must be."""
+    where = "query.filename"
+    if name is None or not name.strip():
+        raise _bad_name("a file name is needed: ?filename=bill.csv or header X-Filename", where)
+    if not NAME_RE.match(name) or name.strip(".") == "":
+        raise _bad_name("a file name without folders or control characters, 1-200 long", where)
+    if _kind(name) is None:
+        raise _bad_name("expected a .csv, .csv.gz or .parquet FOCUS export", where, file=name)
+    return name
+
+
+def _bad_name(message: str, path: str, file: str | None = None) -> ApiError:
+    problems = [Problem(message, file=file or "query", path=path)]
+    return ApiError(422, "invalid_request", message, problems)
+
+
+def _kind(name: str) -> str | None:
+    lower = name.lower()
+    return next((k for k in KINDS if lower.endswith(k)), None)
+
+
+def _check_content_type(name: str, header: str | None) -> None:
+    """415 unless the Content-Type is one accepted for the file name's suffix."""
+    kind = _kind(name)
+    assert kind is not None
+    media = (header or "").split(";")[0].strip().lower()
+    if media not in KINDS[kind]:
+        raise ApiError(
+            415,
+            "unsupported_media_type",
+            f"{name}: Content-Type {media or '(none)'!r} is not one of {', '.join(KINDS[kind])} "
+            f"(for a {kind} file)",
+        )
+
+
+def _import(
+    ledger: Ledger, who: Principal, path: Path, name: str, digest: str, key: str | None
+) -> JSONResponse:
+    """Store the uploaded file at ``path`` as ``name``; 201 stored, 200 skipped (or replayed)."""
+    from hyperplan.actuals.store import ImportResult, import_files
+
+    if key is not None:
+        if not access.IDEMPOTENCY_KEY_RE.match(key):
+            raise ApiError(
+                422, "invalid_request", "Idempotency-Key: 1-200 printable ASCII characters"
+            )
+        found = access.find_idempotent(ledger, who.workspace, key)
+        if found is not None:
+            return _replay(found, digest)
+
+    def remember(s: Any, workspace_id: int, result: ImportResult) -> None:
+        if key is not None:
+            body = _plain(result.to_json())
+            access.record_idempotent(s, workspace_id, key, digest, 201, body, who.user)
+
+    def run() -> ImportResult:
+        return import_files(
+            [path],
+            ledger,
+            workspace=who.workspace,
+            author=who.user,
+            labels={path: name},
+            before_commit=remember,
+        )
+
+    try:
+        result = run()
+    except access.IdempotencyClash:
+        found = access.find_idempotent(ledger, who.workspace, key) if key is not None else None
+        if found is not None:
+            return _replay(found, digest)
+        raise
+    except LedgerUnavailable:
+        raise
+    except LedgerError:
+        # the same bytes stored meanwhile by another request: now they are skipped
+        result = run()
+    return JSONResponse(_plain(result.to_json()), status_code=201 if result.stored else 200)
+
+
+def _plain(doc: dict[str, Any]) -> dict[str, Any]:
+    """``doc`` as the CLI prints it (``json.dumps(..., default=str)``), as plain JSON values."""
+    return json.loads(json.dumps(doc, default=str))
+
+
+def _report(ledger: Ledger, workspace: str, plan_run: int | None) -> dict[str, Any]:
+    """The report document of ``workspace``'s stored actuals (see the route)."""
+    from hyperplan.actuals.collect import from_ledger, to_json
+    from hyperplan.ledger.actuals_store import list_imports
+
+    plan = _plan_of_run(ledger, workspace, plan_run) if plan_run is not None else None
+    if not list_imports(ledger, workspace):
+        raise ApiError(
+            404,
+            "not_found",
+            f"workspace {workspace!r} holds no imported actuals: upload a FOCUS export with "
+            f"POST {PREFIX}/{workspace}/actuals/imports (or hyperplan actuals import) first",
+        )
+    frame, tables, _notes = from_ledger(ledger, workspace, plan=plan)
+    try:
+        return _plain(to_json(tables, frame))
+    finally:
+        frame.con.close()
+
+
+def _plan_of_run(ledger: Ledger, workspace: str, plan_run: int) -> Any:
+    """The Plan of one of the workspace's plan runs (404 when there is none)."""
+    from hyperplan.ledger import jobs
+    from hyperplan.plan.artifact import plan_from_dict
+
+    try:
+        text = jobs.plan_run_json(ledger, plan_run, workspace)
+    except jobs.JobNotFound as exc:
+        raise ApiError(404, "not_found", str(exc)) from None
+    try:
+        return plan_from_dict(json.loads(text), file=f"plan run {plan_run}")
+    except InputError as exc:  # a plan stored by an older version that this one cannot read
+        raise ApiError(409, "conflict", str(exc), exc.problems) from None
