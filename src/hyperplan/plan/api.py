@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
@@ -20,6 +21,7 @@ from hyperplan.plan.context import Limits, Outage, Outages, PlanContext
 from hyperplan.plan.estimate import check_memory, estimate
 from hyperplan.plan.inputs import PlanInputs, provider_settings, region_settings, resolve
 from hyperplan.plan.model import LinearModel
+from hyperplan.plan.progress import ProgressCallback, Reporter
 from hyperplan.plan.results import tables
 from hyperplan.plan.sensitivity import walk_away_values
 from hyperplan.plan.solve import Solution, SolverOptions, make_highs, run, solve
@@ -42,6 +44,7 @@ def solve_scenario(
     outages: bool = True,
     options: SolverOptions | None = None,
     memory_limit: int | None = None,
+    progress: ProgressCallback | Reporter | None = None,
 ) -> Solved:
     """Resolve, estimate, build and solve; return the plan with the model behind it.
 
@@ -53,6 +56,8 @@ def solve_scenario(
         options: solver options (time limit, gap, method).
         memory_limit: bytes the model may take; default ``$HYPERPLAN_MEMORY_LIMIT_BYTES`` or
             the machine's available memory (see :mod:`hyperplan.plan.estimate`).
+        progress: called with live :class:`~hyperplan.plan.progress.ProgressEvent` figures
+            of the solve, then a done event with the plan's ``objective_usd``.
 
     Raises:
         InputError: contradictory policies; :class:`~hyperplan.plan.estimate.ModelTooLarge`
@@ -68,7 +73,9 @@ def solve_scenario(
     check_memory(size, inputs, available=memory_limit, outages=outages)
     pm = build(inputs, integer=integer, outages=outages)
     build_seconds = time.perf_counter() - t0
-    solution = solve(pm.lm, options)
+    reporter = Reporter.of(progress)
+    with reporter.phase("plan", default=True) if reporter else contextlib.nullcontext():
+        solution = solve(pm.lm, options, reporter)
     if not solution.usable:
         raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
@@ -112,6 +119,14 @@ def solve_scenario(
             f"the solver's plan fails the independent check ({len(violations)} violations); "
             f"this is a bug or a numerical failure, not a plan:\n  {shown}"
         )
+    if reporter is not None:
+        with reporter.phase("plan", default=True):
+            reporter.emit(
+                done=True,
+                objective=objective_usd,
+                simplex_iterations=solution.simplex_iterations,
+                mip_gap=solution.mip_gap if pm.lm.is_mip else None,
+            )
     return Solved(inputs, pm, solution, plan_obj)
 
 
@@ -443,6 +458,7 @@ def plan(
     walk_away: bool = False,
     workers: int | None = None,
     highs_options: dict[str, Any] | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Plan a scenario: commitments, placement, costs, resilience and negotiation figures.
 
@@ -458,6 +474,16 @@ def plan(
         workers: processes for the walk-away re-solves (default: up to the CPU count).
         highs_options: further HiGHS options of the main solve, by name (e.g. ``{"output_flag":
             True}`` for its log, as ``hyperplan plan -v`` does).
+        progress: called with :class:`~hyperplan.plan.progress.ProgressEvent` figures while
+            HiGHS works (at most 10 a second), and once per finished solve (``done``): phases
+            ``"plan"``, then ``"walk-away <provider> k/n"``. Return True (or raise) to cancel.
+
+    Example::
+
+        >>> from hyperplan import load_scenario, plan
+        >>> result = plan(load_scenario("examples/small.yaml"), walk_away=True)
+        >>> list(result.walk_away.columns[:3])
+        ['provider', 'status', 'objective_without_usd']
     """
     options = SolverOptions(
         method=method,  # type: ignore[arg-type]
@@ -465,9 +491,17 @@ def plan(
         mip_gap=mip_gap,
         highs_options=dict(highs_options or {}),
     )
+    reporter = Reporter.of(progress)
     solved = solve_scenario(
-        scenario, catalog=catalog, integer=integer, outages=outages, options=options
+        scenario,
+        catalog=catalog,
+        integer=integer,
+        outages=outages,
+        options=options,
+        progress=reporter,
     )
     if walk_away:
-        solved.plan.tables["walk_away"] = walk_away_values(solved, workers=workers)
+        solved.plan.tables["walk_away"] = walk_away_values(
+            solved, workers=workers, progress=reporter
+        )
     return solved.plan
