@@ -4,6 +4,7 @@ long solve exits 130 promptly."""
 
 from __future__ import annotations
 
+import itertools
 import os
 import pty
 import select
@@ -14,7 +15,6 @@ import time
 from pathlib import Path
 
 import pytest
-from test_signals import big_scenario
 
 from hyperplan import load_scenario, plan
 from hyperplan.errors import Interrupted
@@ -25,13 +25,14 @@ from hyperplan.plan.progress import ProgressEvent, Reporter
 from hyperplan.plan.sensitivity import walk_away_values
 from hyperplan.plan.solve import make_highs, run_interruptible
 from hyperplan.scenario.load import load_scenario_text
+from test_signals import big_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 SMALL = ROOT / "examples" / "small.yaml"
 
 
 def _non_decreasing(events: list[ProgressEvent]) -> bool:
-    return all(b.elapsed_s >= a.elapsed_s for a, b in zip(events, events[1:], strict=False))
+    return all(b.elapsed_s >= a.elapsed_s for a, b in itertools.pairwise(events))
 
 
 def test_plan_ends_with_one_done_event_carrying_the_plans_objective() -> None:
@@ -97,7 +98,7 @@ def test_live_events_of_an_lp_count_iterations_at_most_ten_a_second(lp_scenario)
     live = [e for e in events if not e.done]
     assert len(live) >= 3, events
     assert _non_decreasing(events)
-    gaps = [b.elapsed_s - a.elapsed_s for a, b in zip(live, live[1:], strict=False)]
+    gaps = [b.elapsed_s - a.elapsed_s for a, b in itertools.pairwise(live)]
     assert min(gaps) >= 0.1 - 1e-9  # the rate limit
     iterations = [e.simplex_iterations for e in live if e.simplex_iterations is not None]
     assert iterations == sorted(iterations) and iterations[-1] > 0

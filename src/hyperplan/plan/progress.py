@@ -190,7 +190,10 @@ class SolveWatch:
         self._h = h
         self._restore: list[tuple[str, Any]] = []
         if not is_mip and not _option(h, "output_flag"):  # the log for the callback only
-            self._restore = [("output_flag", False), ("log_to_console", _option(h, "log_to_console"))]
+            self._restore = [
+                ("output_flag", False),
+                ("log_to_console", _option(h, "log_to_console")),
+            ]
             h.setOptionValue("log_to_console", False)
             h.setOptionValue("output_flag", True)
         for callback, fn in self._subscribed:

@@ -17,8 +17,8 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
-import time
 import queue
+import time
 from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any
 
