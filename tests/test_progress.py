@@ -232,3 +232,19 @@ def test_ctrl_c_during_a_long_solve_shown_live_exits_130_promptly(tmp_path: Path
     assert seconds < 3.0, seconds
     assert b"interrupted: nothing was written" in shown
     assert not (tmp_path / "plan.json").exists()
+
+
+def test_the_status_keeps_stdout_clean_for_an_artifact(tmp_path: Path) -> None:
+    """``-o -`` with the status drawn (an LP: its objective read from HiGHS's log, which must
+    not reach stdout): stdout is exactly the plan.json document."""
+    import json
+
+    (tmp_path / "lp.yaml").write_text(big_scenario(services=10, periods=12), encoding="utf-8")
+    proc, fd = _spawn(["plan", "lp.yaml", "-o", "-"], tty=True, cwd=tmp_path)
+    assert fd is not None
+    shown = _read_pty(fd, time.perf_counter() + 120)
+    out, _ = proc.communicate(timeout=120)
+    os.close(fd)
+    assert proc.returncode == 0
+    assert b"simplex iterations" in shown
+    assert json.loads(out)["status"] == "optimal"

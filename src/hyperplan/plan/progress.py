@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
+import os
 import re
+import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -189,12 +193,13 @@ class SolveWatch:
             self._subscribed.append((h.cbLogging, self._on_log))
         self._h = h
         self._restore: list[tuple[str, Any]] = []
-        if not is_mip and not _option(h, "output_flag"):  # the log for the callback only
+        quiet_log = _quiet_log_setting() if not is_mip else None
+        if quiet_log is not None and not _option(h, "output_flag"):  # for the callback only
             self._restore = [
                 ("output_flag", False),
                 ("log_to_console", _option(h, "log_to_console")),
             ]
-            h.setOptionValue("log_to_console", False)
+            h.setOptionValue("log_to_console", quiet_log)
             h.setOptionValue("output_flag", True)
         for callback, fn in self._subscribed:
             callback.subscribe(fn)
@@ -260,6 +265,45 @@ class SolveWatch:
         for name, value in self._restore:
             self._h.setOptionValue(name, value)
         self._restore = []
+
+
+@functools.cache
+def _quiet_log_setting() -> bool | None:
+    """The ``log_to_console`` value with which this HiGHS hands its log to the logging callback
+    and prints nothing, found once per process on a one-column LP (HiGHS 1.16 calls the callback
+    with False; 1.13 only with True, and then prints nothing itself); None: neither works, so no
+    objective is read from the log."""
+    import highspy
+
+    from hyperplan.plan.solve import new_highs
+
+    for to_console in (False, True):
+        h = new_highs()
+        h.passModel(1, 0, 0, int(highspy.MatrixFormat.kColwise), int(highspy.ObjSense.kMinimize),
+                    0.0, [1.0], [0.0], [1.0], [], [], [0, 0], [], [], [0])  # fmt: skip
+        seen: list[str] = []
+        h.cbLogging.subscribe(lambda e, seen=seen: seen.append(e.message))
+        h.setOptionValue("log_to_console", to_console)
+        h.setOptionValue("output_flag", True)
+        printed = _fd1_output(h.run)
+        if seen and not printed:
+            return to_console
+    return None
+
+
+def _fd1_output(action: Callable[[], Any]) -> bytes:
+    """What ``action`` writes to file descriptor 1 (where HiGHS prints), kept off the screen."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with tempfile.TemporaryFile() as sink:
+        try:
+            os.dup2(sink.fileno(), 1)
+            action()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        sink.seek(0)
+        return sink.read()
 
 
 def _option(h: Any, name: str) -> Any:
