@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -145,8 +146,11 @@ def test_a_callback_returning_true_cancels_the_solve_promptly(lp_scenario) -> No
 # ----------------------------------------------------------------------------------------------
 
 
-def _spawn(args: list[str], *, tty: bool, cwd: Path) -> tuple[subprocess.Popen, int | None]:
-    """``hyperplan ARGS`` with stderr on a new pty (``tty``) or a pipe; stdout is a pipe."""
+def _spawn(
+    args: list[str], *, tty: bool, cwd: Path, stdout: Any = subprocess.PIPE
+) -> tuple[subprocess.Popen, int | None]:
+    """``hyperplan ARGS`` with stderr on a new pty (``tty``) or a pipe; stdout a pipe (or
+    ``stdout``: a file, for output larger than a pipe holds while the pty is read)."""
     paths = [str(ROOT / "src"), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
     env = {
         **os.environ,
@@ -162,7 +166,7 @@ def _spawn(args: list[str], *, tty: bool, cwd: Path) -> tuple[subprocess.Popen, 
         )
         return proc, None
     leader, follower = pty.openpty()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=follower)
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=stdout, stderr=follower)
     os.close(follower)
     return proc, leader
 
@@ -240,11 +244,12 @@ def test_the_status_keeps_stdout_clean_for_an_artifact(tmp_path: Path) -> None:
     import json
 
     (tmp_path / "lp.yaml").write_text(big_scenario(services=10, periods=12), encoding="utf-8")
-    proc, fd = _spawn(["plan", "lp.yaml", "-o", "-"], tty=True, cwd=tmp_path)
-    assert fd is not None
-    shown = _read_pty(fd, time.perf_counter() + 120)
-    out, _ = proc.communicate(timeout=120)
+    with (tmp_path / "stdout").open("wb") as stdout:
+        proc, fd = _spawn(["plan", "lp.yaml", "-o", "-"], tty=True, cwd=tmp_path, stdout=stdout)
+        assert fd is not None
+        shown = _read_pty(fd, time.perf_counter() + 120)
+        proc.wait(timeout=120)
     os.close(fd)
     assert proc.returncode == 0
     assert b"simplex iterations" in shown
-    assert json.loads(out)["status"] == "optimal"
+    assert json.loads((tmp_path / "stdout").read_bytes())["status"] == "optimal"
