@@ -367,7 +367,7 @@ def test_mkdocs_build_strict(tmp_path: Path) -> None:
     ]
     if missing:
         pytest.skip(
-            f'the docs toolchain is not installed ({", ".join(missing)}): pip install ".[docs]"'
+            f'the docs toolchain is not installed ({", ".join(missing)}): pip install ".[test,docs]"'
         )
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     result = subprocess.run(

@@ -14,7 +14,7 @@ from hyperplan.scenario.load import load_scenario
 from hyperplan.sim import simulate
 
 ray = pytest.importorskip(
-    "ray", reason="ray is not installed (optional extra: pip install 'hyperplan[ray]')"
+    "ray", reason='ray is not installed (an optional extra): pip install ".[test,ray]"'
 )
 
 pytestmark = pytest.mark.filterwarnings(

@@ -164,6 +164,14 @@ def load_catalog(
 
     Raises:
         InputError: located problems in a user or SkyPilot file.
+
+    Example::
+
+        >>> from hyperplan import load_catalog
+        >>> catalog = load_catalog()
+        >>> h100 = catalog.filter(provider="aws", accelerator="H100")
+        >>> len(h100) > 0, set(h100["accelerator"])
+        (True, {'H100'})
     """
     if isinstance(user_csvs, str | os.PathLike):
         user_csvs = [user_csvs]

@@ -28,6 +28,7 @@ from hyperplan.cli.ledger import DbOption, WorkspaceOption
 from hyperplan.cli.ledger import register as register_ledger
 from hyperplan.cli.outputs import check as check_outputs
 from hyperplan.cli.outputs import is_stdout, write_output
+from hyperplan.cli.progress import solver_status
 from hyperplan.cli.report import register as register_report
 from hyperplan.cli.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
 from hyperplan.cli.schema import register as register_docs
@@ -393,7 +394,7 @@ def plan(
         scenario, ledger_meta = plan_from_ledger(
             scenario, file, from_ledger, db, workspace, term.err()
         )
-        with solver_log() as highs_options:
+        with solver_log() as highs_options, solver_status() as progress:
             result = make_plan(
                 scenario,
                 integer=True if integer else None,
@@ -404,6 +405,7 @@ def plan(
                 walk_away=walk_away,
                 highs_options=highs_options,
                 ray=ray,
+                progress=progress,
             )
         if method in ("auto", "decomposed"):
             term.info(
@@ -512,7 +514,10 @@ def compare(
         strategies = strategy or ["multi", "no-share", "no-n1", "greedy"] + [
             f"single:{p}" for p in scenario.providers
         ]
-        table, plans = run_compare(scenario, strategies, time_limit=time_limit)
+        with solver_status() as progress:
+            table, plans = run_compare(
+                scenario, strategies, time_limit=time_limit, progress=progress
+            )
         missed = 0
         for name, strategy_plan in plans.items():
             found = strategy_plan.misses()

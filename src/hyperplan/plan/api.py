@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
@@ -20,6 +21,7 @@ from hyperplan.plan.context import Limits, Outage, Outages, PlanContext
 from hyperplan.plan.estimate import check_memory, estimate
 from hyperplan.plan.inputs import PlanInputs, provider_settings, region_settings, resolve
 from hyperplan.plan.numerics import numerics_warnings
+from hyperplan.plan.progress import ProgressCallback, Reporter
 from hyperplan.plan.results import tables
 from hyperplan.plan.sensitivity import walk_away_values
 from hyperplan.plan.solve import Solution, SolverOptions, make_highs, run, solve
@@ -48,6 +50,7 @@ def solve_scenario(
     workers: int | None = None,
     ray: str | None = None,
     walk_away: bool = False,
+    progress: ProgressCallback | Reporter | None = None,
 ) -> Solved:
     """Resolve, estimate, build and solve; return the plan with the model behind it.
 
@@ -67,6 +70,8 @@ def solve_scenario(
         ray: ``auto`` or a Ray cluster address: a decomposed solve's subproblems on Ray.
         walk_away: with a decomposed solve, compute walk-away values by the decomposed loop
             (``plan.tables["walk_away"]``).
+        progress: called with live :class:`~hyperplan.plan.progress.ProgressEvent` figures
+            of the solve, then a done event with the plan's ``objective_usd``.
 
     Raises:
         InputError: contradictory policies; :class:`~hyperplan.plan.estimate.ModelTooLarge`
@@ -81,6 +86,7 @@ def solve_scenario(
     size = estimate(inputs, integer=integer, outages=outages)
     from hyperplan.plan.decompose_choice import choose
 
+    reporter = Reporter.of(progress)
     choice = choose(inputs, size, structure, outages=outages, available=memory_limit)
     decomposed = None
     if choice.method == "decomposed":
@@ -101,7 +107,8 @@ def solve_scenario(
         check_memory(size, inputs, available=memory_limit, outages=outages)
         pm = build(inputs, integer=integer, outages=outages)
         build_seconds = time.perf_counter() - t0
-        solution = solve(pm.lm, options)
+        with reporter.phase("plan", default=True) if reporter else contextlib.nullcontext():
+            solution = solve(pm.lm, options, reporter)
     if not solution.usable:
         raise _no_plan(solution, pm, options)
     t1 = time.perf_counter()
@@ -152,6 +159,14 @@ def solve_scenario(
             f"the solver's plan fails the independent check ({len(violations)} violations); "
             f"this is a bug or a numerical failure, not a plan:\n  {shown}"
         )
+    if reporter is not None:
+        with reporter.phase("plan", default=True):
+            reporter.emit(
+                done=True,
+                objective=objective_usd,
+                simplex_iterations=solution.simplex_iterations,
+                mip_gap=solution.mip_gap if pm.lm.is_mip else None,
+            )
     return Solved(inputs, pm, solution, plan_obj)
 
 
@@ -432,6 +447,7 @@ def plan(
     workers: int | None = None,
     highs_options: dict[str, Any] | None = None,
     ray: str | None = None,
+    progress: ProgressCallback | None = None,
 ) -> Plan:
     """Plan a scenario: commitments, placement, costs, resilience and negotiation figures.
 
@@ -452,6 +468,16 @@ def plan(
         ray: ``auto`` or a Ray cluster address: a decomposed solve's subproblems run on Ray.
         highs_options: further HiGHS options of the main solve, by name (e.g. ``{"output_flag":
             True}`` for its log, as ``hyperplan plan -v`` does).
+        progress: called with :class:`~hyperplan.plan.progress.ProgressEvent` figures while
+            HiGHS works (at most 10 a second), and once per finished solve (``done``): phases
+            ``"plan"``, then ``"walk-away <provider> k/n"``. Return True (or raise) to cancel.
+
+    Example::
+
+        >>> from hyperplan import load_scenario, plan
+        >>> result = plan(load_scenario("examples/small.yaml"), walk_away=True)
+        >>> list(result.walk_away.columns[:3])
+        ['provider', 'status', 'objective_without_usd']
     """
     structure = "monolithic"
     if method in STRUCTURES:
@@ -462,6 +488,7 @@ def plan(
         mip_gap=mip_gap,
         highs_options=dict(highs_options or {}),
     )
+    reporter = Reporter.of(progress)
     solved = solve_scenario(
         scenario,
         catalog=catalog,
@@ -472,7 +499,10 @@ def plan(
         workers=workers,
         ray=ray,
         walk_away=walk_away,
+        progress=reporter,
     )
     if walk_away and "walk_away" not in solved.plan.tables:
-        solved.plan.tables["walk_away"] = walk_away_values(solved, workers=workers)
+        solved.plan.tables["walk_away"] = walk_away_values(
+            solved, workers=workers, progress=reporter
+        )
     return solved.plan

@@ -44,6 +44,18 @@ class Plan:
     from: periods, providers, limits, outage models, the validated scenario. ``meta`` is the
     same as plan.json's ``meta`` dict, for code written before the context existed: changes to
     that dict are read back into ``context``.
+
+    Example::
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from hyperplan import Plan, load_scenario, plan
+        >>> result = plan(load_scenario("examples/small.yaml"))
+        >>> path = Path(tempfile.mkdtemp()) / "plan.json"
+        >>> result.to_json(path)
+        >>> again = Plan.from_json(path)
+        >>> again.objective_usd == result.objective_usd, "spend" in dir(again)
+        (True, True)
     """
 
     def __init__(

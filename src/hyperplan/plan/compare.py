@@ -23,6 +23,8 @@ comparable across strategies even when a strategy did not plan for them.
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pandas as pd
 
@@ -31,6 +33,7 @@ from hyperplan.errors import InputError, Problem
 from hyperplan.plan.api import Plan, Solved, _scenario_catalog, solve_scenario
 from hyperplan.plan.build import build
 from hyperplan.plan.inputs import resolve
+from hyperplan.plan.progress import ProgressCallback, Reporter
 from hyperplan.plan.results import resilience
 from hyperplan.plan.solve import SolverOptions, make_highs, run, scaling_of
 from hyperplan.scenario.schema import Scenario
@@ -130,7 +133,9 @@ def evaluation_scenario(full: Scenario, planned: Scenario) -> Scenario:
     return probe
 
 
-def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+def evaluate_outages(
+    full: Scenario, solved: Solved, catalog: Catalog, progress: Reporter | None = None
+) -> pd.DataFrame:
     """Served fractions of a plan's fixed commitments under every provider outage of ``full``.
 
     The one evaluation that ``plan`` and ``compare`` share: :func:`resilience` of the planning
@@ -141,10 +146,12 @@ def evaluate_outages(full: Scenario, solved: Solved, catalog: Catalog) -> pd.Dat
     probe = evaluation_scenario(full, solved.inputs.scenario)
     if _same_problem(probe, solved.inputs.scenario):
         return resilience(solved.model, solved.solution)
-    return evaluate_fixed(probe, solved, catalog)
+    return evaluate_fixed(probe, solved, catalog, progress)
 
 
-def evaluate_fixed(probe: Scenario, solved: Solved, catalog: Catalog) -> pd.DataFrame:
+def evaluate_fixed(
+    probe: Scenario, solved: Solved, catalog: Catalog, progress: Reporter | None = None
+) -> pd.DataFrame:
     """:func:`resilience` of ``probe``'s planning model with ``solved``'s reservations fixed
     (matched by offer, term and start; the second stage re-optimised as a plain LP)."""
     inp_full = resolve(probe, catalog)
@@ -173,7 +180,7 @@ def evaluate_fixed(probe: Scenario, solved: Solved, catalog: Catalog) -> pd.Data
     cols = np.arange(fam.start, fam.start + fam.size, dtype=np.int32)
     fixed = scaling_of(h).col_bounds(cols, fixed)  # HiGHS holds the scaled model
     h.changeColsBounds(len(cols), cols, fixed, fixed)
-    sol = run(h, is_mip=False)
+    sol = run(h, is_mip=False, progress=progress)
     if not sol.usable:
         return pd.DataFrame(
             columns=["workload", "scenario", "required_fraction", "served_fraction", "met"]
@@ -193,13 +200,19 @@ def compare(
     *,
     catalog: Catalog | None = None,
     time_limit: float | None = None,
+    progress: ProgressCallback | None = None,
 ) -> tuple[pd.DataFrame, dict[str, Plan]]:
     """Plan each strategy; return a side-by-side table and the plans.
 
     Table columns: strategy, status, total_usd (nominal), npv_usd (present value), max_share,
     peak_mw, and ``served: <p> down`` = the
     smallest served fraction of any inference workload in the worst period of that outage.
+
+    ``progress`` receives :class:`~hyperplan.plan.progress.ProgressEvent` figures: phases
+    ``"compare <strategy> k/n"`` (its plan; done with that plan's ``objective_usd``) and
+    ``"compare <strategy> k/n: outages"`` (its commitments judged under every outage).
     """
+    reporter = Reporter.of(progress)
     catalog = catalog if catalog is not None else _scenario_catalog(scenario)
     options = SolverOptions(time_limit=time_limit)
     full_inputs = resolve(scenario, catalog)
@@ -210,9 +223,11 @@ def compare(
         for n, k in zip(full_inputs.workload_names, full_inputs.kind, strict=True)
         if k == "inference"
     }
-    for strategy in strategies:
+    for k, strategy in enumerate(strategies, 1):
         variant = strategy_scenario(scenario, strategy)
-        solved = solve_scenario(variant, catalog=catalog, options=options)
+        phase = f"compare {strategy} {k}/{len(strategies)}"
+        with reporter.phase(phase) if reporter else contextlib.nullcontext():
+            solved = solve_scenario(variant, catalog=catalog, options=options, progress=reporter)
         plan = solved.plan
         plans[strategy] = plan
         cap = plan.tables["capacity"]
@@ -225,7 +240,8 @@ def compare(
             "max_share": plan.max_provider_share,
             "peak_mw": float(mw),
         }
-        res = evaluate_outages(scenario, solved, catalog)
+        with reporter.phase(f"{phase}: outages") if reporter else contextlib.nullcontext():
+            res = evaluate_outages(scenario, solved, catalog, reporter)
         if len(res):
             # the strategy judged by the full scenario's rules: its misses (Plan.misses reads this
             # table) then say what the comparison table shows, never the strategy's own model

@@ -6,6 +6,10 @@ impossible by construction and they are relaxed) (see docs/formulation.md, choic
 walk-away value is the increase of the objective (present value, USD). Providers are split over
 worker processes; each worker builds HiGHS once from the model arrays, loads the parent's basis,
 and re-solves its providers one after another, restoring bounds in between.
+
+Progress (:mod:`hyperplan.plan.progress`): each re-solve is a phase ``"walk-away <provider> k/n"``
+with live figures and a done event whose objective is the table's ``objective_without_usd``;
+worker processes send theirs through a queue, and this process delivers them.
 """
 
 from __future__ import annotations
@@ -13,8 +17,9 @@ from __future__ import annotations
 import contextlib
 import multiprocessing
 import os
+import queue
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ProcessPoolExecutor, wait
 from typing import Any
 
 import highspy
@@ -23,6 +28,7 @@ import pandas as pd
 
 from hyperplan.plan.build import MUSD
 from hyperplan.plan.model import LinearModel
+from hyperplan.plan.progress import ProgressCallback, ProgressEvent, Reporter
 from hyperplan.plan.solve import SolverOptions, make_highs, run_interruptible, scaling_of
 from hyperplan.plan.solved import Solved
 
@@ -54,7 +60,12 @@ def _penalty_cols(lm: LinearModel) -> np.ndarray:
 
 
 def _resolve_without(
-    h: highspy.Highs, cols: np.ndarray, share_rows: np.ndarray, arrays: dict[str, np.ndarray]
+    h: highspy.Highs,
+    cols: np.ndarray,
+    share_rows: np.ndarray,
+    arrays: dict[str, np.ndarray],
+    progress: Reporter | None = None,
+    phase: str = "walk-away",
 ) -> tuple[str, float, float, float]:
     # bounds go to HiGHS in its (scaled) units; ``arrays`` hold the model's own
     scaling = scaling_of(h)
@@ -65,10 +76,22 @@ def _resolve_without(
         lo = scaling.row_bounds(share_rows, arrays["row_lo"][share_rows])
         h.changeRowsBounds(k, share_rows, lo, np.full(k, np.inf))
     started = time.perf_counter()
-    run_interruptible(h)
+    if progress is None:
+        run_interruptible(h)
+    else:
+        with progress.phase(phase):
+            run_interruptible(h, progress, is_mip=bool(arrays["integrality"].any()))
     seconds = time.perf_counter() - started
     status = h.modelStatusToString(h.getModelStatus()).lower()
-    objective = float(h.getInfo().objective_function_value)
+    info = h.getInfo()
+    objective = float(info.objective_function_value)
+    if progress is not None:
+        with progress.phase(phase):
+            progress.emit(
+                done=True,
+                objective=objective / MUSD,
+                simplex_iterations=int(info.simplex_iteration_count),
+            )
     pen = arrays["penalty_cols"]
     values = scaling.col_values(np.asarray(h.getSolution().col_value))
     penalty = float(arrays["cost"][pen] @ values[pen])
@@ -94,6 +117,15 @@ def _model_arrays(lm: LinearModel) -> dict[str, np.ndarray]:
     return arrays
 
 
+_EVENTS: Any = None
+"""A worker process's queue of progress events to the parent (None: no progress asked for)."""
+
+
+def _init_worker(events: Any) -> None:
+    global _EVENTS
+    _EVENTS = events
+
+
 def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float, float]]:
     lm: LinearModel = payload["lm"]
     h = make_highs(lm, payload["options"])
@@ -106,14 +138,20 @@ def _worker(payload: dict[str, Any]) -> list[tuple[int, str, float, float, float
         h.setBasis(b)
     arrays = _model_arrays(lm)
     share = _share_rows(lm)
+    events = _EVENTS
+    progress = Reporter(events.put) if events is not None else None
     return [
-        (p, *_resolve_without(h, cols, share if relax else share[:0], arrays))
-        for p, cols, relax in payload["jobs"]
+        (p, *_resolve_without(h, cols, share if relax else share[:0], arrays, progress, phase))
+        for p, cols, relax, phase in payload["jobs"]
     ]
 
 
 def walk_away_values(
-    solved: Solved, *, workers: int | None = None, min_columns_for_processes: int = 20_000
+    solved: Solved,
+    *,
+    workers: int | None = None,
+    min_columns_for_processes: int = 20_000,
+    progress: ProgressCallback | Reporter | None = None,
 ) -> pd.DataFrame:
     """Walk-away value of every provider in play (USD, present value), one re-solve each.
 
@@ -122,14 +160,23 @@ def walk_away_values(
         workers: processes to use; 1 re-solves in this process on the solved HiGHS instance.
         min_columns_for_processes: below this many columns an LP re-solves in place (starting
             processes would cost more than the re-solves).
+        progress: called with :class:`~hyperplan.plan.progress.ProgressEvent` figures of each
+            re-solve (phase ``"walk-away <provider> k/n"``), then its done event.
     """
+    reporter = Reporter.of(progress)
     lm = solved.model.lm
     inp = solved.inputs
     base_objective = solved.solution.objective
     caps = inp.max_share
+    n = len(inp.providers)
     jobs = [
-        (p, provider_columns(lm, inp.offer_provider, p), bool(np.delete(caps, p).sum() < 1.0))
-        for p in range(len(inp.providers))
+        (
+            p,
+            provider_columns(lm, inp.offer_provider, p),
+            bool(np.delete(caps, p).sum() < 1.0),
+            f"walk-away {inp.providers[p]} {p + 1}/{n}",
+        )
+        for p in range(n)
     ]
     workers = min(workers or os.cpu_count() or 1, len(jobs)) or 1
     results: list[tuple[int, str, float, float, float]] = []
@@ -142,8 +189,8 @@ def walk_away_values(
         arrays = _model_arrays(lm)
         share = _share_rows(lm)
         results = [
-            (p, *_resolve_without(h, cols, share if relax else share[:0], arrays))
-            for p, cols, relax in jobs
+            (p, *_resolve_without(h, cols, share if relax else share[:0], arrays, reporter, phase))
+            for p, cols, relax, phase in jobs
         ]
     else:
         basis = None
@@ -161,10 +208,23 @@ def walk_away_values(
         # spawn, not fork: HiGHS runs a thread pool in this process, and a forked child that
         # inherits it can deadlock on its first solve
         context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        events = context.Queue() if reporter is not None else None
+        pool = ProcessPoolExecutor(
+            max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(events,)
+        )
         try:
-            for part in pool.map(_worker, payloads):
-                results.extend(part)
+            futures = [pool.submit(_worker, payload) for payload in payloads]
+            pending = set(futures)
+            while pending:  # 50 ms steps: Ctrl-C lands at once, progress is relayed as it comes
+                finished, pending = wait(pending, timeout=0.05, return_when=FIRST_EXCEPTION)
+                for future in finished:
+                    future.result()  # a worker's failure ends the wait
+                if reporter is not None:
+                    _relay(events, reporter)
+            for future in futures:
+                results.extend(future.result())
+            if reporter is not None:  # the last done events may still be on their way
+                _relay(events, reporter, until_done=len(jobs))
         except BaseException:  # Ctrl-C or SIGTERM: stop our workers now, not after their solves
             processes = dict(getattr(pool, "_processes", None) or {})
             pool.shutdown(wait=False, cancel_futures=True)
@@ -177,10 +237,24 @@ def walk_away_values(
     arrays = _model_arrays(lm)
     pen = arrays["penalty_cols"]
     base_penalty = float(arrays["cost"][pen] @ solved.solution.col_value[pen])
-    relaxed = {p for p, _, relax in jobs if relax}
+    relaxed = {p for p, _, relax, _ in jobs if relax}
     return _frame(
         inp.providers, results, base_objective, base_penalty, solved.solution.seconds, relaxed
     )
+
+
+def _relay(events: Any, reporter: Reporter, *, until_done: int | None = None) -> None:
+    """Deliver the events the worker processes have queued so far; with ``until_done``, wait
+    (up to 5 s) until that many done events have been delivered in all."""
+    while True:
+        try:
+            if until_done is not None and reporter.done_count < until_done:
+                event: ProgressEvent = events.get(timeout=5.0)
+            else:
+                event = events.get_nowait()
+        except queue.Empty:
+            return
+        reporter.forward(event)
 
 
 def _frame(

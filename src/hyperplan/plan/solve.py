@@ -6,13 +6,13 @@ usual way to price a MILP plan); the status and gap reported are the MILP's.
 HiGHS runs in a worker thread while the main thread waits in short, interruptible steps: Ctrl-C
 (``KeyboardInterrupt``) or SIGTERM (the CLI's handler raises ``Interrupted``) reach Python at
 once, cancel the solve through HiGHS' interrupt callback, and propagate when HiGHS has returned
-(within one simplex iteration or branch-and-bound node).
+(within one simplex iteration or branch-and-bound node). With a progress reporter
+(:mod:`hyperplan.plan.progress`) the waiting thread also reports HiGHS's figures as it goes.
 """
 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import threading
 import time
@@ -23,7 +23,9 @@ import highspy
 import numpy as np
 
 from hyperplan.errors import Interrupted, SolverError
+from hyperplan.plan.highs import new_highs
 from hyperplan.plan.model import LinearModel
+from hyperplan.plan.progress import Reporter
 from hyperplan.plan.scaling import Scaling, compute_scaling, family_slices, identity_scaling
 
 
@@ -122,29 +124,6 @@ _STATUS = {
 }
 
 
-_BANNER_SHOWN = False
-
-
-def new_highs() -> highspy.Highs:
-    """A silent Highs instance (HiGHS prints a banner to fd 1 the first time; hide it)."""
-    global _BANNER_SHOWN
-    if _BANNER_SHOWN:
-        h = highspy.Highs()
-    else:
-        sys.stdout.flush()
-        saved = os.dup(1)
-        try:
-            with open(os.devnull, "w") as null:
-                os.dup2(null.fileno(), 1)
-                h = highspy.Highs()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        _BANNER_SHOWN = True
-    h.setOptionValue("output_flag", False)
-    return h
-
-
 def make_highs(lm: LinearModel, options: SolverOptions, *, scale: bool = True) -> highspy.Highs:
     """A Highs instance holding the model, options set, not yet run.
 
@@ -224,16 +203,25 @@ def _name_os_thread(name: str) -> None:
             pass
 
 
-def run_interruptible(h: highspy.Highs) -> None:
+def run_interruptible(
+    h: highspy.Highs, progress: Reporter | None = None, *, is_mip: bool = False
+) -> None:
     """``h.run()`` in a worker thread; Ctrl-C or SIGTERM in the main thread cancel it promptly.
 
     The main thread waits in 50 ms steps, so a signal handler runs within 50 ms. The exception it
     raises switches on HiGHS' interrupt callbacks (off until then: a Python call per simplex
     iteration would cost ~3% of the solve) with the cancel flag set, so HiGHS stops at its next
     iteration or branch-and-bound node; then the exception propagates. Off the main thread (no
-    signals arrive there) HiGHS simply runs.
+    signals arrive there) HiGHS simply runs, unless ``progress`` is given.
+
+    Args:
+        h: a Highs instance holding the model.
+        progress: reports HiGHS's figures (:mod:`hyperplan.plan.progress`) from the waiting
+            thread, at most 10 times a second; an exception it raises (or a callback that
+            returns True) cancels the solve the same way as Ctrl-C.
+        is_mip: the model has integer columns (the MIP's callback is followed too).
     """
-    if threading.current_thread() is not threading.main_thread():
+    if progress is None and threading.current_thread() is not threading.main_thread():
         h.run()
         return
     failure: list[BaseException] = []
@@ -251,11 +239,13 @@ def run_interruptible(h: highspy.Highs) -> None:
     # Waiting on an Event, not Thread.join: in CPython 3.11 a KeyboardInterrupt inside
     # join(timeout) can release the running thread's state lock and mark it stopped, after which
     # is_alive() is False while HiGHS still runs.
+    watch = progress.watch(h, is_mip=is_mip) if progress is not None else None
     worker = threading.Thread(target=target, name=SOLVER_THREAD, daemon=True)
     worker.start()
     try:
         while not done.wait(0.05):
-            pass
+            if watch is not None:
+                watch.poll()
     except BaseException:
         h.cancelSolve()
         h.HandleUserInterrupt = True
@@ -271,6 +261,9 @@ def run_interruptible(h: highspy.Highs) -> None:
         finally:
             h.HandleUserInterrupt = False
         raise
+    finally:
+        if watch is not None:
+            watch.close()
     if failure:  # pragma: no cover
         raise failure[0]
 
@@ -289,14 +282,14 @@ def _logged_warnings(h: highspy.Highs, lines: list[str]) -> Any:
     return collect
 
 
-def run(h: highspy.Highs, *, is_mip: bool) -> Solution:
+def run(h: highspy.Highs, *, is_mip: bool, progress: Reporter | None = None) -> Solution:
     """Run HiGHS on a prepared instance and collect the solution (in the model's units) and
-    HiGHS's warnings from its log."""
+    HiGHS's warnings from its log (``progress``: live figures, see :func:`run_interruptible`)."""
     warnings: list[str] = []
     collect = _logged_warnings(h, warnings)
     started = time.perf_counter()
     try:
-        run_interruptible(h)
+        run_interruptible(h, progress, is_mip=is_mip)
     finally:
         h.cbLogging -= collect
         h.setOptionValue("output_flag", False)
@@ -356,17 +349,24 @@ def _empty_solution(h: highspy.Highs, is_mip: bool, seconds: float) -> Solution:
     )
 
 
-def solve(lm: LinearModel, options: SolverOptions | None = None) -> Solution:
+def solve(
+    lm: LinearModel, options: SolverOptions | None = None, progress: Reporter | None = None
+) -> Solution:
     """Solve the model. A MILP's duals come from the LP with integers fixed.
 
+    ``progress`` reports live figures of both solves (the second as phase "…: dual prices").
     (No MIP start is passed: with presolve on, HiGHS 1.16 returned the start's values with
     another solution's objective when given one, and called it optimal.)
     """
     options = options or SolverOptions()
     h = make_highs(lm, options)
-    solution = run(h, is_mip=lm.is_mip)
+    solution = run(h, is_mip=lm.is_mip, progress=progress)
     if lm.is_mip and solution.usable:
-        fixed = _fixed_lp(lm, options, solution.col_value)
+        if progress is not None:
+            with progress.phase(f"{progress.current or 'plan'}: dual prices"):
+                fixed = _fixed_lp(lm, options, solution.col_value, progress)
+        else:
+            fixed = _fixed_lp(lm, options, solution.col_value)
         if fixed is not None:
             solution.row_dual, solution.col_dual = fixed.row_dual, fixed.col_dual
             solution.has_duals = True
@@ -389,7 +389,9 @@ class FixedLP:
     row_dual: np.ndarray
 
 
-def _fixed_lp(lm: LinearModel, options: SolverOptions, values: np.ndarray) -> FixedLP | None:
+def _fixed_lp(
+    lm: LinearModel, options: SolverOptions, values: np.ndarray, progress: Reporter | None = None
+) -> FixedLP | None:
     """The LP with every integer column fixed at its rounded value in ``values``: its optimal
     point and duals, in the model's units; None when it has no optimal basis.
 
@@ -416,7 +418,7 @@ def _fixed_lp(lm: LinearModel, options: SolverOptions, values: np.ndarray) -> Fi
     # the fixed LP gets the user's time limit again (not unlimited): no duals beats a solve
     # that runs on long after the limit the user set
     h.setOptionValue("time_limit", float(options.time_limit or "inf"))
-    run_interruptible(h)
+    run_interruptible(h, progress)
     sol = h.getSolution()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal or not sol.dual_valid:
         return None

@@ -66,6 +66,13 @@ def load_scenario(
 
     Raises:
         InputError: every problem found in the first stage that fails, located.
+
+    Example::
+
+        >>> from hyperplan import load_scenario
+        >>> scenario = load_scenario("examples/small.yaml")
+        >>> scenario.horizon.periods, sorted(scenario.providers)
+        (8, ['aws', 'nebius'])
     """
     path = Path(path)
     text = decode_yaml_bytes(read_yaml_bytes(path), str(path))

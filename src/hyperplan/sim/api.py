@@ -48,6 +48,14 @@ def simulate(
         ray: ``"auto"`` (a running cluster, else a local one), a cluster address, or ``None``.
         progress: called with (trials done, trials) as chunks finish.
         config: failure, demand and execution parameters (:class:`SimConfig`).
+
+    Example::
+
+        >>> from hyperplan import load_scenario, plan, simulate
+        >>> result = plan(load_scenario("examples/small.yaml"))
+        >>> sim = simulate(result, trials=20, seed=1, workers=1)
+        >>> len(sim.metrics), "cost_usd" in sim.metrics
+        (20, True)
     """
     cfg = config or SimConfig()
     if int(trials) < 1:

@@ -121,6 +121,19 @@ class SimResult:
     units by :meth:`unit`. ``context`` (:class:`SimContext`): seed, trials, years, step hours,
     the config, backend, seconds, pools, steps and pool-steps per second. ``meta`` is the same
     as sim.json's ``meta`` dict (changes to it are read back into ``context``).
+
+    Example::
+
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from hyperplan import SimResult, load_scenario, plan, simulate
+        >>> sim = simulate(plan(load_scenario("examples/small.yaml")), trials=20, workers=1)
+        >>> sim.context.trials, list(sim.summary().columns[:3])
+        (20, ['metric', 'unit', 'trials'])
+        >>> path = Path(tempfile.mkdtemp()) / "sim.json"
+        >>> sim.to_json(path)
+        >>> SimResult.from_json(path).metrics.equals(sim.metrics)
+        True
     """
 
     def __init__(
