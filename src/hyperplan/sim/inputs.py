@@ -312,27 +312,32 @@ def compile_offers(tables: Mapping[str, pd.DataFrame], win: Window) -> OfferGrid
         _by_key=off.set_index(_OFFER_KEY)["offer_id"],
         _index={o: i for i, o in enumerate(offer_ids)},
     )
-    cap = tables["capacity"]
-    cap_o = grid.index_of(cap)
-    cap_t = cap["period_index"].to_numpy(dtype=int)
-    ok = (cap_o >= 0) & (cap_t < T)
+    cap, cells = _cells(tables["capacity"], grid, T)
     for target, column in (
         (grid.reserved, "reserved_instances"),
         (grid.ondemand, "ondemand_instances"),
         (grid.spot, "spot_instances"),
     ):
-        np.add.at(target, (cap_t[ok], cap_o[ok]), cap[column].to_numpy(float)[ok])
-    mk = tables["markets"]
-    mk_o = grid.index_of(mk)
-    mk_t = mk["period_index"].to_numpy(dtype=int)
-    okm = (mk_o >= 0) & (mk_t < T)
+        np.add.at(target, cells, cap[column].to_numpy(float))
+    mk, cells = _cells(tables["markets"], grid, T)
     for target, column in (
         (grid.price_od, "ondemand_usd_per_hour"),
         (grid.price_spot, "spot_usd_per_hour"),
         (grid.cap_od, "ondemand_cap"),
     ):
-        target[mk_t[okm], mk_o[okm]] = mk[column].to_numpy(float)[okm]
+        target[cells] = mk[column].to_numpy(float)
     return grid
+
+
+def _cells(
+    table: pd.DataFrame, grid: OfferGrid, T: int
+) -> tuple[pd.DataFrame, tuple[np.ndarray, np.ndarray]]:
+    """The rows of a per-(period, offer) ``table`` in the simulated periods with an offer the
+    plan lists, and their cells ``(period, offer)`` on the grid."""
+    o = grid.index_of(table)
+    t = table["period_index"].to_numpy(dtype=int)
+    ok = (o >= 0) & (t < T)
+    return table[ok], (t[ok], o[ok])
 
 
 @dataclass
