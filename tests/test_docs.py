@@ -431,7 +431,7 @@ def test_every_property_has_description_examples_and_unit() -> None:
             problems.append(f"{model}.{name}: a number without a unit (x-unit)")
     assert not problems, (
         "add Field(description=..., examples=[...], json_schema_extra=about(unit)) in "
-        "hyperplan/scenario/schema.py:\n  " + "\n  ".join(problems)
+        "hyperplan/scenario/models/:\n  " + "\n  ".join(problems)
     )
     for name, node in schema["$defs"].items():
         assert node.get("description"), f"$defs/{name}: no description (the model's docstring)"

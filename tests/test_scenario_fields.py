@@ -6,6 +6,7 @@ layering of the low packages: catalog < scenario, and no import cycle inside sce
 from __future__ import annotations
 
 import ast
+import importlib
 import json
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +21,7 @@ from hyperplan.scenario.annotations import is_model, strip_optional, union_membe
 from hyperplan.scenario.fields import demand_units, field_meta, model_classes, series_limits
 from hyperplan.scenario.jsonschema import scenario_json_schema, schema_text
 from hyperplan.scenario.load import load_scenario_text
+from hyperplan.scenario.models import FAMILIES
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 
@@ -312,16 +314,21 @@ def test_the_catalog_imports_nothing_from_the_scenario() -> None:
 
 
 def test_the_scenario_package_has_no_import_cycle() -> None:
-    graph = import_graph(sorted((SRC / "hyperplan" / "scenario").glob("*.py")))
-    assert len(graph) >= 10
+    graph = import_graph(sorted((SRC / "hyperplan" / "scenario").rglob("*.py")))
+    assert len(graph) >= 20  # the models/ families included
     assert cycles(graph) == []
+    # the families import only those before them in FAMILIES (the order they declare in)
+    for i, family in enumerate(FAMILIES):
+        lower = {f"hyperplan.scenario.models.{f}" for f in FAMILIES[:i]}
+        imported = graph[f"hyperplan.scenario.models.{family}"]
+        assert {m for m in imported if m.startswith("hyperplan.")} <= lower, family
     assert "hyperplan.scenario.load" not in graph["hyperplan.scenario.check"]
     assert "hyperplan.scenario.jsonschema" not in graph["hyperplan.scenario.load"]
 
 
 def test_the_layer_checks_see_a_cycle_and_a_forbidden_import(tmp_path: Path) -> None:
     """The two tests above can fail: the old imports, put back, are found."""
-    graph = import_graph(sorted((SRC / "hyperplan" / "scenario").glob("*.py")))
+    graph = import_graph(sorted((SRC / "hyperplan" / "scenario").rglob("*.py")))
     graph["hyperplan.scenario.check"].add("hyperplan.scenario.load")  # the old _members import
     assert cycles(graph) == [["hyperplan.scenario.check", "hyperplan.scenario.load"]]
     # a function-level import is an import too (the old catalog/importers.py had one)
@@ -335,3 +342,41 @@ def test_the_layer_checks_see_a_cycle_and_a_forbidden_import(tmp_path: Path) -> 
     assert upward_imports(graph, "hyperplan.scenario") == [
         "hyperplan.catalog.probe -> hyperplan.scenario.files"
     ]
+
+
+# ----------------------------------------------------------------------------------------------
+# The models live by family in scenario/models/; scenario.schema is the import path
+# ----------------------------------------------------------------------------------------------
+
+
+def _declared(path: Path) -> list[str]:
+    """The public names a module declares at its top level (classes, functions, assignments)."""
+    names: list[str] = []
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef):
+            names.append(node.name)
+        elif isinstance(node, ast.Assign | ast.AnnAssign):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return [n for n in names if not n.startswith("_")]
+
+
+def test_schema_re_exports_every_public_name_of_every_family() -> None:
+    folder = SRC / "hyperplan" / "scenario" / "models"
+    assert sorted(FAMILIES) == sorted(p.stem for p in folder.glob("*.py") if p.stem != "__init__")
+    declared = {name: family for family in FAMILIES for name in _declared(folder / f"{family}.py")}
+    assert {"Scenario", "Workload", "about", "FieldValueError", "UNLIMITED"} <= set(declared)
+    assert sorted(models.__all__) == sorted(declared)
+    for name, family in declared.items():
+        module = importlib.import_module(f"hyperplan.scenario.models.{family}")
+        assert getattr(models, name) is getattr(module, name), name
+
+
+def test_model_classes_come_family_by_family_in_declared_order() -> None:
+    names = list(model_classes())
+    assert names[:3] == ["Model", "GrowthSeries", "CsvSeries"]  # base, then series
+    assert names[-1] == "Scenario"
+    assert names.index("Horizon") < names.index("Provider") < names.index("Offers")
+    assert names.index("Reservation") < names.index("WorkloadBase") < names.index("Policies")
+    assert names.index("Policies") < names.index("OwnedSite") < names.index("ManagedPlatform")
+    assert len(names) == len(set(names)) == 24  # each once, though later families import them

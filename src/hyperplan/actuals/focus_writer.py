@@ -166,34 +166,24 @@ def trial_rows(plan: Plan, result: SimResult, trial: int = 0) -> pd.DataFrame:
         ChargeDescription="reserved capacity not used",
         _kind="unused",
     )
-    pod = price_od[t_of].ravel()
-    psp = price_sp[t_of].ravel()
-    block(
-        od_f > 0,
-        ChargeCategory="Usage",
-        ChargeFrequency="Usage-Based",
-        PricingCategory="Standard",
-        BilledCost=od_f,
-        EffectiveCost=od_f,
-        CommitmentDiscountId=None,
-        CommitmentDiscountStatus=None,
-        ConsumedQuantity=np.divide(od_f, pod, out=np.zeros_like(od_f), where=pod > 0),
-        ChargeDescription="on-demand instances",
-        _kind="ondemand",
-    )
-    block(
-        sp_f > 0,
-        ChargeCategory="Usage",
-        ChargeFrequency="Usage-Based",
-        PricingCategory="Dynamic",
-        BilledCost=sp_f,
-        EffectiveCost=sp_f,
-        CommitmentDiscountId=None,
-        CommitmentDiscountStatus=None,
-        ConsumedQuantity=np.divide(sp_f, psp, out=np.zeros_like(sp_f), where=psp > 0),
-        ChargeDescription="spot instances",
-        _kind="spot",
-    )
+    for usd, price, pricing, what, kind in (
+        (od_f, price_od, "Standard", "on-demand", "ondemand"),
+        (sp_f, price_sp, "Dynamic", "spot", "spot"),
+    ):
+        unit = price[t_of].ravel()  # USD per instance-hour
+        block(
+            usd > 0,
+            ChargeCategory="Usage",
+            ChargeFrequency="Usage-Based",
+            PricingCategory=pricing,
+            BilledCost=usd,
+            EffectiveCost=usd,
+            CommitmentDiscountId=None,
+            CommitmentDiscountStatus=None,
+            ConsumedQuantity=np.divide(usd, unit, out=np.zeros_like(usd), where=unit > 0),
+            ChargeDescription=f"{what} instances",
+            _kind=kind,
+        )
     if not frames:
         return pd.DataFrame(columns=FOCUS_10_COLUMNS)
     df = pd.concat(frames, ignore_index=True)

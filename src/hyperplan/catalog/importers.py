@@ -27,23 +27,29 @@ from hyperplan.catalog.accelerators import (
 from hyperplan.errors import InputError, Problem
 from hyperplan.paths import FileAccessError, read_bounded
 
-#: Columns of a raw offers frame (before derived columns are added).
-RAW_COLUMNS: tuple[str, ...] = (
-    "provider",
-    "region",
-    "instance_type",
-    "accelerator",
-    "accelerators",
+#: The numbers of an offer as sourced: vCPUs, GiB of memory, USD per instance-hour.
+RAW_NUMBERS: tuple[str, ...] = (
     "vcpus",
     "memory_gib",
     "ondemand_usd_per_hour",
     "spot_usd_per_hour",
     "reserved_1y_usd_per_hour",
     "reserved_3y_usd_per_hour",
-    "kw_per_instance_user",
-    "source",
-    "origin",
 )
+
+#: What an offer is and costs as sourced: the columns the raw frame and the offers table open
+#: with.
+SPEC_COLUMNS: tuple[str, ...] = (
+    "provider",
+    "region",
+    "instance_type",
+    "accelerator",
+    "accelerators",
+    *RAW_NUMBERS,
+)
+
+#: Columns of a raw offers frame (before derived columns are added).
+RAW_COLUMNS: tuple[str, ...] = (*SPEC_COLUMNS, "kw_per_instance_user", "source", "origin")
 
 #: Columns a user CSV must have.
 USER_REQUIRED: tuple[str, ...] = (

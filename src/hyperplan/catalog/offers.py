@@ -18,22 +18,12 @@ import pandas as pd
 from hyperplan.catalog.accelerators import DATA_DIR, normalize_accelerator
 from hyperplan.catalog.discounts import reserved_prices
 from hyperplan.catalog.geo import geo_series
-from hyperplan.catalog.importers import RAW_COLUMNS
+from hyperplan.catalog.importers import RAW_COLUMNS, RAW_NUMBERS, SPEC_COLUMNS
 from hyperplan.catalog.power import kw_per_instance
 
 #: Columns of the offers table, in order (units in the names).
 OFFER_COLUMNS: tuple[str, ...] = (
-    "provider",
-    "region",
-    "instance_type",
-    "accelerator",
-    "accelerators",
-    "vcpus",
-    "memory_gib",
-    "ondemand_usd_per_hour",
-    "spot_usd_per_hour",
-    "reserved_1y_usd_per_hour",
-    "reserved_3y_usd_per_hour",
+    *SPEC_COLUMNS,
     "reserved_basis",
     "usd_per_gpu_hour",
     "spot_usd_per_gpu_hour",
@@ -115,15 +105,7 @@ def derive_offers(raw: pd.DataFrame, specs: pd.DataFrame, discounts: pd.DataFram
     """
     df = raw.copy()
     df["accelerators"] = df["accelerators"].astype(int)
-    for c in (
-        "vcpus",
-        "memory_gib",
-        "ondemand_usd_per_hour",
-        "spot_usd_per_hour",
-        "reserved_1y_usd_per_hour",
-        "reserved_3y_usd_per_hour",
-        "kw_per_instance_user",
-    ):
+    for c in (*RAW_NUMBERS, "kw_per_instance_user"):
         df[c] = df[c].astype(float)
     n = len(df)
     count = df["accelerators"].to_numpy(dtype=float)

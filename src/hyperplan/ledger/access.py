@@ -37,9 +37,10 @@ from sqlalchemy import (
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from hyperplan.ledger.audit import workspace_for_write, write_audit
 from hyperplan.ledger.db import Ledger
 from hyperplan.ledger.errors import LedgerError
-from hyperplan.ledger.models import AuditEntry, Base, Workspace, utcnow
+from hyperplan.ledger.models import Base, Workspace, utcnow
 
 ROLES = ("viewer", "planner", "approver", "admin")
 """Every role, least to most privileged: a role may do everything the roles before it may."""
@@ -140,41 +141,6 @@ def new_token() -> str:
     return TOKEN_PREFIX + secrets.token_urlsafe(32)
 
 
-def _ensure_workspace(s: Session, name: str) -> Workspace:
-    ws = s.scalar(select(Workspace).where(Workspace.name == name))
-    if ws is None:
-        ws = Workspace(name=name, ledger_version=0, created_at=utcnow())
-        s.add(ws)
-        s.flush()
-    return ws
-
-
-def _audit(
-    s: Session,
-    ws: Workspace,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    """An audit row at the workspace's current ledger version (not bumped)."""
-    s.add(
-        AuditEntry(
-            workspace_id=ws.id,
-            ledger_version=ws.ledger_version,
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-        )
-    )
-
-
 def _record(t: ApiToken, user: str, workspace: str) -> dict[str, Any]:
     return {
         "id": t.id,
@@ -208,7 +174,7 @@ def create_token(
         raise LedgerError(f"token name is {len(name)} characters; at most 80")
     token = new_token()
     with ledger.transaction() as s:
-        ws = _ensure_workspace(s, workspace)
+        ws = workspace_for_write(s, workspace)
         u = s.scalar(select(User).where(User.name == user))
         if u is None:
             u = User(name=user, created_at=utcnow())
@@ -226,7 +192,7 @@ def create_token(
         s.add(t)
         s.flush()
         record = _record(t, user, workspace)
-        _audit(s, ws, author, "create", "token", t.id, None, record)
+        write_audit(s, ws, ws.ledger_version, author, "create", "token", t.id, None, record)
     return token, record
 
 
@@ -254,7 +220,7 @@ def revoke_token(
         t.revoked_at = utcnow()
         s.flush()
         after = _record(t, user, ws.name)
-        _audit(s, ws, author, "revoke", "token", t.id, before, after)
+        write_audit(s, ws, ws.ledger_version, author, "revoke", "token", t.id, before, after)
         return after
 
 

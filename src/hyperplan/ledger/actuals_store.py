@@ -40,8 +40,9 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column
 
+from hyperplan.ledger.audit import workspace_for_write, write_audit
 from hyperplan.ledger.db import Ledger
 from hyperplan.ledger.errors import LedgerError
 from hyperplan.ledger.models import Base, Workspace, utcnow
@@ -171,16 +172,6 @@ class FileImport:
     warnings: list[str]
 
 
-def _workspace_for_write(s: Session, name: str) -> Workspace:
-    """The workspace (created at version 0 when new: an import is not a ledger change)."""
-    ws = s.scalar(select(Workspace).where(Workspace.name == name))
-    if ws is None:
-        ws = Workspace(name=name, ledger_version=0, created_at=utcnow())
-        s.add(ws)
-        s.flush()
-    return ws
-
-
 def known_imports(ledger: Ledger, workspace: str, hashes: list[str]) -> dict[str, dict[str, Any]]:
     """Imports the workspace already holds among ``hashes``: sha256 → import record."""
     if not hashes:
@@ -244,11 +235,9 @@ def store_imports(
     """
     from sqlalchemy import insert
 
-    from hyperplan.ledger.api import _audit
-
     out = []
     with ledger.transaction() as s:
-        ws = _workspace_for_write(s, workspace)
+        ws = workspace_for_write(s, workspace)
         for f in files:
             months = sorted(m for m in f.groups["month"].dropna().astype(str).unique())
             row = ActualsImport(
@@ -280,7 +269,7 @@ def store_imports(
                 s.execute(insert(ActualsContractUse), uses)
             record = import_record(row)
             record["groups"] = len(groups)
-            _audit(
+            write_audit(
                 s,
                 ws,
                 ws.ledger_version,

@@ -23,6 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hyperplan.errors import InputError
+from hyperplan.ledger.audit import workspace_for_write, write_audit
 from hyperplan.ledger.db import Ledger
 from hyperplan.ledger.diff import Diff, Item, diff, plan_items
 from hyperplan.ledger.errors import LedgerError, StaleLedger
@@ -267,32 +268,6 @@ def _lock(s: Session, name: str, expect: int | None) -> tuple[Workspace, int]:
     return ws, int(new)
 
 
-def _audit(
-    s: Session,
-    ws: Workspace,
-    version: int,
-    actor: str,
-    action: str,
-    entity: str,
-    entity_id: int | None,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    s.add(
-        AuditEntry(
-            workspace_id=ws.id,
-            ledger_version=version,
-            at=utcnow(),
-            actor=actor,
-            action=action,
-            entity=entity,
-            entity_id=entity_id,
-            before=before,
-            after=after,
-        )
-    )
-
-
 # ----------------------------------------------------------------------------------------------
 # Adoption
 # ----------------------------------------------------------------------------------------------
@@ -408,7 +383,7 @@ def adopt(
         )
         s.add(adoption)
         s.flush()
-        _audit(s, ws, version, author, "adopt", "adoption", adoption.id, None, d.summary())
+        write_audit(s, ws, version, author, "adopt", "adoption", adoption.id, None, d.summary())
         contracts = _upsert_contracts(s, ws, version, author, plan)
         ids = _apply_changes(s, ws, version, author, adoption.id, d, contracts)
         done = Adopted(adoption.id, d, version - 1, version, ids)
@@ -499,13 +474,15 @@ def _upsert_contracts(
             s.add(c)
             s.flush()
             existing[c.name] = c
-            _audit(s, ws, version, author, "create", "contract", c.id, None, _contract_record(c))
+            write_audit(
+                s, ws, version, author, "create", "contract", c.id, None, _contract_record(c)
+            )
         elif any(getattr(old, k) != v for k, v in values.items()):
             before = _contract_record(old)
             for k, v in values.items():
                 setattr(old, k, v)
             s.flush()
-            _audit(
+            write_audit(
                 s, ws, version, author, "change", "contract", old.id, before, _contract_record(old)
             )
     return sorted(existing.values(), key=lambda c: (c.start, c.name))
@@ -556,7 +533,7 @@ def _apply_changes(
             )
             s.add(c)
             s.flush()
-            _audit(
+            write_audit(
                 s,
                 ws,
                 version,
@@ -583,7 +560,7 @@ def _apply_changes(
         c.updated_at = now
         s.flush()
         action = "cancel" if change.action == "cancelled" else "change"
-        _audit(
+        write_audit(
             s, ws, version, author, action, "commitment", c.id, before, commitment_record(c, names)
         )
         ids.append(c.id)
@@ -634,7 +611,7 @@ def transition(
         s.flush()
         after = commitment_record(c, names)
         action = "sign" if state == "signed" else state
-        _audit(s, ws, version, author, action, "commitment", c.id, before, after)
+        write_audit(s, ws, version, author, action, "commitment", c.id, before, after)
         return after
 
 
@@ -706,11 +683,7 @@ def store_scenario(
     author = author or default_author()
     sha = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with ledger.transaction() as s:
-        ws = _workspace(s, workspace)
-        if ws is None:
-            ws = Workspace(name=workspace, ledger_version=0, created_at=utcnow())
-            s.add(ws)
-            s.flush()
+        ws = workspace_for_write(s, workspace)
         q = select(ScenarioVersion).where(
             ScenarioVersion.workspace_id == ws.id, ScenarioVersion.sha256 == sha
         )
@@ -728,7 +701,9 @@ def store_scenario(
         s.add(v)
         s.flush()
         record = _scenario_record(v)
-        _audit(s, ws, ws.ledger_version, author, "create", "scenario_version", v.id, None, record)
+        write_audit(
+            s, ws, ws.ledger_version, author, "create", "scenario_version", v.id, None, record
+        )
         return record, True
 
 

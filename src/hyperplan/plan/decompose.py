@@ -61,6 +61,7 @@ from hyperplan.plan.build import (
     build_master,
     build_scenario,
 )
+from hyperplan.plan.cluster import connect_ray
 from hyperplan.plan.solve import (
     LIMITS,
     Solution,
@@ -350,29 +351,8 @@ class _RayBackend(_Backend):
         offsets: dict[str, int],
         address: str,
     ) -> None:
-        try:
-            import ray
-        except ImportError as exc:  # pragma: no cover - depends on the environment
-            raise HyperplanError(
-                "ray is not installed; install the optional extra: pip install 'hyperplan[ray]'"
-            ) from exc
+        ray, self.started = connect_ray(address)
         self.ray = ray
-        self.started = False
-        if not ray.is_initialized():
-            opts = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-            try:
-                if address in ("auto", "local", ""):
-                    try:
-                        ray.init(address="auto", **opts)
-                    except ConnectionError:
-                        ray.init(**opts)
-                else:
-                    ray.init(address=address, **opts)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
-                raise HyperplanError(
-                    f"cannot connect to the Ray cluster at {address}: {exc}"
-                ) from None
-            self.started = True
         actor = ray.remote(num_cpus=1)(_Chunk)
         ref = ray.put(inp)
         self.actors = [actor.remote(ref, part, options, offsets) for part in parts]

@@ -10,10 +10,12 @@ them back for the code that needs them outside the JSON Schema: the loader's ran
 from __future__ import annotations
 
 import functools
+import importlib
 from dataclasses import dataclass
 from typing import Any, get_args
 
 from hyperplan.scenario import schema as models
+from hyperplan.scenario.models import FAMILIES
 
 __all__ = ["FieldMeta", "demand_units", "field_meta", "model_classes", "series_limits"]
 
@@ -47,11 +49,18 @@ def model_classes() -> dict[str, type[models.Model]]:
 
 @functools.cache
 def _classes() -> tuple[tuple[str, type[models.Model]], ...]:
-    return tuple(
-        (name, obj)
-        for name, obj in vars(models).items()
-        if isinstance(obj, type) and issubclass(obj, models.Model)
-    )
+    """The model classes in the order the language declares them (family by family)."""
+    out = []
+    for family in FAMILIES:
+        module = importlib.import_module(f"hyperplan.scenario.models.{family}")
+        out += [
+            (name, obj)
+            for name, obj in vars(module).items()
+            if isinstance(obj, type)
+            and issubclass(obj, models.Model)
+            and obj.__module__ == module.__name__
+        ]
+    return tuple(out)
 
 
 def field_meta(model: type[models.Model] | str, name: str) -> FieldMeta:

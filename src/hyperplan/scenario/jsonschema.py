@@ -444,7 +444,7 @@ def scenario_reference_markdown(
         "# Scenario reference",
         "",
         "<!-- Generated at build time by docs/hooks.py from hyperplan.scenario.jsonschema: "
-        "do not edit; change the models in src/hyperplan/scenario/schema.py. -->",
+        "do not edit; change the models in src/hyperplan/scenario/models/. -->",
         "",
         "Every field of a `scenario.yaml`, generated from the pydantic models that validate it",
         "(`hyperplan.scenario.schema`), so it always matches the code. The same information is in",

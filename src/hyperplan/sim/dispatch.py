@@ -195,6 +195,8 @@ def dispatch_block(
         upS[:, :, dr.spot_pools] *= np.take(remain, active)  # (1 - f) ** events in progress
     else:
         upS = upf
+    # the pay-as-you-go markets: availability, price, the accumulator of its spend, index
+    markets = ((upf, price_od, acc.ondemand_usd, OD), (upS, price_sp, acc.spot_usd, SP))
 
     # reserved instances nobody planned to use, and the holdings inference may preempt
     zr_all = z[:, R, :].sum(axis=0)
@@ -215,25 +217,20 @@ def dispatch_block(
         zr, zo, zs = z[w, R], z[w, OD], z[w, SP]
         pw = inp.perf[w, :Pc]
         own = _mv(rho, pw * zr)
-        if (zo > 0).any():
-            own += _mv(upf, pw * zo)
-        if (zs > 0).any():
-            own += _mv(upS, pw * zs)
+        for up, _, _, mk in markets:
+            if (z[w, mk] > 0).any():
+                own += _mv(up, pw * z[w, mk])
         served = np.minimum(need, own)
         uf = np.divide(served, own, out=np.zeros_like(own), where=own > 0)
         if (zr > 0).any():
             idle += rho * zr * (1.0 - uf)[:, :, None]
             acc.useful_gpu_h += np.einsum("ij,ij->i", uf, _mv(rho, g * zr)) * dt
-        if (zo > 0).any():
-            used = np.einsum("ij,ij->i", uf, _mv(upf, g * zo)) * dt
-            acc.useful_gpu_h += used
-            acc.paid_gpu_h += used
-            acc.ondemand_usd += np.einsum("ij,ij->i", uf, _mv(upf, price_od * zo)) * dt
-        if (zs > 0).any():
-            used = np.einsum("ij,ij->i", uf, _mv(upS, g * zs)) * dt
-            acc.useful_gpu_h += used
-            acc.paid_gpu_h += used
-            acc.spot_usd += np.einsum("ij,ij->i", uf, _mv(upS, price_sp * zs)) * dt
+        for up, price, usd, mk in markets:
+            if (z[w, mk] > 0).any():
+                used = np.einsum("ij,ij->i", uf, _mv(up, g * z[w, mk])) * dt
+                acc.useful_gpu_h += used
+                acc.paid_gpu_h += used
+                usd += np.einsum("ij,ij->i", uf, _mv(up, price * z[w, mk])) * dt  # in place
         r = need - served
         r[r <= _TINY * np.maximum(need, 1.0)] = 0.0
         rem[w] = r
@@ -294,18 +291,14 @@ def dispatch_block(
         pv = inp.perf[v, :Pc]
         units = _mv(hold[v], pv) if v in hold else np.zeros((m, n))
         gpus_v = _mv(hold[v], g) if v in hold else np.zeros((m, n))
-        if (zo > 0).any():
-            units += _mv(upf, pv * zo)
-            paid = _mv(upf, g * zo)
-            gpus_v += paid
-            acc.paid_gpu_h += paid.sum(axis=1) * dt
-            acc.ondemand_usd += _mv(upf, price_od * zo).sum(axis=1) * dt
+        for up, price, usd, mk in markets:
+            if (z[v, mk] > 0).any():
+                units += _mv(up, pv * z[v, mk])
+                paid = _mv(up, g * z[v, mk])
+                gpus_v += paid
+                acc.paid_gpu_h += paid.sum(axis=1) * dt
+                usd += _mv(up, price * z[v, mk]).sum(axis=1) * dt  # in place
         if (zs > 0).any():
-            units += _mv(upS, pv * zs)
-            paid = _mv(upS, g * zs)
-            gpus_v += paid
-            acc.paid_gpu_h += paid.sum(axis=1) * dt
-            acc.spot_usd += _mv(upS, price_sp * zs).sum(axis=1) * dt
             sp = dr.spot_pools
             lost_vec = cfg.spot_fraction * zs[sp] * g[sp] * inp.spot_lost_hours[sp]
             if len(sp) and (lost_vec > 0).any():

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.special import ndtri
 
+from hyperplan.plan.arrays import field_values
 from hyperplan.sim.inputs import SimInputs
 from hyperplan.sim.models import HOURS_PER_YEAR, SimConfig
 
@@ -162,54 +163,96 @@ def _count_starts(m: int, S: int, n_cols: int, trial: np.ndarray, col: np.ndarra
 
 
 def draw_chunk(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) -> Draws:
-    """All draws of the given trials."""
-    m, S, dt = len(trials), inp.steps, inp.step_hours
-    H = inp.hours
-    local = np.arange(m)
+    """All draws of the given trials: one ``draw_*`` function per family (outages, late
+    delivery, repairs, spot reclaims, demand shocks, training interruptions). Each family draws
+    from its own streams, so the order they are drawn in does not matter."""
+    return Draws(
+        trials=np.asarray(trials),
+        **field_values(draw_outages(inp, seed, trials)),
+        **field_values(draw_late(inp, cfg, seed, trials)),
+        **field_values(draw_repair(inp, cfg, seed, trials)),
+        **field_values(draw_spot(inp, cfg, seed, trials)),
+        shock=draw_shocks(inp, cfg, seed, trials),
+        failures=draw_interruptions(inp, cfg, seed, trials),
+    )
 
-    # --- provider and region outages -----------------------------------------------------------
+
+def _arrival_hours(
+    seed: int, name: str, stream: str, trials: np.ndarray, rate_h: float, hours: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Poisson arrivals at ``rate_h`` per hour over ``hours`` (stream ``stream`` of entity
+    ``name``): (hours since the window's start (m, n), valid (m, n)); n may be 0."""
+    times, valid = poisson_arrivals(entity_key(seed, name, stream), trials, rate_h * hours)
+    return times / rate_h, valid
+
+
+Intervals = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+"""Step intervals ``[a, b)`` as flat arrays: (trial in the chunk, column, a, b)."""
+
+
+def _intervals(col: int, a: np.ndarray, b: np.ndarray, keep: np.ndarray) -> Intervals:
+    """The intervals ``[a, b)`` (m, n) where ``keep``, in column ``col``."""
+    trial = np.broadcast_to(np.arange(a.shape[0])[:, None], a.shape)
+    return trial[keep], np.full(int(keep.sum()), col), a[keep], b[keep]
+
+
+def _joined(parts: list[Intervals]) -> list[np.ndarray]:
+    """The columns (trial, column, a, b) of ``parts`` (non-empty) end to end."""
+    return [np.concatenate([p[i] for p in parts]) for i in range(4)]
+
+
+def _concat(items: list[np.ndarray], dtype: type) -> np.ndarray:
+    return np.concatenate(items).astype(dtype) if items else np.zeros(0, dtype=dtype)
+
+
+@dataclass
+class OutageDraws:
+    """Provider and region outages of a chunk (``D`` domains, ``G`` sites)."""
+
+    outage_events: dict[str, np.ndarray]  # trial, domain, a, b (steps), cp (control plane only)
+    hard_site: np.ndarray  # (m, S, G) bool: the site's instances are down
+    block_site: np.ndarray  # (m, S, G) bool: no new capacity at the site
+    outage_hours: np.ndarray  # (m, D) hours each domain is hard down
+    control_plane_hours: np.ndarray  # (m, D) hours only each domain's control plane is down
+
+
+def draw_outages(inp: SimInputs, seed: int, trials: np.ndarray) -> OutageDraws:
+    """Outages of each failure domain: Poisson arrivals at its rate, lognormal durations
+    (hours), a share of them control-plane only; a site is down when its provider or region is."""
+    m, S, dt = len(trials), inp.steps, inp.step_hours
     D = len(inp.domains)
-    outage_events: dict[str, list[np.ndarray]] = {
-        k: [] for k in ("trial", "domain", "a", "b", "cp")
-    }
-    hard_parts: list[tuple[np.ndarray, ...]] = []
-    cp_parts: list[tuple[np.ndarray, ...]] = []
+    events: dict[str, list[np.ndarray]] = {k: [] for k in ("trial", "domain", "a", "b", "cp")}
+    hard_parts: list[Intervals] = []
+    cp_parts: list[Intervals] = []
     for d, dom in enumerate(inp.domains):
         rate_h = dom.rate_per_year / HOURS_PER_YEAR
         if rate_h <= 0:
             continue
         name = f"{dom.kind}:{dom.name}"
-        times, valid = poisson_arrivals(entity_key(seed, name, "arrivals"), trials, rate_h * H)
-        n = times.shape[1]
+        start, valid = _arrival_hours(seed, name, "arrivals", trials, rate_h, inp.hours)
+        n = start.shape[1]
         if n == 0:
             continue
-        start = times / rate_h
         mu = math.log(dom.mean_hours) - dom.sigma**2 / 2.0
         dur = np.exp(mu + dom.sigma * normals(entity_key(seed, name, "duration"), trials, n))
         cp = uniforms(entity_key(seed, name, "control-plane"), trials, n) < dom.control_plane_share
         a = _rounded_steps(start, dt, S)
         b = _rounded_steps(start + dur, dt, S)
-        tr = np.broadcast_to(local[:, None], (m, n))
-        for flag, parts in ((~cp, hard_parts), (cp, cp_parts)):
-            sel = valid & flag
-            parts.append((tr[sel], np.full(int(sel.sum()), d), a[sel], b[sel]))
-        ev = outage_events
-        ev["trial"].append(tr[valid])
-        ev["domain"].append(np.full(int(valid.sum()), d))
-        ev["a"].append(a[valid])
-        ev["b"].append(b[valid])
-        ev["cp"].append(cp[valid])
+        hard_parts.append(_intervals(d, a, b, valid & ~cp))
+        cp_parts.append(_intervals(d, a, b, valid & cp))
+        for key, value in zip(
+            ("trial", "domain", "a", "b"), _intervals(d, a, b, valid), strict=True
+        ):
+            events[key].append(value)
+        events["cp"].append(cp[valid])
 
-    def counts(parts: list[tuple[np.ndarray, ...]]) -> np.ndarray:
+    def down(parts: list[Intervals]) -> np.ndarray:
         if not parts:
-            return np.zeros((m, S, D), dtype=np.int16)
-        cols = [np.concatenate([p[i] for p in parts]) for i in range(4)]
-        return _count_intervals(m, S, D, *cols)
+            return np.zeros((m, S, D), dtype=bool)
+        return _count_intervals(m, S, D, *_joined(parts)) > 0
 
-    hard_d = counts(hard_parts) > 0
-    cp_d = counts(cp_parts) > 0
-    outage_hours = hard_d.sum(axis=1) * dt
-    control_plane_hours = (cp_d & ~hard_d).sum(axis=1) * dt
+    hard_d = down(hard_parts)
+    cp_d = down(cp_parts)
     prov, reg = inp.site_domains[:, 0], inp.site_domains[:, 1]
     has_reg = reg >= 0
     hard_site = hard_d[:, :, prov].copy()
@@ -218,8 +261,29 @@ def draw_chunk(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) ->
     if has_reg.any():
         hard_site[:, :, has_reg] |= hard_d[:, :, reg[has_reg]]
         block_site[:, :, has_reg] |= any_d[:, :, reg[has_reg]]
+    return OutageDraws(
+        outage_events={k: _concat(v, bool if k == "cp" else int) for k, v in events.items()},
+        hard_site=hard_site,
+        block_site=block_site,
+        outage_hours=hard_d.sum(axis=1) * dt,
+        control_plane_hours=(cp_d & ~hard_d).sum(axis=1) * dt,
+    )
 
-    # --- late delivery of new commitments -----------------------------------------------------
+
+@dataclass
+class LateDraws:
+    """Late delivery of the plan's new commitments (``C``) in a chunk."""
+
+    late_flags: np.ndarray  # (m, C) bool: the commitment is delivered late
+    late_delay: np.ndarray  # (m, C) periods from its start to its delivery (1: on time)
+    late: np.ndarray  # (m, T, P) reserved instances not delivered yet
+    late_usd: np.ndarray  # (m,) reserved spend not paid because of late delivery, USD
+
+
+def draw_late(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) -> LateDraws:
+    """Each commitment is late with ``cfg.late_probability``, by a geometric number of periods
+    of mean ``cfg.late_mean_periods``; a late commitment's instances and spend are missing."""
+    m, dt = len(trials), inp.step_hours
     T, P = len(inp.period_hours), inp.n_pools
     late = np.zeros((m, T, P))
     late_usd = np.zeros(m)
@@ -243,11 +307,24 @@ def draw_chunk(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) ->
             active = is_late & (inp.commit_start <= t) & (t < inp.commit_start + delay)
             late[:, t] = active.astype(float) @ inc
             late_usd += (active.astype(float) @ usd) * hours_t
+    return LateDraws(late_flags=is_late, late_delay=delay, late=late, late_usd=late_usd)
 
-    # --- accelerators in repair (M/G/inf occupancy, redrawn every repair time) -----------------
+
+@dataclass
+class RepairDraws:
+    """Accelerators in repair in a chunk, per block of ``repair_steps`` steps."""
+
+    repair: np.ndarray  # (m, blocks, P) instances in repair
+    repair_steps: int
+
+
+def draw_repair(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) -> RepairDraws:
+    """Instances in repair: M/G/inf occupancy (Poisson, mean failures per hour × repair
+    hours), redrawn every repair time, in the pools that hold reserved instances."""
+    m, S, dt = len(trials), inp.steps, inp.step_hours
     B = max(1, round(cfg.repair_hours / dt))
     nb = -(-S // B)
-    repair = np.zeros((m, nb, P))
+    repair = np.zeros((m, nb, inp.n_pools))
     if cfg.gpu_failures_per_gpu_hour > 0:
         t_block = inp.period_of_step[np.arange(nb) * B]
         for p in np.flatnonzero((inp.gpus > 0) & (inp.reserved.max(axis=0) > 0)):
@@ -255,48 +332,77 @@ def draw_chunk(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) ->
             mean = mean * cfg.repair_hours
             u = uniforms(entity_key(seed, f"pool:{inp.pool_ids[p]}", "repair"), trials, nb)
             repair[:, :, p] = poisson_from_uniform(u, mean[None, :])
+    return RepairDraws(repair=repair, repair_steps=B)
 
-    # --- spot reclaim events per pool -----------------------------------------------------------
+
+@dataclass
+class SpotDraws:
+    """Spot reclaim events of a chunk in the pools with spot capacity (``Ps``)."""
+
+    spot_pools: np.ndarray  # (Ps,) pools with spot capacity
+    spot_events: dict[str, np.ndarray]  # trial, pool (index into spot_pools), a, b (steps)
+    spot_active: np.ndarray  # (m, S, Ps) reclaim events in progress
+    spot_new: np.ndarray  # (m, S, Ps) reclaim events starting in the step
+
+
+def draw_spot(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) -> SpotDraws:
+    """Pool-level reclaim events: Poisson at ``cfg.spot_events_per_month``, each lasting an
+    exponential time of mean ``cfg.spot_recovery_hours`` (at least one step)."""
+    m, S, dt = len(trials), inp.steps, inp.step_hours
     spot_pools = np.flatnonzero(inp.spot.max(axis=0) > 0)
     Ps = len(spot_pools)
     rate_h = cfg.spot_events_per_month * 12.0 / HOURS_PER_YEAR
-    parts = []
+    parts: list[Intervals] = []
     if Ps and rate_h > 0:
         for j, p in enumerate(spot_pools):
             name = f"pool:{inp.pool_ids[p]}"
-            times, valid = poisson_arrivals(entity_key(seed, name, "spot"), trials, rate_h * H)
-            n = times.shape[1]
+            start, valid = _arrival_hours(seed, name, "spot", trials, rate_h, inp.hours)
+            n = start.shape[1]
             if n == 0:
                 continue
-            start = times / rate_h
             dur = -np.log(uniforms(entity_key(seed, name, "spot-recovery"), trials, n))
             a = np.minimum(np.floor(start / dt), S - 1).astype(np.int64)
             length = np.maximum(1, np.ceil(dur * cfg.spot_recovery_hours / dt)).astype(np.int64)
-            b = np.minimum(a + length, S)
-            tr = np.broadcast_to(local[:, None], (m, n))
-            parts.append((tr[valid], np.full(int(valid.sum()), j), a[valid], b[valid]))
-        if parts:
-            cols = [np.concatenate([p[i] for p in parts]) for i in range(4)]
-            spot_active = _count_intervals(m, S, Ps, *cols)
-            spot_new = _count_starts(m, S, Ps, cols[0], cols[1], cols[2])
-        else:
-            spot_active = np.zeros((m, S, Ps), dtype=np.int16)
-            spot_new = spot_active.copy()
+            parts.append(_intervals(j, a, np.minimum(a + length, S), valid))
+    if parts:
+        cols = _joined(parts)
+        spot_active = _count_intervals(m, S, Ps, *cols)
+        spot_new = _count_starts(m, S, Ps, cols[0], cols[1], cols[2])
     else:
         spot_active = np.zeros((m, S, Ps), dtype=np.int16)
         spot_new = spot_active.copy()
+    return SpotDraws(
+        spot_pools=spot_pools,
+        spot_events={
+            k: _concat([p[i] for p in parts], int)
+            for i, k in enumerate(("trial", "pool", "a", "b"))
+        },
+        spot_active=spot_active,
+        spot_new=spot_new,
+    )
 
-    # --- demand shocks: multiplicative random walk, mean one -------------------------------------
-    n_inf = len(inp.inference)
-    shock = np.ones((m, S, n_inf))
+
+def draw_shocks(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) -> np.ndarray:
+    """Demand multipliers (m, S, I) of the inference workloads: a multiplicative random walk
+    of mean one, ``cfg.demand_sigma_per_year`` per square-root year."""
+    m, S, dt = len(trials), inp.steps, inp.step_hours
+    shock = np.ones((m, S, len(inp.inference)))
     sig = cfg.demand_sigma_per_year * math.sqrt(dt / HOURS_PER_YEAR)
     if sig > 0:
         for j, w in enumerate(inp.inference):
             z = normals(entity_key(seed, f"workload:{inp.workloads[w]}", "demand"), trials, S - 1)
             walk = np.cumsum(sig * z - sig * sig / 2.0, axis=1)
             shock[:, 1:, j] = np.exp(walk)
+    return shock
 
-    # --- interruptions of training runs ---------------------------------------------------------
+
+def draw_interruptions(
+    inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray
+) -> list[dict[str, np.ndarray]]:
+    """Interruptions of each training run: Poisson in operational time (the planned GPUs ×
+    ``cfg.run_interruptions_per_gpu_hour``), by step, with the uniforms that decide the work
+    lost and the thinning; per run, ordered by (step, trial)."""
+    m, S, dt = len(trials), inp.steps, inp.step_hours
     failures = []
     for run in inp.runs:
         lam = run.gpus_plan[inp.period_of_step] * cfg.run_interruptions_per_gpu_hour * dt
@@ -310,7 +416,7 @@ def draw_chunk(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) ->
         n = times.shape[1]
         u_loss = uniforms(entity_key(seed, name, "lost-work"), trials, n)
         u_thin = uniforms(entity_key(seed, name, "thinning"), trials, n)
-        tr = np.broadcast_to(local[:, None], (m, n))[valid]
+        tr = np.broadcast_to(np.arange(m)[:, None], (m, n))[valid]
         step = np.minimum(np.searchsorted(cum, times[valid], side="right"), S - 1)
         order = np.lexsort((tr, step))
         failures.append(
@@ -321,33 +427,7 @@ def draw_chunk(inp: SimInputs, cfg: SimConfig, seed: int, trials: np.ndarray) ->
                 "u_thin": u_thin[valid][order],
             }
         )
-
-    def cat(items: list[np.ndarray], dtype: type) -> np.ndarray:
-        return np.concatenate(items).astype(dtype) if items else np.zeros(0, dtype=dtype)
-
-    spot_events = {
-        k: cat([p[i] for p in parts], int) for i, k in enumerate(("trial", "pool", "a", "b"))
-    }
-    return Draws(
-        trials=np.asarray(trials),
-        outage_events={k: cat(v, bool if k == "cp" else int) for k, v in outage_events.items()},
-        spot_events=spot_events,
-        late_flags=is_late,
-        late_delay=delay,
-        hard_site=hard_site,
-        block_site=block_site,
-        outage_hours=outage_hours,
-        control_plane_hours=control_plane_hours,
-        late=late,
-        late_usd=late_usd,
-        repair=repair,
-        repair_steps=B,
-        spot_pools=spot_pools,
-        spot_active=spot_active,
-        spot_new=spot_new,
-        shock=shock,
-        failures=failures,
-    )
+    return failures
 
 
 def _no_failures() -> dict[str, np.ndarray]:

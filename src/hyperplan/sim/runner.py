@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from hyperplan.errors import HyperplanError
+from hyperplan.plan.cluster import connect_ray
 from hyperplan.sim.dispatch import Acc, dispatch_block
 from hyperplan.sim.draws import draw_chunk
 from hyperplan.sim.inputs import SimInputs
@@ -102,16 +102,6 @@ def _run_pool(
 
 
 # ------------------------------------------------------------------------------------------ Ray
-def _ray_module() -> Any:
-    try:
-        import ray
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise HyperplanError(
-            "ray is not installed; install the optional extra: pip install 'hyperplan[ray]'"
-        ) from exc
-    return ray
-
-
 def _ray_chunk(payload: tuple[SimInputs, SimConfig], seed: int, start: int, count: int) -> tuple:
     inp, cfg = payload
     return start, run_chunk(inp, cfg, seed, start, count)
@@ -120,22 +110,7 @@ def _ray_chunk(payload: tuple[SimInputs, SimConfig], seed: int, start: int, coun
 def _run_ray(
     inp: SimInputs, cfg: SimConfig, seed: int, todo: list[Chunk], address: str, tick: Progress
 ) -> Iterator[tuple[int, dict]]:
-    ray = _ray_module()
-    started = False
-    if not ray.is_initialized():
-        opts = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-        if address in ("auto", "local", ""):
-            try:
-                ray.init(address="auto", **opts)
-            except ConnectionError:
-                ray.init(**opts)
-        else:
-            try:
-                ray.init(address=address, **opts)
-            except (ConnectionError, ValueError, RuntimeError) as exc:
-                msg = f"cannot connect to the Ray cluster at {address}: {exc}"
-                raise HyperplanError(msg) from None
-        started = True
+    ray, started = connect_ray(address)
     pending: list[Any] = []
     try:
         ref = ray.put((inp, cfg))
