@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import signal
 import subprocess
@@ -155,6 +156,10 @@ def test_sigterm_releases_the_running_job_without_counting_an_attempt(ledger, db
     worker = start_worker(db_url, "--lease", "2", "--grace", "0")
     try:
         pid = wait_for(lambda: _solving_pid(ledger), 120, why="the job to solve")
+        # the solve runs below the worker's (and a server's) priority: niceness 10 by default
+        assert os.getpriority(os.PRIO_PROCESS, pid) == max(
+            10, os.getpriority(os.PRIO_PROCESS, worker.pid)
+        )
         code, err = _stop(worker, timeout=30)
     finally:
         if worker.poll() is None:

@@ -63,6 +63,15 @@ def register(app: typer.Typer) -> None:
                 callback=opt.number(ge=0),
             ),
         ] = 10.0,
+        nice: Annotated[
+            int,
+            typer.Option(
+                "--nice",
+                help="CPU niceness of each job's process (0-19; default 10: a server on the same "
+                "machine keeps answering while jobs solve).",
+                callback=opt.count(minimum=0, maximum=19),
+            ),
+        ] = 10,
         name: Annotated[
             str | None,
             typer.Option("--name", help="This worker's name in its jobs (default host:pid)."),
@@ -92,6 +101,7 @@ def register(app: typer.Typer) -> None:
                 lease_seconds=lease,
                 poll_seconds=poll,
                 grace_seconds=grace,
+                niceness=nice,
             )
             if name:
                 options.name = name[:200]

@@ -301,6 +301,10 @@ def child_main(parent: int) -> int:
 # ----------------------------------------------------------------------------------------------
 
 
+NICENESS = 10
+"""Default CPU niceness of a job's child process: below an interactive server's priority."""
+
+
 @dataclass
 class WorkerOptions:
     """How a worker runs.
@@ -313,6 +317,8 @@ class WorkerOptions:
         lease_seconds: lease of a claimed job; renewed every third of it, seconds.
         poll_seconds: wait between looks at an empty queue, seconds.
         grace_seconds: after SIGTERM, time running jobs get to finish before release, seconds.
+        niceness: CPU niceness added to each job's child process (0..19): solves run in the
+            background, so a server on the same machine keeps answering readers promptly.
     """
 
     db: str | None = None
@@ -322,6 +328,7 @@ class WorkerOptions:
     lease_seconds: float = LEASE_SECONDS
     poll_seconds: float = POLL_SECONDS
     grace_seconds: float = GRACE_SECONDS
+    niceness: int = NICENESS
 
 
 @dataclass
@@ -423,6 +430,9 @@ class Worker:
             encoding="utf-8",
             process_group=0,
         )
+        if self.options.niceness > 0:
+            with contextlib.suppress(OSError):  # the child may already be gone: its status tells
+                os.setpriority(os.PRIO_PROCESS, proc.pid, self.options.niceness)
         assert proc.stdin is not None
         try:
             proc.stdin.write(json.dumps(request))
