@@ -15,9 +15,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
 import ledger_db
+from cli_runner import separate_runner
 from cli_server_helpers import WS, Server, hyperplan, make_token, spawn
 from hyperplan.cli import app
 from hyperplan.cli import remote as rm
@@ -28,10 +28,7 @@ from server_helpers import small_plan
 
 db_url, postgres_url = ledger_db.db_url, ledger_db.postgres_url
 
-try:  # click < 8.2 mixes stderr into stdout unless told not to; 8.2 always separates them
-    runner = CliRunner(mix_stderr=False)
-except TypeError:
-    runner = CliRunner()
+runner = separate_runner()
 
 CLEAN = {"HYPERPLAN_SERVER": None, "HYPERPLAN_DATABASE_URL": None, "COLUMNS": "100"}
 

@@ -397,8 +397,7 @@ workloads: []
 def test_a_bad_scenario_gets_the_clis_located_messages(
     client, tokens, tmp_path, monkeypatch
 ) -> None:
-    from typer.testing import CliRunner
-
+    from cli_runner import separate_runner
     from hyperplan.cli import app
 
     r = client.post(
@@ -415,7 +414,7 @@ def test_a_bad_scenario_gets_the_clis_located_messages(
     # the CLI prints the same lines for the same file
     monkeypatch.chdir(tmp_path)
     (tmp_path / "bad.yaml").write_bytes(BAD_SCENARIO)
-    cli = CliRunner().invoke(app, ["validate", "bad.yaml"])
+    cli = separate_runner().invoke(app, ["validate", "bad.yaml"])
     assert cli.exit_code == 2
     assert r.json()["message"].strip() == cli.stderr.strip()
 

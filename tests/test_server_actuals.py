@@ -17,9 +17,9 @@ from pathlib import Path
 import duckdb
 import pytest
 from sqlalchemy import func, select
-from typer.testing import CliRunner
 
 import ledger_db
+from cli_runner import separate_runner
 from hyperplan.cli import app
 from hyperplan.ledger.actuals_store import ActualsGroup, ActualsImport
 from hyperplan.ledger.models import Adoption, AuditEntry
@@ -55,7 +55,7 @@ TYPES = {
     ".gz": "application/gzip",
     ".parquet": "application/vnd.apache.parquet",
 }
-runner = CliRunner()
+runner = separate_runner()
 
 
 @pytest.fixture
