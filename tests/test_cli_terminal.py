@@ -73,6 +73,22 @@ def test_catalog_at_60_columns_keeps_instance_ids_whole(tmp_path: Path) -> None:
         assert any(instance in line for line in lines), instance
 
 
+def test_filters_take_comma_lists_the_same_as_repeated_options(tmp_path: Path) -> None:
+    def offers(*args: str) -> list[tuple[str, str, str, str]]:
+        done = hyperplan("catalog", *args, "--json", cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+        rows = json.loads(done.stdout)["offers"]
+        return sorted(
+            (r["provider"], r["region"], r["instance_type"], r["accelerator"]) for r in rows
+        )
+
+    commas = offers("-a", "H100,L4", "-p", "aws, gcp")
+    assert commas == offers("-a", "H100", "-a", "L4", "-p", "aws", "-p", "gcp")
+    assert {a for *_, a in commas} == {"H100", "L4"} and {p for p, *_ in commas} == {"aws", "gcp"}
+    bad = hyperplan("catalog", "-p", "aws,awz", cwd=tmp_path)
+    assert bad.returncode == 2 and "unknown provider 'awz'" in bad.stderr
+
+
 def test_results_on_stdout_notes_on_stderr_and_quiet_drops_notes(tmp_path: Path) -> None:
     proc = hyperplan("plan", str(SMALL), "-o", "plan.json", cwd=tmp_path)
     assert proc.returncode == 0

@@ -77,3 +77,16 @@ def choice(options: Sequence[str]) -> Callable[[Any], Any]:
         raise typer.BadParameter(f"expected one of {', '.join(options)}; found {value!r}")
 
     return check
+
+
+def comma_list() -> Callable[[Any], Any]:
+    """A callback for a repeatable option that also takes comma-separated values
+    (``-a H100,A100`` is ``-a H100 -a A100``); blanks are dropped, order kept."""
+
+    def split(values: list[str] | None) -> list[str] | None:
+        if values is None:
+            return None
+        parts = [p.strip() for v in values for p in str(v).split(",")]
+        return [p for p in parts if p] or None
+
+    return split

@@ -119,16 +119,40 @@ def _main(
 @app.command()
 def catalog(
     provider: Annotated[
-        list[str] | None, typer.Option("--provider", "-p", help="Provider(s).")
+        list[str] | None,
+        typer.Option(
+            "--provider",
+            "-p",
+            help="Provider(s) (repeat or comma-separate).",
+            callback=opt.comma_list(),
+        ),
     ] = None,
     accelerator: Annotated[
-        list[str] | None, typer.Option("--accelerator", "-a", help="Accelerator(s), e.g. H100.")
+        list[str] | None,
+        typer.Option(
+            "--accelerator",
+            "-a",
+            help="Accelerator(s), e.g. H100 (repeat or comma-separate).",
+            callback=opt.comma_list(),
+        ),
     ] = None,
     region: Annotated[
-        list[str] | None, typer.Option("--region", "-r", help="Region code(s).")
+        list[str] | None,
+        typer.Option(
+            "--region",
+            "-r",
+            help="Region code(s) (repeat or comma-separate).",
+            callback=opt.comma_list(),
+        ),
     ] = None,
     geo: Annotated[
-        list[str] | None, typer.Option("--geo", "-g", help="Geo tag(s): us, eu, ap.")
+        list[str] | None,
+        typer.Option(
+            "--geo",
+            "-g",
+            help="Geo tag(s): us, eu, ap (repeat or comma-separate).",
+            callback=opt.comma_list(),
+        ),
     ] = None,
     csv: Annotated[
         list[Path] | None, typer.Option("--csv", help="User offer CSV(s) to merge.")
