@@ -125,6 +125,26 @@ def _remote(
     return remote
 
 
+def _fetch_rows(
+    local: Callable[..., list[dict[str, Any]]],
+    remote_rows: Callable[[Any], list[dict[str, Any]]],
+    db: str | None,
+    workspace: str | None,
+    fmt_: str,
+    server: str | None,
+    profile: str | None,
+) -> tuple[str, list[dict[str, Any]] | None]:
+    """The workspace and the rows of a listing, from the database (``local``) or, with a server
+    or profile, from its API (``remote_rows``); None when JSON was printed already."""
+    remote = _remote(server, profile, workspace, db) if fmt_ in ("table", "json") else None
+    if remote is None:
+        ws = workspace or "default"
+        return ws, _rows_or_json(local, db, ws, fmt_)
+    with remote:
+        ws = remote.workspace
+        return ws, _rows_or_json(local, db, ws, fmt_, lambda: remote_rows(remote))
+
+
 def _format(fmt: str, as_json: bool) -> str:
     """``--format``, with ``--json`` meaning ``--format json``."""
     return "json" if as_json else fmt
@@ -529,16 +549,15 @@ def register(app: typer.Typer) -> None:
             from hyperplan.cli import ledger_remote
             from hyperplan.ledger import api
 
-            ws, fmt_ = workspace or "default", _format(fmt, as_json)
-            remote = _remote(server, profile, workspace, db) if fmt_ in ("table", "json") else None
-            if remote is not None:
-                with remote:
-                    ws = remote.workspace
-                    rows = _rows_or_json(
-                        api.audit_log, db, ws, fmt_, lambda: ledger_remote.audit_log(remote)
-                    )
-            else:
-                rows = _rows_or_json(api.audit_log, db, ws, fmt_)
+            ws, rows = _fetch_rows(
+                api.audit_log,
+                ledger_remote.audit_log,
+                db,
+                workspace,
+                _format(fmt, as_json),
+                server,
+                profile,
+            )
             if rows is None:
                 return
             table = Table(title=f"Audit log (workspace {ws})")
@@ -575,16 +594,15 @@ def register(app: typer.Typer) -> None:
             from hyperplan.cli import ledger_remote
             from hyperplan.ledger import api
 
-            ws, fmt_ = workspace or "default", _format(fmt, as_json)
-            remote = _remote(server, profile, workspace, db) if fmt_ in ("table", "json") else None
-            if remote is not None:
-                with remote:
-                    ws = remote.workspace
-                    rows = _rows_or_json(
-                        api.list_contracts, db, ws, fmt_, lambda: ledger_remote.contracts(remote)
-                    )
-            else:
-                rows = _rows_or_json(api.list_contracts, db, ws, fmt_)
+            ws, rows = _fetch_rows(
+                api.list_contracts,
+                ledger_remote.contracts,
+                db,
+                workspace,
+                _format(fmt, as_json),
+                server,
+                profile,
+            )
             if rows is None:
                 return
             table = Table(title=f"Take-or-pay contracts (workspace {ws})", box=box.SIMPLE_HEAD)
