@@ -211,6 +211,36 @@ def test_a_viewer_sees_no_approve_button_and_its_post_is_refused(app, ledger, to
 # ----------------------------------------------------------------------------------------------
 
 
+def test_the_editor_carries_field_hints_from_the_json_schema(app, tokens) -> None:
+    """Every described property of every model of the scenario's JSON Schema is in the runs
+    page's hints, in the Field's own words and unit; the JSON sits safely in its script."""
+    import json
+    import re
+
+    from hyperplan.scenario.jsonschema import scenario_json_schema
+
+    html = signed_in(app, tokens["planner"]).get(f"{C}/{WS}/runs").text
+    found = re.search(
+        r'<script type="application/json" id="field-hints">(.*?)</script>', html, re.S
+    )
+    assert found and "<" not in found.group(1)
+    hints = json.loads(found.group(1))
+    schema = scenario_json_schema()
+    expected: dict[str, list[tuple[str, str, str | None]]] = {}
+    for model, node in [("Scenario", schema), *schema["$defs"].items()]:
+        for name, prop in (node.get("properties") or {}).items():
+            if prop.get("description"):
+                expected.setdefault(name, []).append(
+                    (model, prop["description"], prop.get("x-unit"))
+                )
+    got = {k: [(h["model"], h["description"], h["unit"]) for h in v] for k, v in hints.items()}
+    assert got == expected
+    assert got["periods"] == [("Horizon", "number of periods", "periods")]
+    assert ("Inference", "average output tokens/s per period", "output tokens/s") in got[
+        "demand_tokens_per_s"
+    ]
+
+
 def test_a_bad_scenario_is_located_inline_and_nothing_is_queued(app, ledger, tokens) -> None:
     client = signed_in(app, tokens["planner"])
     csrf = csrf_of(client.get(f"{C}/{WS}/runs").text)

@@ -197,6 +197,15 @@ def test_console_end_to_end(site) -> None:
                 "a => a.value.slice(a.selectionStart, a.selectionEnd)"
             )
             assert "periods: lots" in selected
+            # the key under the caret, explained from the JSON Schema (the Field's own words)
+            from hyperplan.scenario.jsonschema import scenario_json_schema
+
+            spec = scenario_json_schema()["$defs"]["Horizon"]["properties"]["periods"]
+            ann.get_by_label("Scenario YAML").press("End")
+            expect(ann.locator("#field-hint")).to_have_text(
+                f"Horizon.periods: {spec['description']} [{spec['x-unit']}]; "
+                f"e.g. {spec['examples'][0]}"
+            )
             ann.get_by_label("Scenario YAML").fill(text)
             ann.get_by_role("button", name="Run plan").click()
             ann.wait_for_url(re.compile(r"/runs/\d+\?"))

@@ -406,6 +406,7 @@ def _routes(app: FastAPI) -> None:
                 lines=lines if problems else [],
                 flash=flash,
                 valid=valid,
+                hints=views.field_hints_json(),
             ),
         )
 

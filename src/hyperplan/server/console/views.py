@@ -14,11 +14,13 @@ Money USD, power MW (shown in GW where said), shares as fractions 0..1.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from markupsafe import Markup
 from sqlalchemy import select
 
 from hyperplan.errors import InputError
@@ -598,3 +600,45 @@ def history(ledger: Ledger, workspace: str, limit: int = 200) -> list[dict[str, 
             }
             for a in s.scalars(q)
         ]
+
+
+# ----------------------------------------------------------------------------------------------
+# Scenario editor: hints from the JSON Schema
+# ----------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def field_hints() -> dict[str, list[dict[str, Any]]]:
+    """What the scenario editor shows for the key under the caret, read from the scenario's
+    JSON Schema (the same document ``hyperplan schema`` writes, so the same words as the docs'
+    reference and the error messages): for each field name, every model that has it, with its
+    description, unit (``x-unit``) and first example, in the schema's order."""
+    from hyperplan.scenario.jsonschema import scenario_json_schema
+
+    schema = scenario_json_schema()
+    models = [("Scenario", schema), *schema.get("$defs", {}).items()]
+    hints: dict[str, list[dict[str, Any]]] = {}
+    for model, node in models:
+        for name, prop in (node.get("properties") or {}).items():
+            if not isinstance(prop, dict) or not prop.get("description"):
+                continue
+            examples = prop.get("examples") or []
+            hints.setdefault(name, []).append(
+                {
+                    "model": model,
+                    "description": str(prop["description"]),
+                    "unit": prop.get("x-unit"),
+                    "example": json.dumps(examples[0]) if examples else None,
+                }
+            )
+    return hints
+
+
+@functools.cache
+def field_hints_json() -> Markup:
+    """:func:`field_hints` as JSON safe inside a ``<script type="application/json">`` element
+    (``<``, ``>`` and ``&`` as ``\\u`` escapes, which JSON.parse reads back)."""
+    text = json.dumps(field_hints(), separators=(",", ":"))
+    for ch, esc in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026")):
+        text = text.replace(ch, esc)
+    return Markup(text)

@@ -1,5 +1,6 @@
 /* The console's progressive enhancement (no library): follow a running job, read an uploaded
- * scenario into the editor, jump to a located problem's line, draw the plotly figures whose
+ * scenario into the editor, jump to a located problem's line, explain the key under the caret
+ * (from the scenario's JSON Schema), draw the plotly figures whose
  * JSON sits in <script type="application/json"> elements. Every page works without it. */
 (function () {
   'use strict';
@@ -67,6 +68,33 @@
     });
   }
 
+  /* The key on the caret's line, explained from the scenario's JSON Schema (every model that has
+   * a field of that name: its description, unit and an example). */
+  function hints(area) {
+    var src = document.getElementById(area.getAttribute('data-hints'));
+    var out = document.getElementById('field-hint');
+    if (!src || !out) { return; }
+    var table = JSON.parse(src.textContent);
+    var shown = null;
+    function show() {
+      var before = area.value.slice(0, area.selectionStart);
+      var start = before.lastIndexOf('\n') + 1;
+      var end = area.value.indexOf('\n', start);
+      var line = area.value.slice(start, end < 0 ? area.value.length : end);
+      var m = /^\s*(?:-\s+)?\{?\s*([A-Za-z_][A-Za-z0-9_]*)\s*:/.exec(line);
+      var key = m ? m[1] : null;
+      if (key === shown) { return; }
+      shown = key;
+      var found = key && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : null;
+      if (!found) { out.textContent = key ? key + ': not a field of the scenario language' : ''; return; }
+      out.textContent = found.map(function (h) {
+        return h.model + '.' + key + ': ' + h.description +
+          (h.unit ? ' [' + h.unit + ']' : '') + (h.example ? '; e.g. ' + h.example : '');
+      }).join(' | ');
+    }
+    ['keyup', 'click', 'focus', 'input'].forEach(function (ev) { area.addEventListener(ev, show); });
+  }
+
   function draw(box) {
     var src = document.getElementById(box.getAttribute('data-figure'));
     if (!src || !window.Plotly) { return; }
@@ -82,6 +110,7 @@
     document.querySelectorAll('[data-poll]').forEach(follow);
     document.querySelectorAll('input[type=file][data-into]').forEach(upload);
     document.querySelectorAll('a[data-line]').forEach(jump);
+    document.querySelectorAll('textarea[data-hints]').forEach(hints);
     document.querySelectorAll('[data-figure]').forEach(draw);
   }
 
