@@ -25,12 +25,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+import ledger_db
 from hyperplan.ledger.db import open_ledger
 from hyperplan.ledger.models import Contract, Workspace, utcnow
 from jobs_helpers import start_worker
 from server_helpers import ROOT, SMALL
 from test_console import BILLS, HEADER
 from test_server_process import Server
+
+db_url, postgres_url = ledger_db.db_url, ledger_db.postgres_url
 
 CHROMIUM = Path("/usr/bin/chromium")
 AXE = Path.home() / ".cache" / "hyperplan-axe" / "node_modules" / "axe-core" / "axe.min.js"
@@ -76,10 +79,11 @@ def hp(*args: str, cwd: Path) -> str:
 
 
 @pytest.fixture
-def site(tmp_path: Path):
-    """Server, worker, tokens and imported bills with one take-or-pay contract."""
+def site(tmp_path: Path, db_url: str):
+    """Server, worker, tokens and imported bills with one take-or-pay contract, on each backend
+    (SQLite file, throw-away PostgreSQL database)."""
     pytest.importorskip("playwright")
-    url = f"sqlite:///{tmp_path / 'ledger.db'}"
+    url = db_url
     tokens = {
         role: hp("token", "create", "--user", user, "--workspace", WS, "--role", role,
                  "--db", url, cwd=tmp_path)
