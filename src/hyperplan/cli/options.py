@@ -83,10 +83,10 @@ def comma_list() -> Callable[[Any], Any]:
     """A callback for a repeatable option that also takes comma-separated values
     (``-a H100,A100`` is ``-a H100 -a A100``); blanks are dropped, order kept."""
 
-    def split(values: list[str] | None) -> list[str] | None:
-        if values is None:
-            return None
-        parts = [p.strip() for v in values for p in str(v).split(",")]
-        return [p for p in parts if p] or None
+    def split(values: list[str] | None) -> list[str]:
+        # a list, never None: typer turns an empty list into the option's None default itself
+        # (and typer 0.12 fails on a None returned here)
+        parts = [p.strip() for v in values or () for p in str(v).split(",")]
+        return [p for p in parts if p]
 
     return split
