@@ -454,7 +454,9 @@ RACER = textwrap.dedent(
     from hyperplan.ledger.errors import StaleLedger
     led = open_ledger({url!r})
     pv = api.preview(led, synthetic_plan(PLAN2))
-    Path(sys.argv[1]).write_text(str(pv.version))
+    tmp = Path(sys.argv[1] + ".tmp")
+    tmp.write_text(str(pv.version))
+    tmp.replace(sys.argv[1])  # whole or absent: the test never reads it half-written
     while not Path({go!r}).exists():
         time.sleep(0.005)
     try:
