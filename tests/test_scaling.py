@@ -6,6 +6,8 @@ bound to at most 1e6, e.g. 3e9 / 2^12 = 732,421.875 ≤ 1e6 < 3e9 / 2^11 = 1,464
 
 from __future__ import annotations
 
+from importlib import metadata
+
 import numpy as np
 import pytest
 
@@ -147,6 +149,14 @@ def test_large_demand_plan_is_reported_in_users_units(tmp_path) -> None:
     assert not [w for w in plan.warnings if "HiGHS reports" in w]
 
 
+HIGHS_VERDICT = pytest.mark.skipif(
+    tuple(int(x) for x in metadata.version("highspy").split(".")[:2]) < (1, 16),
+    reason="HiGHS before 1.16 does not log its 'badly scaled' verdict through the logging "
+    "callback this reads (seen on 1.13.0, the lower bound); the newest lane checks it",
+)
+
+
+@HIGHS_VERDICT
 def test_large_demand_plan_is_the_unscaled_plan(tmp_path, monkeypatch) -> None:
     scaled = _big(tmp_path, {"a": 2.0, "b": 3.0})
     monkeypatch.setattr(
@@ -241,6 +251,7 @@ def test_milp_plan_is_the_fixed_lp_optimum_and_its_duals_price_it(tmp_path) -> N
 # ---------------------------------------------------------------------------------------------
 
 
+@HIGHS_VERDICT
 def test_highs_scaling_warnings_are_read_from_its_log() -> None:
     lm = _model()
     sol = run(make_highs(lm, SolverOptions(), scale=False), is_mip=True)

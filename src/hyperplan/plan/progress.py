@@ -193,7 +193,7 @@ class SolveWatch:
             self._subscribed.append((h.cbLogging, self._on_log))
         self._h = h
         self._restore: list[tuple[str, Any]] = []
-        quiet_log = _quiet_log_setting() if not is_mip else None
+        quiet_log = quiet_log_setting() if not is_mip else None
         if quiet_log is not None and not _option(h, "output_flag"):  # for the callback only
             self._restore = [
                 ("output_flag", False),
@@ -268,7 +268,7 @@ class SolveWatch:
 
 
 @functools.cache
-def _quiet_log_setting() -> bool | None:
+def quiet_log_setting() -> bool | None:
     """The ``log_to_console`` value with which this HiGHS hands its log to the logging callback
     and prints nothing, found once per process on a one-column LP (HiGHS 1.16 calls the callback
     with False; 1.13 only with True, and then prints nothing itself); None: neither works, so no

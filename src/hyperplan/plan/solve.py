@@ -276,8 +276,14 @@ def _logged_warnings(h: highspy.Highs, lines: list[str]) -> Any:
         if event.message.startswith("WARNING"):
             lines.append(event.message.rstrip())
 
-    h.setOptionValue("log_to_console", False)
-    h.setOptionValue("output_flag", True)
+    # the log_to_console value with which this HiGHS calls the logging callback and prints
+    # nothing (False on 1.16, True on 1.13): probed once per process
+    from hyperplan.plan.progress import quiet_log_setting
+
+    quiet = quiet_log_setting()
+    if quiet is not None:
+        h.setOptionValue("log_to_console", quiet)
+        h.setOptionValue("output_flag", True)
     h.cbLogging += collect
     return collect
 
