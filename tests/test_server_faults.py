@@ -94,7 +94,8 @@ def _cluster() -> tuple[str, str] | None:
 @pytest.mark.skipif(
     os.environ.get("HYPERPLAN_FAULT_RESTART_POSTGRES") != "1",
     reason="restarts the machine's PostgreSQL (disturbs every other user of it): set "
-    "HYPERPLAN_FAULT_RESTART_POSTGRES=1 where the suite runs alone (opt-in: it timed out once in CI, see .ci/run)",
+    "HYPERPLAN_FAULT_RESTART_POSTGRES=1 where the suite runs alone (opt-in: it timed out once "
+    "in CI, see .ci/run)",
 )
 def test_postgres_restarted_under_load_no_job_lost_or_run_twice(
     postgres_url: str, tmp_path: Path
