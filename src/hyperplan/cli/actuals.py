@@ -132,7 +132,7 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan actuals import bills/ --db ledger.db
         """
-        from hyperplan.cli import term
+        import hyperplan.cli.term as term
         from hyperplan.cli.simulate import _guard
 
         out, err = term.out(), term.err()
@@ -216,7 +216,7 @@ def register(app: typer.Typer) -> None:
 
         Example: hyperplan actuals report bills/ --plan plan.json --contracts contracts.csv
         """
-        from hyperplan.cli import term
+        import hyperplan.cli.term as term
         from hyperplan.cli.simulate import _guard, load_plan
 
         out, err = term.out(), term.err()
@@ -324,7 +324,7 @@ def register_replan(app: typer.Typer) -> None:
 
         Example: hyperplan replan scenario.yaml --as-of 2027-07 --db ledger.db
         """
-        from hyperplan.cli import term
+        import hyperplan.cli.term as term
         from hyperplan.cli.simulate import _guard
 
         out, err = term.out(), term.err()

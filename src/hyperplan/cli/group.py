@@ -11,7 +11,7 @@ from typing import Any
 
 from typer.core import TyperGroup
 
-from hyperplan.cli import term
+import hyperplan.cli.term as term
 
 CONTEXT = {"help_option_names": ["-h", "--help"]}
 """Every command answers ``-h`` as well as ``--help`` (subcommands inherit it)."""

@@ -30,8 +30,8 @@ import typer
 from rich import box
 from rich.table import Table
 
-from hyperplan.cli import options as opt
-from hyperplan.cli import term
+import hyperplan.cli.options as opt
+import hyperplan.cli.term as term
 from hyperplan.cli.ledger import ProfileOption, RemoteWorkspaceOption, ServerOption
 from hyperplan.cli.runner import run_command
 from hyperplan.errors import HyperplanError, InputError, Problem

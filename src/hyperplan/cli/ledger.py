@@ -119,7 +119,7 @@ def _remote(
 
     remote = connect(server, profile, workspace, db)
     if remote is not None and author is not None:
-        from hyperplan.cli import term
+        import hyperplan.cli.term as term
 
         term.warn("--author is ignored with a server: the author is the token's user")
     return remote
@@ -230,7 +230,7 @@ def _adopt(
                     ledger, plan, workspace=workspace, author=author, expect_version=pv.version
                 )
                 doc.update(applied=True, adoption=done.id, version_after=done.version)
-            from hyperplan.cli import term
+            import hyperplan.cli.term as term
 
             term.print_json(doc)
             return
@@ -353,7 +353,7 @@ def _list(
         check((output, "--output"))
     remote = _remote(server, profile, workspace, db)
     if remote is not None:
-        from hyperplan.cli import ledger_remote
+        import hyperplan.cli.ledger_remote as ledger_remote
 
         with remote:
             rows, version = ledger_remote.commitments(remote, state, provider)
@@ -374,7 +374,7 @@ class _Consoles:
     """The consoles of :mod:`hyperplan.cli.term`, looked up when printed to (not at import)."""
 
     def __getattr__(self, name: str) -> Any:
-        from hyperplan.cli import term
+        import hyperplan.cli.term as term
 
         return getattr(term.out() if self is out else term.err(), name)
 
@@ -385,7 +385,7 @@ err: Any = _Consoles()
 
 def _say(text: str, as_json: bool, row: dict[str, Any]) -> None:
     """The one-line result of a state change, or (``--json``) the commitment as JSON."""
-    from hyperplan.cli import term
+    import hyperplan.cli.term as term
 
     if as_json:
         term.print_json({"schema": "hyperplan.commitment/1", **row})
@@ -431,7 +431,7 @@ def register(app: typer.Typer) -> None:
                     file, yes, expect_version, db, workspace or "default", author, out, err, as_json
                 )
                 return
-            from hyperplan.cli import ledger_remote
+            import hyperplan.cli.ledger_remote as ledger_remote
 
             with remote:
                 ledger_remote.adopt(remote, file, yes, expect_version, out, err, as_json)
@@ -464,7 +464,7 @@ def register(app: typer.Typer) -> None:
 
             remote = _remote(server, profile, workspace, db, author)
             if remote is not None:
-                from hyperplan.cli import ledger_remote
+                import hyperplan.cli.ledger_remote as ledger_remote
 
                 with remote:
                     row = ledger_remote.move(remote, commitment_id, "sign", external_id)
@@ -546,7 +546,7 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> None:
-            from hyperplan.cli import ledger_remote
+            import hyperplan.cli.ledger_remote as ledger_remote
             from hyperplan.ledger import api
 
             ws, rows = _fetch_rows(
@@ -591,7 +591,7 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> None:
-            from hyperplan.cli import ledger_remote
+            import hyperplan.cli.ledger_remote as ledger_remote
             from hyperplan.ledger import api
 
             ws, rows = _fetch_rows(
@@ -637,7 +637,7 @@ def register(app: typer.Typer) -> None:
 
                 remote = _remote(server, profile, workspace, db, author)
                 if remote is not None:
-                    from hyperplan.cli import ledger_remote
+                    import hyperplan.cli.ledger_remote as ledger_remote
 
                     with remote:
                         row = ledger_remote.move(remote, commitment_id, verb)

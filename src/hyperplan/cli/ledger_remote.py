@@ -123,7 +123,7 @@ def adopt(
         ).json()
 
     if as_json:
-        from hyperplan.cli import term
+        import hyperplan.cli.term as term
 
         doc = diff_doc(d, remote.url, workspace, version)
         if yes:

@@ -48,7 +48,7 @@ def write_output(
 ) -> None:
     """``write(path)`` (atomic, see the writers), then (``note``) "wrote PATH" on stderr; for
     ``-`` write to a temporary file and copy its bytes to stdout."""
-    from hyperplan.cli import term
+    import hyperplan.cli.term as term
 
     if not is_stdout(path):
         write(Path(path))

@@ -25,7 +25,7 @@ from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
 
-from hyperplan.cli import term
+import hyperplan.cli.term as term
 
 if TYPE_CHECKING:  # the plan layer loads with the command's body, not at start-up
     from hyperplan.plan.progress import ProgressEvent

@@ -272,7 +272,7 @@ class Remote:
             )
         remote = cls(where.url, token, **kwargs)
         if remote.plain_http_remote:
-            from hyperplan.cli import term
+            import hyperplan.cli.term as term
 
             term.warn(f"{where.url} is plain http: the token travels unencrypted")
         if where.workspace is not None:

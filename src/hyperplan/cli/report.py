@@ -19,7 +19,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 
-from hyperplan.cli import options as opt
+import hyperplan.cli.options as opt
 
 T = TypeVar("T")
 
@@ -67,7 +67,7 @@ def run_demo(
     Returns timings and the objects made: ``plan``, ``sim`` (or None), ``seconds`` per step,
     ``misses`` (:meth:`~hyperplan.plan.api.Plan.misses`).
     """
-    from hyperplan.cli import term
+    import hyperplan.cli.term as term
     from hyperplan.plan import plan as make_plan
     from hyperplan.plan.api import _scenario_catalog
     from hyperplan.report.html import write_report

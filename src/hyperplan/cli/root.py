@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
+import hyperplan.cli.options as opt
+import hyperplan.cli.term as term
 from hyperplan import __version__
-from hyperplan.cli import options as opt
-from hyperplan.cli import term
 from hyperplan.cli.actuals import register as register_actuals
 from hyperplan.cli.group import CONTEXT, Group
 from hyperplan.cli.jobs import register as register_jobs

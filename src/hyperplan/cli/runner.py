@@ -76,7 +76,7 @@ def _unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
 def run_command(action: Callable[[], T], err: Console | None = None) -> T:
     """Run ``action`` and turn what it raises into a message on ``err`` (default: the stderr
     console of :mod:`hyperplan.cli.term`) and an exit status."""
-    from hyperplan.cli import term
+    import hyperplan.cli.term as term
     from hyperplan.fileio import reset_written, written_note
 
     err = err if err is not None else term.err()

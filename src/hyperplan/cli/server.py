@@ -23,7 +23,7 @@ import typer
 from rich import box
 from rich.table import Table
 
-from hyperplan.cli import term
+import hyperplan.cli.term as term
 from hyperplan.cli.ledger import AuthorOption, DbOption
 from hyperplan.cli.runner import run_command
 

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from hyperplan.cli import options as opt
+import hyperplan.cli.options as opt
 from hyperplan.errors import InputError, Problem
 
 if TYPE_CHECKING:
@@ -193,7 +193,7 @@ def register(app: typer.Typer) -> None:
         """
 
         def body() -> None:
-            from hyperplan.cli import term
+            import hyperplan.cli.term as term
             from hyperplan.cli.outputs import check, is_stdout, write_output
             from hyperplan.sim.api import simulate
 

@@ -14,8 +14,8 @@ from typing import Annotated
 
 import typer
 
-from hyperplan.cli import options as opt
-from hyperplan.cli import term
+import hyperplan.cli.options as opt
+import hyperplan.cli.term as term
 from hyperplan.cli.ledger import DbOption
 from hyperplan.cli.runner import run_command
 

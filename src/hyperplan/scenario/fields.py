@@ -14,7 +14,7 @@ import importlib
 from dataclasses import dataclass
 from typing import Any, get_args
 
-from hyperplan.scenario import schema as models
+import hyperplan.scenario.schema as models
 from hyperplan.scenario.models import FAMILIES
 
 __all__ = ["FieldMeta", "demand_units", "field_meta", "model_classes", "series_limits"]

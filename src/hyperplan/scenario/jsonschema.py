@@ -29,7 +29,7 @@ import json
 import re
 from typing import Any
 
-from hyperplan.scenario import schema as models
+import hyperplan.scenario.schema as models
 from hyperplan.scenario.fields import field_meta, model_classes
 
 SCHEMA_ID = "urn:hyperplan:scenario"

@@ -22,12 +22,12 @@ from fastapi import FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
+import hyperplan.server.console.views as views
 from hyperplan.errors import HyperplanError, InputError, Problem
 from hyperplan.ledger import api, jobs
 from hyperplan.ledger.access import NAME_RE, ROLES, authenticate
 from hyperplan.ledger.db import Ledger
 from hyperplan.server.auth import Principal
-from hyperplan.server.console import views
 from hyperplan.server.console.sessions import COOKIE, SessionStore, same_secret
 
 MOUNT = "/console"
