@@ -32,6 +32,7 @@ from rich.table import Table
 from hyperplan.cli.ledger_view import _usd, diff_doc, load_plan_file, print_diff
 from hyperplan.errors import InputError, Problem
 from hyperplan.ledger.export import COLUMNS, export_rows
+from hyperplan.report.tables import print_table
 
 if TYPE_CHECKING:
     from hyperplan.ledger.db import Ledger
@@ -290,8 +291,7 @@ def render_rows(
         table.add_column(
             name,
             justify=justify,  # type: ignore[arg-type]
-            no_wrap=name not in ("offer", "external id"),
-            min_width=14 if name == "offer" else None,
+            no_wrap=True,  # ids whole; print_table lists rows as lines when too wide
             overflow="fold",
         )
     for r in rows:
@@ -323,7 +323,7 @@ def _emit(text: str | None, table: Table | None, output: Path | None, out: Conso
     elif text is not None:
         typer.echo(text, nl=False)
     else:
-        out.print(table)
+        print_table(table, out)
 
 
 def _check_format(fmt: str) -> None:
@@ -562,7 +562,7 @@ def register(app: typer.Typer) -> None:
                 return
             table = Table(title=f"Audit log (workspace {ws})")
             for name in ("version", "at (UTC)", "actor", "action", "entity", "id"):
-                table.add_column(name)
+                table.add_column(name, no_wrap=True)
             for r in rows:
                 table.add_row(
                     str(r["ledger_version"]),
@@ -572,7 +572,7 @@ def register(app: typer.Typer) -> None:
                     r["entity"],
                     "" if r["entity_id"] is None else str(r["entity_id"]),
                 )
-            out.print(table)
+            print_table(table, out)
 
         _guard(body)
 
@@ -607,7 +607,9 @@ def register(app: typer.Typer) -> None:
                 return
             table = Table(title=f"Take-or-pay contracts (workspace {ws})", box=box.SIMPLE_HEAD)
             for name in ("name", "provider", "committed USD", "start", "end", "discount"):
-                table.add_column(name, justify="right" if name == "committed USD" else "left")
+                table.add_column(
+                    name, justify="right" if name == "committed USD" else "left", no_wrap=True
+                )
             for r in rows:
                 table.add_row(
                     r["name"],
@@ -617,7 +619,7 @@ def register(app: typer.Typer) -> None:
                     r["end"],
                     f"{r['discount']:.0%}",
                 )
-            out.print(table)
+            print_table(table, out)
 
         _guard(body)
 

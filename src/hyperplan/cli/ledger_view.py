@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from hyperplan.errors import HyperplanError, InputError, Problem
+from hyperplan.report.tables import print_table
 
 if TYPE_CHECKING:
     from hyperplan.ledger.diff import Diff
@@ -62,8 +63,7 @@ def print_diff(d: Diff, console: Console) -> None:
             table.add_column(
                 name,
                 justify=justify,  # type: ignore[arg-type]
-                no_wrap=name != "offer",
-                min_width=14 if name == "offer" else None,
+                no_wrap=True,  # ids whole; print_table lists rows as lines when too wide
                 overflow="fold",
             )
         for c in d.changes:
@@ -82,7 +82,7 @@ def print_diff(d: Diff, console: Console) -> None:
                 qty,
                 value,
             )
-        console.print(table)
+        print_table(table, console)
     money = Table(title="Whole-term value of live commitments (USD)", box=box.SIMPLE_HEAD)
     for name in ("provider", "before", "after", "change"):
         money.add_column(name, justify="left" if name == "provider" else "right")
@@ -92,7 +92,7 @@ def print_diff(d: Diff, console: Console) -> None:
         )
     before, after = float(d.money["before_usd"].sum()), float(d.money["after_usd"].sum())
     money.add_row("total", _usd(before), _usd(after), _usd(after - before))
-    console.print(money)
+    print_table(money, console)
     s = d.summary()
     console.print(
         f"{s['new']} new, {s['changed']} changed, {s['cancelled']} cancelled, "

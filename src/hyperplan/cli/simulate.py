@@ -21,6 +21,7 @@ from rich.table import Table
 
 import hyperplan.cli.options as opt
 from hyperplan.errors import InputError, Problem
+from hyperplan.report.tables import print_table
 
 if TYPE_CHECKING:
     from hyperplan.plan.api import Plan
@@ -136,7 +137,7 @@ def print_result(result: SimResult, console: Console, log: Console | None = None
             _fmt(row["p99"], unit),
             unit,
         )
-    console.print(table)
+    print_table(table, console)
     for w in run.warnings:
         (log or console).print(f"warning: {w}", markup=False, highlight=False, soft_wrap=True)
 

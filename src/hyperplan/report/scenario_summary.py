@@ -10,6 +10,7 @@ from hyperplan.catalog import Catalog
 from hyperplan.plan.api import _scenario_catalog
 from hyperplan.plan.inputs import DEMAND_UNITS, resolve
 from hyperplan.report import fmt
+from hyperplan.report.tables import print_table
 from hyperplan.scenario.schema import Scenario
 
 MAX_TEXT_CHARS = 2000
@@ -53,7 +54,8 @@ def print_scenario(
         ("priced", "right"),
         ("accelerators", "left"),
     ):
-        table.add_column(name, justify=justify, overflow="fold")  # type: ignore[arg-type]
+        # provider ids whole; the accelerator list wraps at its commas
+        table.add_column(name, justify=justify, no_wrap=name != "accelerators")  # type: ignore[arg-type]
     for p in inp.providers:
         rows = offers[offers["provider"] == p]
         accs = sorted({a for a in rows["accelerator"] if a}) + (
@@ -66,7 +68,7 @@ def print_scenario(
             str(int(rows["priced"].sum())),
             ", ".join(accs),
         )
-    console.print(table)
+    print_table(table, console)
     table = Table(title="Workloads", title_justify="left", title_style="bold")
     for name, justify in (
         ("workload", "left"),
@@ -75,7 +77,7 @@ def print_scenario(
         ("offers", "right"),
         ("outage level", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=name != "demand")  # type: ignore[arg-type]
     for i, w in enumerate(inp.workload_names):
         kind = inp.kind[i]
         if kind == "training":
@@ -86,7 +88,7 @@ def print_scenario(
         usable = int((inp.perf[i] > 0).sum())
         level = "pauses" if kind == "training" else fmt.pct(inp.resilience[i], 0)
         table.add_row(w, kind, demand, str(usable), level)
-    console.print(table)
+    print_table(table, console)
     pol = scenario.policies
     parts = [f"outages planned: {pol.outages} ({len(inp.scenario_names) - 1} scenarios)"]
     if pol.max_share is not None:

@@ -59,6 +59,8 @@ def print_table(table: Table, console: Console) -> None:
         parts = []
         for header, column in zip(headers, cells, strict=True):
             value = column[i].replace("\n", " ")
+            if not value:
+                continue  # an empty cell says nothing as a pair
             parts.append(f"{header} {value}" if header else value)
         console.print("  " + "; ".join(parts), markup=False, highlight=False)
     if table.caption:
