@@ -27,12 +27,32 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 
-def _cell(v: Any) -> str:
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "–"
-        return f"{v:,.4f}" if abs(v) < 10 else f"{v:,.2f}"
-    return str(v)  # ids (commitments, offers) whole: the column folds them
+def _cell(v: Any, unit: str = "") -> str:
+    """One value as the terminal shows it: shares as percentages, USD and hours with thousands
+    separators (cents below 1,000), other numbers to four significant places; ids whole."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)  # ids (commitments, offers) whole: the column folds them
+    if isinstance(v, float) and math.isnan(v):
+        return "–"
+    kind = unit.split(" ", 1)[0]
+    if kind == "share":
+        return f"{v:.1%}"
+    if v == 0:
+        return "0"
+    if isinstance(v, int):
+        return f"{v:,}"
+    if kind in ("USD", "GPU-hours", "instances", "hours", "vCPU-hours"):
+        return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:,.2f}"
+    return f"{v:,.4g}" if abs(v) < 1000 else f"{v:,.0f}"
+
+
+def _header(name: str, unit: str) -> tuple[str, str | None]:
+    """Column header ``name`` over its short unit, and the FOCUS basis for the caption."""
+    short, _, basis = unit.partition(" (")
+    if short == "share":
+        short = "%"
+    header = f"{name}\n[{short}]" if short else name
+    return header, f"{name}: {basis.rstrip(')')}" if basis else None
 
 
 FREE_TEXT = frozenset({"reason", "note", "notes", "message", "basis", "warning"})
@@ -44,20 +64,29 @@ def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
 
     units = df.attrs.get("units", {})
     table = Table(title=title, title_justify="left", title_style="bold")
+    bases = []
     for c in df.columns:
         numeric = pd.api.types.is_numeric_dtype(df[c])
-        unit = units.get(c, "")
+        header, basis = _header(c, units.get(c, ""))
+        if basis:
+            bases.append(basis)
         free_text = not numeric and c in FREE_TEXT
         table.add_column(
-            f"{c}\n[{unit}]" if unit else c,
+            header,
             justify="right" if numeric else "left",
             no_wrap=not free_text,  # ids and numbers whole; print_table folds rows if too wide
             overflow="fold",
         )
     for row in df.head(limit).itertuples(index=False):
-        table.add_row(*[_cell(v) for v in row])
+        table.add_row(*[_cell(v, units.get(c, "")) for c, v in zip(df.columns, row, strict=True)])
+    notes = []
+    if bases:
+        notes.append("FOCUS basis: " + "; ".join(bases))
     if len(df) > limit:
-        table.caption = f"{len(df) - limit} more rows (use --json for all)"
+        notes.append(f"{len(df) - limit} more rows (use --json for all)")
+    if notes:
+        table.caption = "\n".join(notes)
+        table.caption_justify = "left"
     return table
 
 

@@ -52,7 +52,7 @@ def print_table(table: Table, console: Console) -> None:
         return
     if table.title:
         console.print(table.title, style=table.title_style or None, markup=False, highlight=False)
-    headers = [_plain(c.header).replace("\n", " ") for c in table.columns]
+    headers = [_plain(c.header).split("\n") for c in table.columns]
     cells = [[_plain(c) for c in column._cells] for column in table.columns]
     rows = len(cells[0]) if cells else 0
     for i in range(rows):
@@ -61,7 +61,10 @@ def print_table(table: Table, console: Console) -> None:
             value = column[i].replace("\n", " ")
             if not value:
                 continue  # an empty cell says nothing as a pair
-            parts.append(f"{header} {value}" if header else value)
+            name, unit = header[0], " ".join(header[1:]).strip("[]")
+            if unit and unit != "%":
+                value = f"{value} {unit}"  # "used_usd 91,642 USD", not "used_usd [USD] 91,642"
+            parts.append(f"{name} {value}" if name else value)
         console.print("  " + "; ".join(parts), markup=False, highlight=False)
     if table.caption:
         console.print(table.caption, style="dim", markup=False, highlight=False)
