@@ -64,17 +64,19 @@ def hp(*args: str):
     return result
 
 
-def _setup(tmp: Path, db: str, extra: str = "") -> Path:
-    """Plan, adopt, sign commitment 1, simulate, import Jan..Jun at 75 % usage."""
+def _setup(tmp: Path, db: str, extra: str = "", sign: bool = True) -> Path:
+    """Plan, adopt, sign commitment 1 (unless not ``sign``), simulate, import Jan..Jun at 75 %
+    usage."""
     scen = tmp / "s.yaml"
     scen.write_text(SCENARIO % (DEMAND, extra))
     plan = tmp / "plan.json"
-    for args in (
+    steps = [
         ("plan", str(scen), "-o", str(plan)),
         ("adopt", str(plan), "--yes", "--db", db),
         ("sign", "1", "--external-id", "ri-1", "--db", db),
         ("simulate", str(plan), "--trials", "2", "--workers", "1", "--focus-out", str(tmp / "b")),
-    ):
+    ]
+    for args in steps if sign else [s for s in steps if s[0] != "sign"]:
         r = hp(*args)
         assert r.exit_code == 0, (args, r.output)
     (export,) = sorted((tmp / "b").glob("*.csv"))
@@ -126,6 +128,7 @@ def test_replan_diff_rows_and_money_by_hand(db_url, tmp_path) -> None:
     assert change["money_effect_usd"] == pytest.approx(-167_306.1888, abs=0.01)
     assert change["reason"] == "demand ×0.7500 (chat)"
     assert data["money_effect_usd"] == pytest.approx(change["money_effect_usd"])
+    assert data["warnings"] == []  # the one running commitment is signed
     # the new plan covers the remaining 18 months only
     written = json.loads(out.read_text())
     assert written["meta"]["period_starts"][0].startswith("2027-07-01")
@@ -139,6 +142,28 @@ def test_replan_tables_name_the_change_and_its_reason(db_url, tmp_path) -> None:
     assert "shrink" in r.stdout and "-167,306.19" in r.stdout
     assert "demand ×0.7500 (chat)" in r.stdout
     assert "chat's demand_tokens_per_s scaled by the observed ratio 0.7500" in r.stdout
+
+
+def test_adopted_capacity_not_signed_is_told_first_and_named_as_the_reason(
+    db_url, tmp_path
+) -> None:
+    """Commitment 1 (3 years from 2027-01) adopted but never signed: at 2027-07 it still runs,
+    the ledger does not hold it, so the re-plan buys its capacity again and says why."""
+    scen = _setup(tmp_path, db_url, sign=False)
+    r = hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url, "--json")
+    assert r.exit_code == 0, r.output
+    told = "1 adopted commitment(s) started before 2027-07 and still running are not signed"
+    assert told in " ".join(r.stderr.split())
+    data = json.loads(r.stdout)
+    assert data["held_commitments"] == 0
+    assert data["warnings"] and told in data["warnings"][0]
+    replacing = [c for c in data["changes"] if c["change"] in ("sign", "grow")]
+    assert replacing, data["changes"]
+    for c in replacing:
+        assert (
+            "replaces 1 adopted H100 commitment(s) started before 2027-07 and not signed"
+            in (c["reason"])
+        )
 
 
 def test_demand_not_attributable_with_two_gpu_workloads(db_url, tmp_path) -> None:
@@ -282,6 +307,51 @@ def test_diff_classifies_sign_grow_shrink_shift_with_reasons_by_hand() -> None:
             "money_effect_usd": pytest.approx(26280.0),
             "reason": "at-risk contract with gcp",
         },
+    ]
+
+
+def test_unheld_running_commitments_and_their_reason_by_hand() -> None:
+    import datetime as dt
+
+    from hyperplan.actuals.replan import diff_plans, unheld_running
+
+    adopted = _plan(
+        [
+            ("aws", "ended", "2026-01-01", 1.0, 1.0),  # 2026-01 .. 2027-01: over by the as-of
+            ("aws", "running", "2027-01-01", 3.0, 1.0),  # 2027-01 .. 2028-01: runs, not held
+            ("aws", "signed", "2027-02-01", 1.0, 1.0),  # runs, held
+            ("aws", "later", "2027-07-01", 1.0, 1.0),  # starts at the as-of date: compared
+        ]
+    )
+    held = [
+        {
+            "kind": "reserved",
+            "provider": "aws",
+            "region": "r1",
+            "offer": "signed",
+            "term_years": 1,
+            "start": "2027-02-01",
+        }
+    ]
+    as_of = dt.date(2027, 7, 1)
+    assert [it.offer for it in unheld_running(adopted, as_of, held)] == ["running"]
+    new = _plan([("aws", "later", "2027-07-01", 4.0, 1.0)])
+    d = diff_plans(
+        adopted, new, as_of, held, ratio=1.0, scaled=None, at_risk=set(), lapsed={"H100": 1}
+    )
+    assert d[["change", "offer", "reason"]].to_dict(orient="records") == [
+        {
+            "change": "grow",
+            "offer": "later",
+            "reason": "replaces 1 adopted H100 commitment(s) started before 2027-07 and not signed",
+        }
+    ]
+    # a shrink is never explained by capacity to replace
+    d = diff_plans(
+        new, adopted, as_of, held, ratio=1.0, scaled=None, at_risk=set(), lapsed={"H100": 1}
+    )
+    assert d[["change", "offer", "reason"]].to_dict(orient="records") == [
+        {"change": "shrink", "offer": "later", "reason": "re-solve"}
     ]
 
 

@@ -65,5 +65,5 @@ def test_the_focus_basis_of_a_unit_goes_to_the_caption_once() -> None:
         "effective_usd\n[USD]",
         "coverage\n[%]",
     ]
-    assert table.caption == "FOCUS basis: effective_usd: EffectiveCost"
+    assert table.caption == "basis: effective_usd: EffectiveCost"
     assert [c._cells for c in table.columns] == [["aws"], ["1,234"], ["25.0%"]]

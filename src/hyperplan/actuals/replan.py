@@ -82,6 +82,8 @@ class Replan:
         demand_scaled: the workload whose demand was scaled, or None.
         contracts: per contract: committed, consumed, remaining, shortfall (USD), at_risk.
         notes: what was done and what could not be (attribution, dropped runs, ...).
+        warnings: what the user must act on (told first, on stderr): adopted capacity that
+            the ledger does not hold.
     """
 
     plan: Plan
@@ -92,6 +94,7 @@ class Replan:
     contracts: pd.DataFrame
     held: int
     notes: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """JSON-ready summary (the plan itself is written with ``-o``)."""
@@ -111,6 +114,7 @@ class Replan:
             "held_commitments": self.held,
             "money_effect_usd": clean(float(self.diff["money_effect_usd"].sum())),
             "notes": self.notes,
+            "warnings": self.warnings,
             "changes": [
                 {k: clean(v) for k, v in r.items()} for r in self.diff.to_dict(orient="records")
             ],
@@ -415,9 +419,14 @@ def diff_plans(
     ratio: float,
     scaled: str | None,
     at_risk: set[str],
+    lapsed: dict[str, int] | None = None,
 ) -> pd.DataFrame:
     """The changes from the adopted plan's open commitments (start ≥ ``as_of``, not held in
-    the ledger) to the new plan's, one row per commitment key (:data:`DIFF_COLUMNS`)."""
+    the ledger) to the new plan's, one row per commitment key (:data:`DIFF_COLUMNS`).
+
+    ``lapsed``: per accelerator, the adopted commitments running at ``as_of`` that the ledger
+    does not hold (:func:`unheld_running`); a sign or grow of that accelerator gives it as a reason.
+    """
     from hyperplan.ledger.api import _plan_items
 
     def items(plan: Plan) -> dict[tuple, Any]:
@@ -427,18 +436,8 @@ def diff_plans(
                 out[it.key] = it
         return out
 
-    held_keys = {
-        (
-            r["kind"],
-            r["provider"].lower(),
-            r["region"].lower(),
-            r["offer"].lower(),
-            int(r["term_years"]),
-            dt.date.fromisoformat(r["start"]),
-        )
-        for r in held
-    }
-    before = {k: v for k, v in items(adopted).items() if k not in held_keys}
+    keys = held_keys(held)
+    before = {k: v for k, v in items(adopted).items() if k not in keys}
     after = items(new)
     rows = []
     for key in sorted(set(before) | set(after), key=lambda k: (k[5], k[1], k[2], k[3], k[0], k[4])):
@@ -503,9 +502,43 @@ def diff_plans(
             why.append(f"demand ×{ratio:.4f} ({scaled})")
         if r.money_effect_usd > 0 and r.provider.lower() in at_risk:
             why.append(f"at-risk contract with {r.provider}")
+        n_lapsed = (lapsed or {}).get(r.accelerator, 0)
+        if grows and n_lapsed:
+            why.append(
+                f"replaces {n_lapsed} adopted {r.accelerator or 'CPU'} commitment(s) started "
+                f"before {as_of:%Y-%m} and not signed"
+            )
         reasons.append("; ".join(why) or "re-solve")
     df["reason"] = reasons
     return df
+
+
+def held_keys(held: list[dict[str, Any]]) -> set[tuple]:
+    """Diff keys (kind, provider, region, offer, term, start) of the ledger's held rows."""
+    return {
+        (
+            r["kind"],
+            r["provider"].lower(),
+            r["region"].lower(),
+            r["offer"].lower(),
+            int(r["term_years"]),
+            dt.date.fromisoformat(r["start"]),
+        )
+        for r in held
+    }
+
+
+def unheld_running(adopted: Plan, as_of: dt.date, held: list[dict[str, Any]]) -> list[Any]:
+    """The adopted plan's commitments that started before ``as_of``, still run at it, and
+    that the ledger does not hold (not signed or active): the re-plan cannot count them."""
+    from hyperplan.ledger.api import _plan_items
+
+    keys = held_keys(held)
+    return [
+        it
+        for it in _plan_items(adopted)
+        if it.start < as_of < it.end and it.key not in keys and it.quantity > 0
+    ]
 
 
 def replan(
@@ -548,5 +581,19 @@ def replan(
     new = make_plan(rest, integer=integer, outages=outages)
     _, held = held_commitments(ledger, workspace)
     at_risk = {str(p).lower() for p in contracts.loc[contracts["at_risk"], "provider"]}
-    d = diff_plans(adopted, new, as_of, held, ratio=ratio, scaled=scaled, at_risk=at_risk)
-    return Replan(new, d, as_of, ratio, scaled, contracts, len(held), notes)
+    unheld = unheld_running(adopted, as_of, held)
+    lapsed: dict[str, int] = {}
+    for it in unheld:  # a handful of commitments
+        lapsed[it.accelerator] = lapsed.get(it.accelerator, 0) + 1
+    warnings = []
+    if unheld:
+        warnings.append(
+            f"{len(unheld)} adopted commitment(s) started before {as_of:%Y-%m} and still running "
+            "are not signed or active in the ledger, so the re-plan does not count their "
+            "capacity: sign the ones that were (hyperplan ledger --state proposed, "
+            "hyperplan sign ID --external-id X)"
+        )
+    d = diff_plans(
+        adopted, new, as_of, held, ratio=ratio, scaled=scaled, at_risk=at_risk, lapsed=lapsed
+    )
+    return Replan(new, d, as_of, ratio, scaled, contracts, len(held), notes, warnings)

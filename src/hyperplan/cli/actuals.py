@@ -81,7 +81,7 @@ def _table(title: str, df: pd.DataFrame, limit: int = 50) -> Table:
         table.add_row(*[_cell(v, units.get(c, "")) for c, v in zip(df.columns, row, strict=True)])
     notes = []
     if bases:
-        notes.append("FOCUS basis: " + "; ".join(bases))
+        notes.append("basis: " + "; ".join(bases))
     if len(df) > limit:
         notes.append(f"{len(df) - limit} more rows (use --json for all)")
     if notes:
@@ -379,6 +379,8 @@ def register_replan(app: typer.Typer) -> None:
                 )
             finally:
                 ledger.dispose()
+            for w in result.warnings:
+                term.warn(w)
             if output is not None:
                 result.plan.to_json(output)
             if as_json:
