@@ -4,6 +4,7 @@
     hyperplan actuals report [PATH...] [--plan plan.json] [--contracts FILE] [--mapping FILE]
                              [--db URL] [--workspace W] [--json]
     hyperplan replan SCENARIO --as-of YYYY-MM [--db URL] [--workspace W] [-o plan.json] [--json]
+    hyperplan replan SCENARIO --as-of YYYY-MM --server URL [--workspace W] [--json]
 
 ``report`` reads FOCUS exports (files or folders), or without them the actuals stored in the
 ledger, and prints the answers as tables (or JSON with ``--json``); rows that map to nothing
@@ -21,6 +22,8 @@ import typer
 from rich.table import Table
 
 from hyperplan.actuals.collect import to_json
+from hyperplan.cli.ledger import ProfileOption, RemoteWorkspaceOption, ServerOption
+from hyperplan.errors import InputError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -28,6 +31,8 @@ if TYPE_CHECKING:
 
 
 def _cell(v: Any) -> str:
+    if v is None:
+        return "–"
     if isinstance(v, float):
         if math.isnan(v):
             return "–"
@@ -249,11 +254,22 @@ def register(app: typer.Typer) -> None:
 
 def print_replan(result: Any, out: Console) -> None:
     """The diff against the adopted plan (one row per change), contracts and the notes."""
+    print_replan_doc(json.loads(json.dumps(result.to_json(), default=str)), out)
+
+
+def print_replan_doc(doc: dict[str, Any], out: Console) -> None:
+    """:func:`print_replan` from the ``hyperplan.replan/1`` document (``replan --json``, or
+    the result of a replan job): the same tables whether the replan ran here or on a server."""
+    import datetime as dt
+
     import pandas as pd
 
-    for n in result.notes:
+    from hyperplan.actuals.replan import DIFF_COLUMNS
+
+    as_of = dt.date.fromisoformat(doc["as_of"])
+    for n in doc["notes"]:
         _say(out, n)
-    d = result.diff
+    d = pd.DataFrame(doc["changes"], columns=DIFF_COLUMNS)
     if len(d):
         shown = d[
             [
@@ -276,21 +292,20 @@ def print_replan(result: Any, out: Console) -> None:
                 "money_effect_usd": "USD (whole term)",
             }
         }
-        print_table(
-            out, _table(f"Changes against the adopted plan from {result.as_of:%Y-%m}", shown)
-        )
+        print_table(out, _table(f"Changes against the adopted plan from {as_of:%Y-%m}", shown))
     else:
-        _say(out, f"no change against the adopted plan from {result.as_of:%Y-%m}")
-    if len(result.contracts):
-        c = result.contracts.copy()
+        _say(out, f"no change against the adopted plan from {as_of:%Y-%m}")
+    if doc["contracts"]:
+        c = pd.DataFrame(doc["contracts"])
         c.attrs = {"units": {k: "USD" for k in c.columns if k.endswith("_usd")}}
         print_table(out, _table("Contracts at the as-of date", c))
     total = float(pd.to_numeric(d["money_effect_usd"]).sum()) if len(d) else 0.0
+    plan = doc["plan"]
     _say(
         out,
         f"{len(d)} change(s); money effect {total:+,.2f} USD (whole-term value of commitments); "
-        f"{result.held} signed or active commitment(s) held; re-solved plan "
-        f"{result.plan.status}, {result.plan.total_usd:,.2f} USD",
+        f"{doc['held_commitments']} signed or active commitment(s) held; re-solved plan "
+        f"{plan['status']}, {plan['total_usd'] or 0.0:,.2f} USD",
     )
 
 
@@ -312,8 +327,10 @@ def register_replan(app: typer.Typer) -> None:
             bool, typer.Option("--no-outages", help="Plan the base scenario only.")
         ] = False,
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """Re-solve the rest of the horizon from the ledger and the imported actuals.
 
@@ -321,6 +338,10 @@ def register_replan(app: typer.Typer) -> None:
         input, observed demand updates the forecast where the bills can attribute it; the
         output is the diff against the adopted plan (sign, grow, shrink, shift provider) with
         the reason and money effect of each change.
+
+        With --server (or --profile, $HYPERPLAN_SERVER) the replan runs as a job on the
+        server's workers against the server's ledger: submitted, waited for (progress on
+        stderr), and printed the same way.
 
         Example: hyperplan replan scenario.yaml --as-of 2027-07 --db ledger.db
         """
@@ -332,11 +353,30 @@ def register_replan(app: typer.Typer) -> None:
         def body() -> None:
             from hyperplan.actuals.replan import parse_as_of, replan
             from hyperplan.cli.outputs import check as check_outputs
+            from hyperplan.cli.remote import target
             from hyperplan.ledger.db import open_ledger
             from hyperplan.scenario.load import load_scenario
 
             check_outputs((output, "--output"))
             when = parse_as_of(as_of)
+            where = target(server, profile, workspace, db)
+            if where is not None:
+                if output is not None:
+                    raise InputError(
+                        [
+                            Problem(
+                                "with a server the new plan stays there: replan locally "
+                                "(--db) to write it",
+                                path="--output",
+                            )
+                        ]
+                    )
+                doc = remote_replan(where, file, f"{when:%Y-%m}", integer, not no_outages)
+                if as_json:
+                    print(json.dumps(doc, indent=1, default=str))
+                else:
+                    print_replan_doc(doc, out)
+                return
             scenario = load_scenario(file)
             ledger = open_ledger(db)
             try:
@@ -344,7 +384,7 @@ def register_replan(app: typer.Typer) -> None:
                     scenario,
                     when,
                     ledger,
-                    workspace,
+                    workspace or "default",
                     integer=True if integer else None,
                     outages=not no_outages,
                 )
@@ -360,3 +400,43 @@ def register_replan(app: typer.Typer) -> None:
                 term.wrote(output)
 
         _guard(body, err)
+
+
+def remote_replan(
+    where: Any, file: Path, as_of: str, integer: bool, outages: bool
+) -> dict[str, Any]:
+    """Submit a replan job of ``file``'s text to the server ``where`` (a
+    :class:`~hyperplan.cli.remote.Target`), wait for it (progress on stderr) and return its
+    result: the ``hyperplan.replan/1`` document. Problems the server finds in the scenario
+    are located in ``file`` (its text is sent as it is)."""
+    import hyperplan.cli.term as term
+    from hyperplan.cli.jobs import _renamed, wait
+    from hyperplan.cli.remote import Remote, new_key
+
+    text = _read_text(file)
+    request: dict[str, Any] = {"scenario_yaml": text, "as_of": as_of, "outages": outages}
+    if integer:
+        request["integer"] = True
+    with Remote.connect(where) as remote:
+        try:
+            job = remote.post(
+                remote.ws("/actuals/replan"), json=request, idempotency_key=new_key()
+            ).json()
+        except InputError as exc:
+            raise _renamed(exc, file) from None
+        term.info(f"job {job['id']} {job['state']}: replan of {file} as of {as_of}")
+        wait(remote, job["id"], timeout=None, poll=0.5, output=None)
+        doc: dict[str, Any] = remote.get(remote.ws(f"/jobs/{job['id']}/result")).json()
+    return doc
+
+
+def _read_text(file: Path) -> str:
+    """``file``'s UTF-8 text (located errors, exit 2)."""
+    if not file.is_file():
+        raise InputError([Problem("no such file (or not a regular file)", file=str(file))])
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            [Problem(f"is not UTF-8 text (byte {exc.start})", file=str(file))]
+        ) from None

@@ -3,13 +3,21 @@
     GET  /api/v1/{workspace}/actuals           viewer   the stored imports, oldest first
     POST /api/v1/{workspace}/actuals/imports   planner  upload one FOCUS export (Idempotency-Key)
     GET  /api/v1/{workspace}/actuals/report    viewer   the tables of ``actuals report --json``
+    POST /api/v1/{workspace}/actuals/replan    planner  queue a replan job (Idempotency-Key)
 
 An upload is streamed to a private temporary file (bounded by the app's body limit, 413 above
 it), read and stored by :func:`hyperplan.actuals.store.import_files` exactly as ``hyperplan
 actuals import`` does (same SHA-256 dedup, one transaction: a bad file stores nothing), under
 the file name the client gave. The report is :func:`hyperplan.actuals.collect.to_json` of the
 stored actuals with the ledger's contracts and commitments, and optionally a stored plan run
-for plan vs actual. ``hyperplan replan`` is not served here (a long solve: a job kind to come).
+for plan vs actual.
+
+A replan is a long solve, so ``POST .../actuals/replan`` queues a durable job of kind
+``replan`` (:mod:`hyperplan.ledger.jobs`, run by ``hyperplan worker``) after checking at once
+what can be checked: the scenario (its YAML, or a stored scenario version), the as-of month
+(a period start of the scenario after the first) and that the workspace has an adopted plan.
+The job is then followed with the job routes (``GET .../jobs/{id}``); its result
+(``GET .../jobs/{id}/result``) is the document of ``hyperplan replan --json``.
 """
 
 from __future__ import annotations
@@ -19,14 +27,16 @@ import json
 import re
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+import hyperplan.ledger.jobs as jobs
 from hyperplan.errors import InputError, Problem
 from hyperplan.ledger import access
 from hyperplan.ledger.db import Ledger
@@ -43,6 +53,7 @@ from hyperplan.server.routes import (
     Viewer,
     _replay,
 )
+from hyperplan.server.routes_jobs import JobOut
 
 KINDS: dict[str, tuple[str, ...]] = {
     ".csv.gz": ("application/gzip", "application/x-gzip", "application/octet-stream"),
@@ -143,6 +154,28 @@ class ActualsReport(BaseModel):
     tables: dict[str, ActualsTable]
 
 
+class ReplanRequest(BaseModel):
+    """A replan to queue: the scenario (its YAML text, or the id of a scenario version stored
+    in the workspace), the as-of month and the options of ``hyperplan replan``."""
+
+    model_config = ConfigDict(extra="forbid")
+    as_of: str = Field(
+        max_length=10, description="First month not yet past, YYYY-MM (a period start)."
+    )
+    scenario_yaml: str | None = Field(None, description="The scenario adopted, as YAML text.")
+    scenario_version_id: int | None = Field(
+        None, ge=1, le=2**62, description="Or a scenario version of this workspace."
+    )
+    integer: bool | None = Field(None, description="Whole instances (MILP); default: scenario's.")
+    outages: bool = Field(True, description="Plan for the scenario's outage cases.")
+    time_limit_seconds: float = Field(
+        jobs.DEFAULT_TIME_LIMIT, gt=0, le=jobs.MAX_TIME_LIMIT, description="Per attempt, s."
+    )
+    max_attempts: int = Field(
+        jobs.DEFAULT_MAX_ATTEMPTS, ge=1, le=100, description="Attempts it may lose to dead workers."
+    )
+
+
 def actuals_router() -> APIRouter:
     """The actuals routes (included by :func:`hyperplan.server.app.create_app`)."""
     router = APIRouter(prefix=PREFIX, tags=["actuals"])
@@ -231,7 +264,88 @@ def actuals_router() -> APIRouter:
         workspace holds no imported actuals or no such plan run."""
         return JSONResponse(_report(ledger, who.workspace, plan_run))
 
+    @router.post(
+        "/{workspace}/actuals/replan",
+        response_model=JobOut,
+        status_code=201,
+        summary="Queue a replan of the remaining horizon (a job; planner)",
+        responses={
+            **AUTH,
+            200: {"model": JobOut, "description": "the job of an earlier request with this key"},
+            404: ErrorBodyRef,
+            409: ErrorBodyRef,
+        },
+    )
+    def replan(
+        body: ReplanRequest,
+        response: Response,
+        who: Planner,
+        ledger: Ledgers,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Any:
+        """Like ``hyperplan replan SCENARIO --as-of YYYY-MM``, as a job of kind ``replan``:
+        checked now (a bad scenario or as-of month: 422 located; an unknown scenario version:
+        404; no adopted plan in the workspace: 409), then queued (201; the same
+        ``Idempotency-Key`` and body again: the same job, 200). Follow it with ``GET
+        .../jobs/{id}``; its result is the document of ``hyperplan replan --json``."""
+        job, created = _queue_replan(ledger, who, body, idempotency_key)
+        if not created:
+            response.status_code = 200
+        return job
+
     return router
+
+
+def _queue_replan(
+    ledger: Ledger, who: Principal, body: ReplanRequest, key: str | None
+) -> tuple[dict[str, Any], bool]:
+    """Check a replan request (see the route) and queue its job; the job and whether it is new."""
+    from hyperplan.actuals.replan import adopted_plan
+    from hyperplan.ledger import api
+    from hyperplan.server.worker import check_input, check_params
+
+    if key is not None and not access.IDEMPOTENCY_KEY_RE.match(key):
+        raise ApiError(422, "invalid_request", "Idempotency-Key: 1-200 printable ASCII characters")
+    if (body.scenario_yaml is None) == (body.scenario_version_id is None):
+        message = "give one of scenario_yaml or scenario_version_id"
+        raise ApiError(422, "invalid_request", message, [Problem(message, path="scenario_yaml")])
+    params = {"as_of": body.as_of, "integer": body.integer, "outages": body.outages}
+    try:
+        params = check_params("replan", params)
+    except InputError as exc:
+        raise InputError(
+            [replace(p, path=p.path.removeprefix("params.")) for p in exc.problems]
+        ) from None
+    if body.scenario_version_id is not None:
+        text = str(api.get_scenario(ledger, body.scenario_version_id, who.workspace)["yaml"])
+    else:
+        assert body.scenario_yaml is not None
+        text = body.scenario_yaml
+    try:
+        with tempfile.TemporaryDirectory(prefix="hyperplan-scenario-") as empty:
+            check_input("replan", text, params, base_dir=empty)
+    except InputError as exc:
+        raise InputError(
+            [replace(p, path=p.path.removeprefix("params.")) for p in exc.problems]
+        ) from None
+    try:
+        adopted_plan(ledger, who.workspace)
+    except InputError as exc:
+        raise ApiError(409, "conflict", str(exc.problems[0].message)) from None
+    try:
+        return jobs.enqueue(
+            ledger,
+            who.workspace,
+            "replan",
+            text,
+            params=params,
+            author=str(who.user),
+            idempotency_key=key,
+            max_attempts=body.max_attempts,
+            time_limit_seconds=body.time_limit_seconds,
+        )
+    except jobs.JobConflict as exc:
+        raise ApiError(409, "idempotency_conflict", str(exc)) from None
 
 
 def _checked_name(name: str | None) -> str:
