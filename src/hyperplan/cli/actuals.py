@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -122,74 +123,93 @@ def register(app: typer.Typer) -> None:
             list[Path], typer.Argument(help="FOCUS exports: .csv, .csv.gz, .parquet or folders.")
         ],
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         mapping_file: MappingOption = None,
         author: Annotated[
             str | None,
             typer.Option("--author", help="Who imports (default $HYPERPLAN_AUTHOR or login)."),
         ] = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """Store FOCUS exports in the ledger: per file its hash and the aggregated groups.
 
         A file already imported (same SHA-256) is skipped and said so; a bad file means nothing
         is stored (one transaction). Rows that map to nothing are counted on stderr.
 
+        With --server (or --profile, $HYPERPLAN_SERVER) each file is uploaded to the server
+        (with the --mapping), one request per file: a bad file stores nothing of itself, the
+        files before it stay stored.
+
         Example: hyperplan actuals import bills/ --db ledger.db
         """
         import hyperplan.cli.term as term
         from hyperplan.cli.simulate import _guard
 
-        out, err = term.out(), term.err()
+        err = term.err()
 
         def body() -> None:
             from hyperplan.actuals.mapping import load_mapping
             from hyperplan.actuals.store import import_files
+            from hyperplan.cli.remote import target
             from hyperplan.ledger.api import default_author
             from hyperplan.ledger.db import open_ledger
 
             mapping = load_mapping(mapping_file) if mapping_file else None
+            where_remote = target(server, profile, workspace, db)
+            if where_remote is not None:
+                if author is not None:
+                    term.warn("--author is ignored with a server: the author is the token's user")
+                doc, where, ws = remote_import(where_remote, list(paths), mapping_file)
+                _print_import(doc, as_json, where, ws)
+                return
             ledger = open_ledger(db)
             try:
                 result = import_files(
                     list(paths),
                     ledger,
-                    workspace=workspace,
+                    workspace=workspace or "default",
                     author=author or default_author(),
                     mapping=mapping,
                 )
                 where = ledger.where
             finally:
                 ledger.dispose()
-            for s in result.skipped:
-                prev = s["previous"]
-                when = f" on {prev['imported_at']}" if "imported_at" in prev else ""
-                _say(
-                    err,
-                    f"{s['path']}: already imported (same SHA-256 as {prev['path']}{when}); "
-                    "not counted again",
-                )
-            for w in result.warnings:
-                term.warn(w)
-            if as_json:
-                print(json.dumps(result.to_json(), indent=1, default=str))
-                return
-            for r in result.stored:
-                months = (
-                    f"{r['first_month']}..{r['last_month']}" if r["first_month"] else "no months"
-                )
-                _say(
-                    out,
-                    f"imported {r['path']}: {r['rows']} FOCUS rows, {r['groups']} groups, "
-                    f"{months} (import {r['id']})",
-                )
-            _say(
-                out,
-                f"{len(result.stored)} file(s) stored, {len(result.skipped)} already there; "
-                f"ledger {where}, workspace {workspace}",
-            )
+            _print_import(result.to_json(), as_json, f"ledger {where}", workspace or "default")
 
         _guard(body, err)
+
+    def _print_import(doc: dict[str, Any], as_json: bool, where: str, workspace: str) -> None:
+        """What an import did (``doc``: the ``hyperplan.actuals-import/1`` document)."""
+        import hyperplan.cli.term as term
+
+        out, err = term.out(), term.err()
+        for s in doc["skipped"]:
+            prev = s["previous"]
+            when = f" on {prev['imported_at']}" if "imported_at" in prev else ""
+            _say(
+                err,
+                f"{s['path']}: already imported (same SHA-256 as {prev['path']}{when}); "
+                "not counted again",
+            )
+        for w in doc["warnings"]:
+            term.warn(w)
+        if as_json:
+            print(json.dumps(doc, indent=1, default=str))
+            return
+        for r in doc["stored"]:
+            months = f"{r['first_month']}..{r['last_month']}" if r["first_month"] else "no months"
+            _say(
+                out,
+                f"imported {r['path']}: {r['rows']} FOCUS rows, {r['groups']} groups, "
+                f"{months} (import {r['id']})",
+            )
+        _say(
+            out,
+            f"{len(doc['stored'])} file(s) stored, {len(doc['skipped'])} already there; "
+            f"{where}, workspace {workspace}",
+        )
 
     @group.command("report")
     def report_command(
@@ -440,3 +460,87 @@ def _read_text(file: Path) -> str:
         raise InputError(
             [Problem(f"is not UTF-8 text (byte {exc.start})", file=str(file))]
         ) from None
+
+
+UPLOAD_TYPES = {
+    ".csv.gz": "application/gzip",
+    ".csv": "text/csv",
+    ".parquet": "application/vnd.apache.parquet",
+}
+"""Content-Type of an uploaded export by its suffix (longest first), one the server accepts
+(:data:`hyperplan.server.routes_actuals.KINDS`; the CLI does not import the server: a client
+install has no FastAPI)."""
+MAPPING_MAX_BYTES = 8 * 1024
+"""Largest mapping the server takes with an upload (``routes_actuals.MAPPING_MAX_BYTES``)."""
+MAPPING_FILE = "query.mapping"
+"""Where the server locates a mapping's problems (``routes_actuals.MAPPING_FILE``)."""
+
+
+def remote_import(
+    where: Any, paths: list[Path], mapping_file: Path | None
+) -> tuple[dict[str, Any], str, str]:
+    """Upload the FOCUS exports at ``paths`` (files or folders) to the server ``where``, one
+    request per file with the text of ``mapping_file`` (already checked here); return the
+    answers merged as one ``hyperplan.actuals-import/1`` document, the server and the
+    workspace. A refused file stops the import (the files before it stay stored)."""
+    from hyperplan.actuals.reader import expand_paths
+    from hyperplan.cli.remote import Remote, new_key
+
+    params: dict[str, str] = {}
+    if mapping_file is not None:
+        raw = mapping_file.read_bytes()
+        if len(raw) > MAPPING_MAX_BYTES:
+            raise InputError(
+                [
+                    Problem(
+                        f"a mapping sent to a server is at most {MAPPING_MAX_BYTES:,} bytes; "
+                        f"this one has {len(raw):,}",
+                        file=str(mapping_file),
+                    )
+                ]
+            )
+        params["mapping"] = raw.decode("utf-8-sig")
+    files = expand_paths(list(paths))
+    doc: dict[str, Any] = {
+        "schema": "hyperplan.actuals-import/1",
+        "stored": [],
+        "skipped": [],
+        "warnings": [],
+        "unmapped": [],
+    }
+    with Remote.connect(where) as remote:
+        for f in files:
+            kind = next(
+                k for k in UPLOAD_TYPES if f.name.lower().endswith(k)
+            )  # expand_paths checked
+            try:
+                answer = remote.post(
+                    remote.ws("/actuals/imports"),
+                    params={**params, "filename": f.name},
+                    content=FileChunks(f),
+                    headers={"Content-Type": UPLOAD_TYPES[kind]},
+                    idempotency_key=new_key(),
+                ).json()
+            except InputError as exc:
+                from dataclasses import replace
+
+                names = {f.name: str(f), MAPPING_FILE: str(mapping_file)}
+                raise InputError(
+                    [replace(p, file=names.get(p.file or "", p.file)) for p in exc.problems]
+                ) from None
+            for key in ("stored", "skipped", "warnings", "unmapped"):
+                doc[key].extend(answer[key])
+        return doc, f"server {remote.url}", remote.workspace
+
+
+class FileChunks:
+    """A file's bytes as the body of a request, read a MiB at a time: iterable again from the
+    start for each attempt of a retried request (a generator would be spent)."""
+
+    def __init__(self, path: Path, chunk: int = 1 << 20) -> None:
+        self.path, self.chunk = path, chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            while block := fh.read(self.chunk):
+                yield block

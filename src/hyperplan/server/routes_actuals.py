@@ -69,6 +69,12 @@ NAME_RE = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,200}$")
 """A client's file name: 1-200 characters, no folder separators, no control characters."""
 CHUNK_BYTES = 1 << 20
 """Bytes written to the temporary file at a time."""
+MAPPING_MAX_BYTES = 8 * 1024
+"""Largest user mapping sent with an upload (``?mapping=``), bytes of UTF-8: it travels in the
+request line, which servers bound (uvicorn's h11: 16 KiB for the line and the headers, and
+URL-encoding grows a CSV by about a sixth). About 200 rows of ``column,value,instance_type``."""
+MAPPING_FILE = "query.mapping"
+"""The file named in the located problems of a mapping sent with an upload."""
 
 UPLOAD_REQUEST = {
     "requestBody": {
@@ -221,25 +227,41 @@ def actuals_router() -> APIRouter:
         x_filename: Annotated[
             str | None, Header(alias="X-Filename", description="the file's name (or ?filename=)")
         ] = None,
+        mapping: Annotated[
+            str | None,
+            Query(
+                max_length=MAPPING_MAX_BYTES,
+                description="a user mapping for offers the export does not name: the text of "
+                "the CSV ``column,value,instance_type`` that ``hyperplan actuals import "
+                f"--mapping`` reads (URL-encoded; at most {MAPPING_MAX_BYTES:,} bytes); its "
+                f"problems are located in {MAPPING_FILE!r} (line, field)",
+            ),
+        ] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Any:
-        """Like ``hyperplan actuals import FILE``: the bytes' SHA-256 already held means
-        ``skipped`` (200); else the file is read and stored (201), all or nothing: a bad file
-        is 422 with located problems (the file name as given, row, column) and stores nothing.
-        With an ``Idempotency-Key``, a retry gets the first answer (``Idempotent-Replayed``)."""
+        """Like ``hyperplan actuals import FILE [--mapping MAP]``: the bytes' SHA-256 already
+        held means ``skipped`` (200); else the file is read and stored (201), all or nothing: a
+        bad file is 422 with located problems (the file name as given, row, column) and stores
+        nothing; so is a bad ``mapping`` (checked before the body is read). With an
+        ``Idempotency-Key``, a retry gets the first answer (``Idempotent-Replayed``)."""
         name = _checked_name(filename if filename is not None else x_filename)
         _check_content_type(name, request.headers.get("content-type"))
         folder = Path(tempfile.mkdtemp(prefix="hyperplan-upload-"))  # mode 0700: private
         try:
+            rules = None
+            head = b"actuals-import\n" + name.encode("utf-8") + b"\n"
+            if mapping is not None:
+                rules = await run_in_threadpool(_mapping, mapping, folder)
+                head += b"mapping\n" + mapping.encode("utf-8") + b"\n"
             path = folder / name
-            digest = hashlib.sha256(b"actuals-import\n" + name.encode("utf-8") + b"\n")
+            digest = hashlib.sha256(head)
             with path.open("wb") as fh:
                 async for chunk in request.stream():  # the body limit raises 413 here
                     if chunk:
                         digest.update(chunk)
                         await run_in_threadpool(fh.write, chunk)
             return await run_in_threadpool(
-                _import, ledger, who, path, name, digest.hexdigest(), idempotency_key
+                _import, ledger, who, path, name, digest.hexdigest(), idempotency_key, rules
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -384,10 +406,38 @@ def _check_content_type(name: str, header: str | None) -> None:
         )
 
 
+def _mapping(text: str, folder: Path) -> Any:
+    """The user mapping sent with an upload, read as ``hyperplan actuals import --mapping``
+    reads its file; 422 with its problems located in :data:`MAPPING_FILE` (line, field)."""
+    from hyperplan.actuals.mapping import load_mapping
+
+    size = len(text.encode("utf-8"))
+    if size > MAPPING_MAX_BYTES:
+        message = f"a mapping is at most {MAPPING_MAX_BYTES:,} bytes of UTF-8; found {size:,}"
+        raise ApiError(422, "invalid_request", message, [Problem(message, path=MAPPING_FILE)])
+    path = folder / "mapping.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        return load_mapping(path)
+    except InputError as exc:
+        raise InputError(
+            [replace(p, file=MAPPING_FILE) if p.file == str(path) else p for p in exc.problems]
+        ) from None
+    finally:
+        path.unlink()
+
+
 def _import(
-    ledger: Ledger, who: Principal, path: Path, name: str, digest: str, key: str | None
+    ledger: Ledger,
+    who: Principal,
+    path: Path,
+    name: str,
+    digest: str,
+    key: str | None,
+    mapping: Any = None,
 ) -> JSONResponse:
-    """Store the uploaded file at ``path`` as ``name``; 201 stored, 200 skipped (or replayed)."""
+    """Store the uploaded file at ``path`` as ``name`` (``mapping``: a user
+    :class:`~hyperplan.actuals.mapping.Mapping`); 201 stored, 200 skipped (or replayed)."""
     from hyperplan.actuals.store import ImportResult, import_files
 
     if key is not None:
@@ -411,6 +461,7 @@ def _import(
             workspace=who.workspace,
             author=who.user,
             labels={path: name},
+            mapping=mapping,
             before_commit=remember,
         )
 
