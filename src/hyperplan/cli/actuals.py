@@ -510,9 +510,8 @@ def remote_import(
     }
     with Remote.connect(where) as remote:
         for f in files:
-            kind = next(
-                k for k in UPLOAD_TYPES if f.name.lower().endswith(k)
-            )  # expand_paths checked
+            # expand_paths kept only names with one of these suffixes
+            kind = next(k for k in UPLOAD_TYPES if f.name.lower().endswith(k))
             try:
                 answer = remote.post(
                     remote.ws("/actuals/imports"),
