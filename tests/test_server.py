@@ -75,6 +75,7 @@ TABLE: list[tuple[str, str, str, dict[str, Any], str, int]] = [
     ("list actuals", "GET", "/actuals", {}, "viewer", 200),
     ("upload actuals", "POST", "/actuals/imports?filename=x.csv", {"content": b""}, "planner", 415),
     ("actuals report", "GET", "/actuals/report", {}, "viewer", 404),
+    ("replan job", "POST", "/actuals/replan", {"json": {}}, "planner", 422),
 ]
 CALLERS = ("none", "bad", "revoked", "other", *ROLES)
 

@@ -129,8 +129,9 @@ class Replan:
         }
 
 
-def parse_as_of(text: str) -> dt.date:
-    """``YYYY-MM`` (or ``YYYY-MM-01``) → the first day of that month; InputError otherwise."""
+def parse_as_of(text: str, path: str = "--as-of") -> dt.date:
+    """``YYYY-MM`` (or ``YYYY-MM-01``) → the first day of that month; InputError (located at
+    ``path``) otherwise."""
     t = text.strip()
     try:
         day = dt.date.fromisoformat(t + "-01" if len(t) == 7 else t)
@@ -138,9 +139,34 @@ def parse_as_of(text: str) -> dt.date:
         day = None
     if day is None or day.day != 1:
         raise InputError(
-            [Problem(f"expected a month YYYY-MM (e.g. 2027-07); found {text!r}", path="--as-of")]
+            [Problem(f"expected a month YYYY-MM (e.g. 2027-07); found {text!r}", path=path)]
         )
     return day
+
+
+def check_as_of(scenario: Scenario, as_of: dt.date, path: str = "--as-of") -> int:
+    """The index of the scenario's period that ``as_of`` starts (≥ 1: a period is past);
+    InputError located at ``path`` otherwise."""
+    from hyperplan.scenario.timeline import timeline
+
+    starts = list(timeline(scenario.horizon).starts[:-1])
+    if as_of not in starts:
+        shown = ", ".join(d.strftime("%Y-%m") for d in starts[:12])
+        raise InputError(
+            [
+                Problem(
+                    f"the as-of month must start one of the scenario's periods ({shown}"
+                    f"{', ...' if len(starts) > 12 else ''}); found {as_of:%Y-%m}",
+                    path=path,
+                )
+            ]
+        )
+    k = starts.index(as_of)
+    if k == 0:
+        raise InputError(
+            [Problem("the as-of month is the horizon's start: nothing is past yet", path=path)]
+        )
+    return k
 
 
 def adopted_plan(ledger: Ledger, workspace: str) -> tuple[Plan, int]:
@@ -313,23 +339,7 @@ def remaining_scenario(
     from hyperplan.scenario.timeline import timeline
 
     tl = timeline(scenario.horizon)
-    starts = list(tl.starts[:-1])
-    if as_of not in starts:
-        shown = ", ".join(d.strftime("%Y-%m") for d in starts[:12])
-        raise InputError(
-            [
-                Problem(
-                    f"the as-of month must start one of the scenario's periods ({shown}"
-                    f"{', ...' if len(starts) > 12 else ''}); found {as_of:%Y-%m}",
-                    path="--as-of",
-                )
-            ]
-        )
-    k = starts.index(as_of)
-    if k == 0:
-        raise InputError(
-            [Problem("the as-of month is the horizon's start: nothing is past yet", path="--as-of")]
-        )
+    k = check_as_of(scenario, as_of)
     notes: list[str] = []
     new = scenario.model_copy(deep=True)
     _shift_models(new, k, tl, scenario._base_dir)

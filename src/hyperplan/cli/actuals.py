@@ -4,6 +4,7 @@
     hyperplan actuals report [PATH...] [--plan plan.json] [--contracts FILE] [--mapping FILE]
                              [--db URL] [--workspace W] [--json]
     hyperplan replan SCENARIO --as-of YYYY-MM [--db URL] [--workspace W] [-o plan.json] [--json]
+    hyperplan replan SCENARIO --as-of YYYY-MM --server URL [--workspace W] [--json]
 
 ``report`` reads FOCUS exports (files or folders), or without them the actuals stored in the
 ledger, and prints the answers as tables (or JSON with ``--json``); rows that map to nothing
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -21,6 +23,8 @@ import typer
 from rich.table import Table
 
 from hyperplan.actuals.collect import to_json
+from hyperplan.cli.ledger import ProfileOption, RemoteWorkspaceOption, ServerOption
+from hyperplan.errors import InputError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -30,6 +34,8 @@ if TYPE_CHECKING:
 def _cell(v: Any, unit: str = "") -> str:
     """One value as the terminal shows it: shares as percentages, USD and hours with thousands
     separators (cents below 1,000), other numbers to four significant places; ids whole."""
+    if v is None:
+        return "–"
     if isinstance(v, bool) or not isinstance(v, int | float):
         return str(v)  # ids (commitments, offers) whole: the column folds them
     if isinstance(v, float) and math.isnan(v):
@@ -146,74 +152,93 @@ def register(app: typer.Typer) -> None:
             list[Path], typer.Argument(help="FOCUS exports: .csv, .csv.gz, .parquet or folders.")
         ],
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         mapping_file: MappingOption = None,
         author: Annotated[
             str | None,
             typer.Option("--author", help="Who imports (default $HYPERPLAN_AUTHOR or login)."),
         ] = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """Store FOCUS exports in the ledger: per file its hash and the aggregated groups.
 
         A file already imported (same SHA-256) is skipped and said so; a bad file means nothing
         is stored (one transaction). Rows that map to nothing are counted on stderr.
 
+        With --server (or --profile, $HYPERPLAN_SERVER) each file is uploaded to the server
+        (with the --mapping), one request per file: a bad file stores nothing of itself, the
+        files before it stay stored.
+
         Example: hyperplan actuals import bills/ --db ledger.db
         """
         import hyperplan.cli.term as term
         from hyperplan.cli.simulate import _guard
 
-        out, err = term.out(), term.err()
+        err = term.err()
 
         def body() -> None:
             from hyperplan.actuals.mapping import load_mapping
             from hyperplan.actuals.store import import_files
+            from hyperplan.cli.remote import target
             from hyperplan.ledger.api import default_author
             from hyperplan.ledger.db import open_ledger
 
             mapping = load_mapping(mapping_file) if mapping_file else None
+            where_remote = target(server, profile, workspace, db)
+            if where_remote is not None:
+                if author is not None:
+                    term.warn("--author is ignored with a server: the author is the token's user")
+                doc, where, ws = remote_import(where_remote, list(paths), mapping_file)
+                _print_import(doc, as_json, where, ws)
+                return
             ledger = open_ledger(db)
             try:
                 result = import_files(
                     list(paths),
                     ledger,
-                    workspace=workspace,
+                    workspace=workspace or "default",
                     author=author or default_author(),
                     mapping=mapping,
                 )
                 where = ledger.where
             finally:
                 ledger.dispose()
-            for s in result.skipped:
-                prev = s["previous"]
-                when = f" on {prev['imported_at']}" if "imported_at" in prev else ""
-                _say(
-                    err,
-                    f"{s['path']}: already imported (same SHA-256 as {prev['path']}{when}); "
-                    "not counted again",
-                )
-            for w in result.warnings:
-                term.warn(w)
-            if as_json:
-                print(json.dumps(result.to_json(), indent=1, default=str))
-                return
-            for r in result.stored:
-                months = (
-                    f"{r['first_month']}..{r['last_month']}" if r["first_month"] else "no months"
-                )
-                _say(
-                    out,
-                    f"imported {r['path']}: {r['rows']} FOCUS rows, {r['groups']} groups, "
-                    f"{months} (import {r['id']})",
-                )
-            _say(
-                out,
-                f"{len(result.stored)} file(s) stored, {len(result.skipped)} already there; "
-                f"ledger {where}, workspace {workspace}",
-            )
+            _print_import(result.to_json(), as_json, f"ledger {where}", workspace or "default")
 
         _guard(body, err)
+
+    def _print_import(doc: dict[str, Any], as_json: bool, where: str, workspace: str) -> None:
+        """What an import did (``doc``: the ``hyperplan.actuals-import/1`` document)."""
+        import hyperplan.cli.term as term
+
+        out, err = term.out(), term.err()
+        for s in doc["skipped"]:
+            prev = s["previous"]
+            when = f" on {prev['imported_at']}" if "imported_at" in prev else ""
+            _say(
+                err,
+                f"{s['path']}: already imported (same SHA-256 as {prev['path']}{when}); "
+                "not counted again",
+            )
+        for w in doc["warnings"]:
+            term.warn(w)
+        if as_json:
+            print(json.dumps(doc, indent=1, default=str))
+            return
+        for r in doc["stored"]:
+            months = f"{r['first_month']}..{r['last_month']}" if r["first_month"] else "no months"
+            _say(
+                out,
+                f"imported {r['path']}: {r['rows']} FOCUS rows, {r['groups']} groups, "
+                f"{months} (import {r['id']})",
+            )
+        _say(
+            out,
+            f"{len(doc['stored'])} file(s) stored, {len(doc['skipped'])} already there; "
+            f"{where}, workspace {workspace}",
+        )
 
     @group.command("report")
     def report_command(
@@ -278,11 +303,22 @@ def register(app: typer.Typer) -> None:
 
 def print_replan(result: Any, out: Console) -> None:
     """The diff against the adopted plan (one row per change), contracts and the notes."""
+    print_replan_doc(json.loads(json.dumps(result.to_json(), default=str)), out)
+
+
+def print_replan_doc(doc: dict[str, Any], out: Console) -> None:
+    """:func:`print_replan` from the ``hyperplan.replan/1`` document (``replan --json``, or
+    the result of a replan job): the same tables whether the replan ran here or on a server."""
+    import datetime as dt
+
     import pandas as pd
 
-    for n in result.notes:
+    from hyperplan.actuals.replan import DIFF_COLUMNS
+
+    as_of = dt.date.fromisoformat(doc["as_of"])
+    for n in doc["notes"]:
         _say(out, n)
-    d = result.diff
+    d = pd.DataFrame(doc["changes"], columns=DIFF_COLUMNS)
     if len(d):
         shown = d[
             [
@@ -305,21 +341,20 @@ def print_replan(result: Any, out: Console) -> None:
                 "money_effect_usd": "USD (whole term)",
             }
         }
-        print_table(
-            out, _table(f"Changes against the adopted plan from {result.as_of:%Y-%m}", shown)
-        )
+        print_table(out, _table(f"Changes against the adopted plan from {as_of:%Y-%m}", shown))
     else:
-        _say(out, f"no change against the adopted plan from {result.as_of:%Y-%m}")
-    if len(result.contracts):
-        c = result.contracts.copy()
+        _say(out, f"no change against the adopted plan from {as_of:%Y-%m}")
+    if doc["contracts"]:
+        c = pd.DataFrame(doc["contracts"])
         c.attrs = {"units": {k: "USD" for k in c.columns if k.endswith("_usd")}}
         print_table(out, _table("Contracts at the as-of date", c))
     total = float(pd.to_numeric(d["money_effect_usd"]).sum()) if len(d) else 0.0
+    plan = doc["plan"]
     _say(
         out,
         f"{len(d)} change(s); money effect {total:+,.2f} USD (whole-term value of commitments); "
-        f"{result.held} signed or active commitment(s) held; re-solved plan "
-        f"{result.plan.status}, {result.plan.total_usd:,.2f} USD",
+        f"{doc['held_commitments']} signed or active commitment(s) held; re-solved plan "
+        f"{plan['status']}, {plan['total_usd'] or 0.0:,.2f} USD",
     )
 
 
@@ -341,8 +376,10 @@ def register_replan(app: typer.Typer) -> None:
             bool, typer.Option("--no-outages", help="Plan the base scenario only.")
         ] = False,
         db: DbOption = None,
-        workspace: WorkspaceOption = "default",
+        workspace: RemoteWorkspaceOption = None,
         as_json: JsonOption = False,
+        server: ServerOption = None,
+        profile: ProfileOption = None,
     ) -> None:
         """Re-solve the rest of the horizon from the ledger and the imported actuals.
 
@@ -350,6 +387,10 @@ def register_replan(app: typer.Typer) -> None:
         input, observed demand updates the forecast where the bills can attribute it; the
         output is the diff against the adopted plan (sign, grow, shrink, shift provider) with
         the reason and money effect of each change.
+
+        With --server (or --profile, $HYPERPLAN_SERVER) the replan runs as a job on the
+        server's workers against the server's ledger: submitted, waited for (progress on
+        stderr), and printed the same way.
 
         Example: hyperplan replan scenario.yaml --as-of 2027-07 --db ledger.db
         """
@@ -361,11 +402,32 @@ def register_replan(app: typer.Typer) -> None:
         def body() -> None:
             from hyperplan.actuals.replan import parse_as_of, replan
             from hyperplan.cli.outputs import check as check_outputs
+            from hyperplan.cli.remote import target
             from hyperplan.ledger.db import open_ledger
             from hyperplan.scenario.load import load_scenario
 
             check_outputs((output, "--output"))
             when = parse_as_of(as_of)
+            where = target(server, profile, workspace, db)
+            if where is not None:
+                if output is not None:
+                    raise InputError(
+                        [
+                            Problem(
+                                "with a server the new plan stays there: replan locally "
+                                "(--db) to write it",
+                                path="--output",
+                            )
+                        ]
+                    )
+                doc = remote_replan(where, file, f"{when:%Y-%m}", integer, not no_outages)
+                for w in doc.get("warnings", []):
+                    term.warn(w)
+                if as_json:
+                    print(json.dumps(doc, indent=1, default=str))
+                else:
+                    print_replan_doc(doc, out)
+                return
             scenario = load_scenario(file)
             ledger = open_ledger(db)
             try:
@@ -373,7 +435,7 @@ def register_replan(app: typer.Typer) -> None:
                     scenario,
                     when,
                     ledger,
-                    workspace,
+                    workspace or "default",
                     integer=True if integer else None,
                     outages=not no_outages,
                 )
@@ -391,3 +453,126 @@ def register_replan(app: typer.Typer) -> None:
                 term.wrote(output)
 
         _guard(body, err)
+
+
+def remote_replan(
+    where: Any, file: Path, as_of: str, integer: bool, outages: bool
+) -> dict[str, Any]:
+    """Submit a replan job of ``file``'s text to the server ``where`` (a
+    :class:`~hyperplan.cli.remote.Target`), wait for it (progress on stderr) and return its
+    result: the ``hyperplan.replan/1`` document. Problems the server finds in the scenario
+    are located in ``file`` (its text is sent as it is)."""
+    import hyperplan.cli.term as term
+    from hyperplan.cli.jobs import _renamed, wait
+    from hyperplan.cli.remote import Remote, new_key
+
+    text = _read_text(file)
+    request: dict[str, Any] = {"scenario_yaml": text, "as_of": as_of, "outages": outages}
+    if integer:
+        request["integer"] = True
+    with Remote.connect(where) as remote:
+        try:
+            job = remote.post(
+                remote.ws("/actuals/replan"), json=request, idempotency_key=new_key()
+            ).json()
+        except InputError as exc:
+            raise _renamed(exc, file) from None
+        term.info(f"job {job['id']} {job['state']}: replan of {file} as of {as_of}")
+        wait(remote, job["id"], timeout=None, poll=0.5, output=None)
+        doc: dict[str, Any] = remote.get(remote.ws(f"/jobs/{job['id']}/result")).json()
+    return doc
+
+
+def _read_text(file: Path) -> str:
+    """``file``'s UTF-8 text (located errors, exit 2)."""
+    if not file.is_file():
+        raise InputError([Problem("no such file (or not a regular file)", file=str(file))])
+    try:
+        return file.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            [Problem(f"is not UTF-8 text (byte {exc.start})", file=str(file))]
+        ) from None
+
+
+UPLOAD_TYPES = {
+    ".csv.gz": "application/gzip",
+    ".csv": "text/csv",
+    ".parquet": "application/vnd.apache.parquet",
+}
+"""Content-Type of an uploaded export by its suffix (longest first), one the server accepts
+(:data:`hyperplan.server.routes_actuals.KINDS`; the CLI does not import the server: a client
+install has no FastAPI)."""
+MAPPING_MAX_BYTES = 8 * 1024
+"""Largest mapping the server takes with an upload (``routes_actuals.MAPPING_MAX_BYTES``)."""
+MAPPING_FILE = "query.mapping"
+"""Where the server locates a mapping's problems (``routes_actuals.MAPPING_FILE``)."""
+
+
+def remote_import(
+    where: Any, paths: list[Path], mapping_file: Path | None
+) -> tuple[dict[str, Any], str, str]:
+    """Upload the FOCUS exports at ``paths`` (files or folders) to the server ``where``, one
+    request per file with the text of ``mapping_file`` (already checked here); return the
+    answers merged as one ``hyperplan.actuals-import/1`` document, the server and the
+    workspace. A refused file stops the import (the files before it stay stored)."""
+    from hyperplan.actuals.reader import expand_paths
+    from hyperplan.cli.remote import Remote, new_key
+
+    params: dict[str, str] = {}
+    if mapping_file is not None:
+        raw = mapping_file.read_bytes()
+        if len(raw) > MAPPING_MAX_BYTES:
+            raise InputError(
+                [
+                    Problem(
+                        f"a mapping sent to a server is at most {MAPPING_MAX_BYTES:,} bytes; "
+                        f"this one has {len(raw):,}",
+                        file=str(mapping_file),
+                    )
+                ]
+            )
+        params["mapping"] = raw.decode("utf-8-sig")
+    files = expand_paths(list(paths))
+    doc: dict[str, Any] = {
+        "schema": "hyperplan.actuals-import/1",
+        "stored": [],
+        "skipped": [],
+        "warnings": [],
+        "unmapped": [],
+    }
+    with Remote.connect(where) as remote:
+        for f in files:
+            # expand_paths kept only names with one of these suffixes
+            kind = next(k for k in UPLOAD_TYPES if f.name.lower().endswith(k))
+            try:
+                answer = remote.post(
+                    remote.ws("/actuals/imports"),
+                    params={**params, "filename": f.name},
+                    content=FileChunks(f),
+                    headers={"Content-Type": UPLOAD_TYPES[kind]},
+                    idempotency_key=new_key(),
+                ).json()
+            except InputError as exc:
+                from dataclasses import replace
+
+                names = {f.name: str(f), MAPPING_FILE: str(mapping_file)}
+                raise InputError(
+                    [replace(p, file=names.get(p.file or "", p.file)) for p in exc.problems]
+                ) from None
+            for key in ("stored", "skipped", "warnings", "unmapped"):
+                doc[key].extend(answer[key])
+        return doc, f"server {remote.url}", remote.workspace
+
+
+class FileChunks:
+    """A file's bytes as the body of a request, read a MiB at a time: iterable again from the
+    start for each attempt of a retried request (a generator would be spent)."""
+
+    def __init__(self, path: Path, chunk: int = 1 << 20) -> None:
+        self.path, self.chunk = path, chunk
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self.path.open("rb") as fh:
+            while block := fh.read(self.chunk):
+                yield block

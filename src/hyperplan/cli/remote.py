@@ -1,7 +1,7 @@
 """The CLI against a server: where the server is, the token, and one small HTTP client.
 
-``hyperplan adopt``, ``sign``, ``ledger ...`` and ``jobs ...`` talk to ``hyperplan serve``
-instead of opening a database when a server is named:
+``hyperplan adopt``, ``sign``, ``ledger ...``, ``jobs ...``, ``actuals import`` and ``replan``
+talk to ``hyperplan serve`` instead of opening a database when a server is named:
 
 1. ``--server URL`` (``http://`` or ``https://``), else
 2. the ``server`` of the profile ``--profile NAME`` selects in ``profiles.toml``

@@ -62,9 +62,10 @@ from hyperplan.ledger.db import Ledger, wrap_db_errors
 from hyperplan.ledger.errors import LedgerError
 from hyperplan.ledger.models import Base, PlanRun, Workspace
 
-KINDS = ("plan", "compare", "simulate")
+KINDS = ("plan", "compare", "simulate", "replan")
 """What a job does: ``plan`` a scenario (the Plan artifact becomes a plan run), ``compare``
-strategies on a scenario (the comparison table), ``simulate`` a plan (sim.json)."""
+strategies on a scenario (the comparison table), ``simulate`` a plan (sim.json), ``replan``
+a scenario's remaining horizon from the ledger and its actuals (the diff document)."""
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 """Every state of a job; the last three are final."""
 FINAL = frozenset({"succeeded", "failed", "cancelled"})
@@ -255,7 +256,7 @@ def enqueue(
     key named an earlier identical request, whose job is returned).
 
     Args:
-        input_text: the scenario YAML (plan, compare) or the plan.json text (simulate).
+        input_text: the scenario YAML (plan, compare, replan) or the plan.json text (simulate).
         params: the job's options (JSON values), e.g. ``{"integer": true}``.
         idempotency_key: at most one job per key and workspace.
         max_attempts: attempts the job may lose to dead workers before it fails (≥ 1).
@@ -363,7 +364,8 @@ def list_jobs(
 
 def result(ledger: Ledger, job_id: int, workspace: str) -> tuple[dict[str, Any], str]:
     """A finished job's record and its result as JSON text: the plan.json of a plan job (its
-    plan run's artifact), the sim.json of a simulation, the table of a comparison.
+    plan run's artifact), the sim.json of a simulation, the table of a comparison, the diff
+    document of a replan.
 
     Raises :class:`JobError` when there is no such job or it has not succeeded.
     """

@@ -3,13 +3,21 @@
     GET  /api/v1/{workspace}/actuals           viewer   the stored imports, oldest first
     POST /api/v1/{workspace}/actuals/imports   planner  upload one FOCUS export (Idempotency-Key)
     GET  /api/v1/{workspace}/actuals/report    viewer   the tables of ``actuals report --json``
+    POST /api/v1/{workspace}/actuals/replan    planner  queue a replan job (Idempotency-Key)
 
 An upload is streamed to a private temporary file (bounded by the app's body limit, 413 above
 it), read and stored by :func:`hyperplan.actuals.store.import_files` exactly as ``hyperplan
 actuals import`` does (same SHA-256 dedup, one transaction: a bad file stores nothing), under
 the file name the client gave. The report is :func:`hyperplan.actuals.collect.to_json` of the
 stored actuals with the ledger's contracts and commitments, and optionally a stored plan run
-for plan vs actual. ``hyperplan replan`` is not served here (a long solve: a job kind to come).
+for plan vs actual.
+
+A replan is a long solve, so ``POST .../actuals/replan`` queues a durable job of kind
+``replan`` (:mod:`hyperplan.ledger.jobs`, run by ``hyperplan worker``) after checking at once
+what can be checked: the scenario (its YAML, or a stored scenario version), the as-of month
+(a period start of the scenario after the first) and that the workspace has an adopted plan.
+The job is then followed with the job routes (``GET .../jobs/{id}``); its result
+(``GET .../jobs/{id}/result``) is the document of ``hyperplan replan --json``.
 """
 
 from __future__ import annotations
@@ -19,14 +27,16 @@ import json
 import re
 import shutil
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Request
+from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+import hyperplan.ledger.jobs as jobs
 from hyperplan.errors import InputError, Problem
 from hyperplan.ledger import access
 from hyperplan.ledger.db import Ledger
@@ -43,6 +53,7 @@ from hyperplan.server.routes import (
     Viewer,
     _replay,
 )
+from hyperplan.server.routes_jobs import JobOut
 
 KINDS: dict[str, tuple[str, ...]] = {
     ".csv.gz": ("application/gzip", "application/x-gzip", "application/octet-stream"),
@@ -58,6 +69,12 @@ NAME_RE = re.compile(r"^[^\x00-\x1f\x7f/\\]{1,200}$")
 """A client's file name: 1-200 characters, no folder separators, no control characters."""
 CHUNK_BYTES = 1 << 20
 """Bytes written to the temporary file at a time."""
+MAPPING_MAX_BYTES = 8 * 1024
+"""Largest user mapping sent with an upload (``?mapping=``), bytes of UTF-8: it travels in the
+request line, which servers bound (uvicorn's h11: 16 KiB for the line and the headers, and
+URL-encoding grows a CSV by about a sixth). About 200 rows of ``column,value,instance_type``."""
+MAPPING_FILE = "query.mapping"
+"""The file named in the located problems of a mapping sent with an upload."""
 
 UPLOAD_REQUEST = {
     "requestBody": {
@@ -143,6 +160,28 @@ class ActualsReport(BaseModel):
     tables: dict[str, ActualsTable]
 
 
+class ReplanRequest(BaseModel):
+    """A replan to queue: the scenario (its YAML text, or the id of a scenario version stored
+    in the workspace), the as-of month and the options of ``hyperplan replan``."""
+
+    model_config = ConfigDict(extra="forbid")
+    as_of: str = Field(
+        max_length=10, description="First month not yet past, YYYY-MM (a period start)."
+    )
+    scenario_yaml: str | None = Field(None, description="The scenario adopted, as YAML text.")
+    scenario_version_id: int | None = Field(
+        None, ge=1, le=2**62, description="Or a scenario version of this workspace."
+    )
+    integer: bool | None = Field(None, description="Whole instances (MILP); default: scenario's.")
+    outages: bool = Field(True, description="Plan for the scenario's outage cases.")
+    time_limit_seconds: float = Field(
+        jobs.DEFAULT_TIME_LIMIT, gt=0, le=jobs.MAX_TIME_LIMIT, description="Per attempt, s."
+    )
+    max_attempts: int = Field(
+        jobs.DEFAULT_MAX_ATTEMPTS, ge=1, le=100, description="Attempts it may lose to dead workers."
+    )
+
+
 def actuals_router() -> APIRouter:
     """The actuals routes (included by :func:`hyperplan.server.app.create_app`)."""
     router = APIRouter(prefix=PREFIX, tags=["actuals"])
@@ -188,25 +227,41 @@ def actuals_router() -> APIRouter:
         x_filename: Annotated[
             str | None, Header(alias="X-Filename", description="the file's name (or ?filename=)")
         ] = None,
+        mapping: Annotated[
+            str | None,
+            Query(
+                max_length=MAPPING_MAX_BYTES,
+                description="a user mapping for offers the export does not name: the text of "
+                "the CSV ``column,value,instance_type`` that ``hyperplan actuals import "
+                f"--mapping`` reads (URL-encoded; at most {MAPPING_MAX_BYTES:,} bytes); its "
+                f"problems are located in {MAPPING_FILE!r} (line, field)",
+            ),
+        ] = None,
         idempotency_key: IdempotencyKey = None,
     ) -> Any:
-        """Like ``hyperplan actuals import FILE``: the bytes' SHA-256 already held means
-        ``skipped`` (200); else the file is read and stored (201), all or nothing: a bad file
-        is 422 with located problems (the file name as given, row, column) and stores nothing.
-        With an ``Idempotency-Key``, a retry gets the first answer (``Idempotent-Replayed``)."""
+        """Like ``hyperplan actuals import FILE [--mapping MAP]``: the bytes' SHA-256 already
+        held means ``skipped`` (200); else the file is read and stored (201), all or nothing: a
+        bad file is 422 with located problems (the file name as given, row, column) and stores
+        nothing; so is a bad ``mapping`` (checked before the body is read). With an
+        ``Idempotency-Key``, a retry gets the first answer (``Idempotent-Replayed``)."""
         name = _checked_name(filename if filename is not None else x_filename)
         _check_content_type(name, request.headers.get("content-type"))
         folder = Path(tempfile.mkdtemp(prefix="hyperplan-upload-"))  # mode 0700: private
         try:
+            rules = None
+            head = b"actuals-import\n" + name.encode("utf-8") + b"\n"
+            if mapping is not None:
+                rules = await run_in_threadpool(_mapping, mapping, folder)
+                head += b"mapping\n" + mapping.encode("utf-8") + b"\n"
             path = folder / name
-            digest = hashlib.sha256(b"actuals-import\n" + name.encode("utf-8") + b"\n")
+            digest = hashlib.sha256(head)
             with path.open("wb") as fh:
                 async for chunk in request.stream():  # the body limit raises 413 here
                     if chunk:
                         digest.update(chunk)
                         await run_in_threadpool(fh.write, chunk)
             return await run_in_threadpool(
-                _import, ledger, who, path, name, digest.hexdigest(), idempotency_key
+                _import, ledger, who, path, name, digest.hexdigest(), idempotency_key, rules
             )
         finally:
             shutil.rmtree(folder, ignore_errors=True)
@@ -231,7 +286,88 @@ def actuals_router() -> APIRouter:
         workspace holds no imported actuals or no such plan run."""
         return JSONResponse(_report(ledger, who.workspace, plan_run))
 
+    @router.post(
+        "/{workspace}/actuals/replan",
+        response_model=JobOut,
+        status_code=201,
+        summary="Queue a replan of the remaining horizon (a job; planner)",
+        responses={
+            **AUTH,
+            200: {"model": JobOut, "description": "the job of an earlier request with this key"},
+            404: ErrorBodyRef,
+            409: ErrorBodyRef,
+        },
+    )
+    def replan(
+        body: ReplanRequest,
+        response: Response,
+        who: Planner,
+        ledger: Ledgers,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Any:
+        """Like ``hyperplan replan SCENARIO --as-of YYYY-MM``, as a job of kind ``replan``:
+        checked now (a bad scenario or as-of month: 422 located; an unknown scenario version:
+        404; no adopted plan in the workspace: 409), then queued (201; the same
+        ``Idempotency-Key`` and body again: the same job, 200). Follow it with ``GET
+        .../jobs/{id}``; its result is the document of ``hyperplan replan --json``."""
+        job, created = _queue_replan(ledger, who, body, idempotency_key)
+        if not created:
+            response.status_code = 200
+        return job
+
     return router
+
+
+def _queue_replan(
+    ledger: Ledger, who: Principal, body: ReplanRequest, key: str | None
+) -> tuple[dict[str, Any], bool]:
+    """Check a replan request (see the route) and queue its job; the job and whether it is new."""
+    from hyperplan.actuals.replan import adopted_plan
+    from hyperplan.ledger import api
+    from hyperplan.server.worker import check_input, check_params
+
+    if key is not None and not access.IDEMPOTENCY_KEY_RE.match(key):
+        raise ApiError(422, "invalid_request", "Idempotency-Key: 1-200 printable ASCII characters")
+    if (body.scenario_yaml is None) == (body.scenario_version_id is None):
+        message = "give one of scenario_yaml or scenario_version_id"
+        raise ApiError(422, "invalid_request", message, [Problem(message, path="scenario_yaml")])
+    params = {"as_of": body.as_of, "integer": body.integer, "outages": body.outages}
+    try:
+        params = check_params("replan", params)
+    except InputError as exc:
+        raise InputError(
+            [replace(p, path=p.path.removeprefix("params.")) for p in exc.problems]
+        ) from None
+    if body.scenario_version_id is not None:
+        text = str(api.get_scenario(ledger, body.scenario_version_id, who.workspace)["yaml"])
+    else:
+        assert body.scenario_yaml is not None
+        text = body.scenario_yaml
+    try:
+        with tempfile.TemporaryDirectory(prefix="hyperplan-scenario-") as empty:
+            check_input("replan", text, params, base_dir=empty)
+    except InputError as exc:
+        raise InputError(
+            [replace(p, path=p.path.removeprefix("params.")) for p in exc.problems]
+        ) from None
+    try:
+        adopted_plan(ledger, who.workspace)
+    except InputError as exc:
+        raise ApiError(409, "conflict", str(exc.problems[0].message)) from None
+    try:
+        return jobs.enqueue(
+            ledger,
+            who.workspace,
+            "replan",
+            text,
+            params=params,
+            author=str(who.user),
+            idempotency_key=key,
+            max_attempts=body.max_attempts,
+            time_limit_seconds=body.time_limit_seconds,
+        )
+    except jobs.JobConflict as exc:
+        raise ApiError(409, "idempotency_conflict", str(exc)) from None
 
 
 def _checked_name(name: str | None) -> str:
@@ -270,10 +406,38 @@ def _check_content_type(name: str, header: str | None) -> None:
         )
 
 
+def _mapping(text: str, folder: Path) -> Any:
+    """The user mapping sent with an upload, read as ``hyperplan actuals import --mapping``
+    reads its file; 422 with its problems located in :data:`MAPPING_FILE` (line, field)."""
+    from hyperplan.actuals.mapping import load_mapping
+
+    size = len(text.encode("utf-8"))
+    if size > MAPPING_MAX_BYTES:
+        message = f"a mapping is at most {MAPPING_MAX_BYTES:,} bytes of UTF-8; found {size:,}"
+        raise ApiError(422, "invalid_request", message, [Problem(message, path=MAPPING_FILE)])
+    path = folder / "mapping.csv"
+    path.write_text(text, encoding="utf-8")
+    try:
+        return load_mapping(path)
+    except InputError as exc:
+        raise InputError(
+            [replace(p, file=MAPPING_FILE) if p.file == str(path) else p for p in exc.problems]
+        ) from None
+    finally:
+        path.unlink()
+
+
 def _import(
-    ledger: Ledger, who: Principal, path: Path, name: str, digest: str, key: str | None
+    ledger: Ledger,
+    who: Principal,
+    path: Path,
+    name: str,
+    digest: str,
+    key: str | None,
+    mapping: Any = None,
 ) -> JSONResponse:
-    """Store the uploaded file at ``path`` as ``name``; 201 stored, 200 skipped (or replayed)."""
+    """Store the uploaded file at ``path`` as ``name`` (``mapping``: a user
+    :class:`~hyperplan.actuals.mapping.Mapping`); 201 stored, 200 skipped (or replayed)."""
     from hyperplan.actuals.store import ImportResult, import_files
 
     if key is not None:
@@ -297,6 +461,7 @@ def _import(
             workspace=who.workspace,
             author=who.user,
             labels={path: name},
+            mapping=mapping,
             before_commit=remember,
         )
 

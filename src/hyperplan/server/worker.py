@@ -25,6 +25,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
@@ -94,10 +95,26 @@ class SimulateParams(BaseModel):
     workers: int = Field(1, ge=1, le=256, description="Processes of the simulation itself.")
 
 
+class ReplanParams(BaseModel):
+    """Options of a ``replan`` job (as ``hyperplan replan``); its input is the scenario YAML."""
+
+    model_config = ConfigDict(extra="forbid")
+    as_of: str = Field(
+        min_length=7,
+        max_length=10,
+        description="First month not yet past, YYYY-MM (a period start of the scenario).",
+    )
+    integer: bool | None = Field(
+        None, description="Whole instances (MILP); default: the scenario's."
+    )
+    outages: bool = Field(True, description="Plan for the scenario's outage cases.")
+
+
 PARAMS: dict[str, type[BaseModel]] = {
     "plan": PlanParams,
     "compare": CompareParams,
     "simulate": SimulateParams,
+    "replan": ReplanParams,
 }
 """The options model of each job kind."""
 
@@ -118,7 +135,7 @@ def check_params(kind: str, params: dict[str, Any] | None) -> dict[str, Any]:
             ]
         )
     try:
-        return model.model_validate(params or {}).model_dump(mode="json")
+        checked = model.model_validate(params or {}).model_dump(mode="json")
     except ValidationError as exc:
         raise InputError(
             [
@@ -129,11 +146,27 @@ def check_params(kind: str, params: dict[str, Any] | None) -> dict[str, Any]:
                 for e in exc.errors()
             ]
         ) from None
+    if kind == "replan":
+        from hyperplan.actuals.replan import parse_as_of
+
+        checked["as_of"] = f"{parse_as_of(checked['as_of'], path='params.as_of'):%Y-%m}"
+    return checked
 
 
-def check_input(kind: str, input_text: str, params: dict[str, Any]) -> None:
+def check_input(
+    kind: str, input_text: str, params: dict[str, Any], *, base_dir: str | None = None
+) -> None:
     """Validate a job's input before it is queued: the scenario (located problems, as the CLI
-    prints them) or the plan.json of a simulation. Raises :class:`InputError`."""
+    prints them) or the plan.json of a simulation; for a replan also that ``as_of`` starts
+    one of the scenario's periods after the first (``base_dir``: where a replan's scenario
+    reads its files from; an empty folder for one sent over HTTP). Raises :class:`InputError`."""
+    if kind == "replan":
+        from hyperplan.actuals.replan import check_as_of, parse_as_of
+        from hyperplan.scenario.load import load_scenario_text
+
+        scenario = load_scenario_text(input_text, filename="scenario.yaml", base_dir=base_dir)
+        check_as_of(scenario, parse_as_of(params["as_of"]), path="params.as_of")
+        return
     if kind in ("plan", "compare"):
         from hyperplan.scenario.load import load_scenario_text
 
@@ -184,8 +217,11 @@ def _die_with_parent(parent: int) -> None:
 
 def execute(request: dict[str, Any], send: Any) -> str:
     """Run one job request (kind, params, input_text, db, workspace); return the result text:
-    plan.json, the comparison table as JSON, or sim.json. ``send(progress)`` reports phases."""
+    plan.json, the comparison table as JSON, sim.json, or the replan document (as
+    ``hyperplan replan --json``). ``send(progress)`` reports phases."""
     kind, params, text = request["kind"], request["params"], request["input_text"]
+    if kind == "replan":
+        return _replan(request, send)
     if kind == "simulate":
         from hyperplan.sim.api import simulate
 
@@ -255,6 +291,37 @@ def execute(request: dict[str, Any], send: Any) -> str:
     result.context = result.context.with_ledger(meta)
     send({"phase": "writing the plan"})
     return json.dumps(result.to_dict(), default=str)
+
+
+def _replan(request: dict[str, Any], send: Any) -> str:
+    """A replan job: :func:`hyperplan.actuals.replan.replan` of the scenario against the
+    job's workspace of the ledger; its ``to_json()`` document as text."""
+    from hyperplan.actuals.replan import parse_as_of, replan
+    from hyperplan.scenario.load import load_scenario_text
+
+    params = request["params"]
+    send({"phase": "loading the scenario"})
+    with tempfile.TemporaryDirectory(prefix="hyperplan-scenario-") as empty:
+        # sent over HTTP: it may not read the worker's files
+        scenario = load_scenario_text(
+            request["input_text"], filename="scenario.yaml", base_dir=empty
+        )
+    when = parse_as_of(params["as_of"], path="params.as_of")
+    send({"phase": "solving"})
+    ledger = open_ledger(request["db"], migrate=False)
+    try:
+        result = replan(
+            scenario,
+            when,
+            ledger,
+            request["workspace"],
+            integer=params.get("integer"),
+            outages=params.get("outages", True),
+        )
+    finally:
+        ledger.dispose()
+    send({"phase": "writing the diff"})
+    return json.dumps(result.to_json(), default=str)
 
 
 def child_main(parent: int) -> int:
