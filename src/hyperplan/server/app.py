@@ -59,7 +59,7 @@ def create_app(
         max_body_bytes: largest request body accepted, bytes (above: 413).
         routers: more ``APIRouter`` objects to include (the ledger and job routes always are).
     """
-    from hyperplan.server.auth import ledger_of, require_role
+    from hyperplan.server.auth import app_ledger, require_role
     from hyperplan.server.routes import router
     from hyperplan.server.routes_actuals import actuals_router
     from hyperplan.server.routes_jobs import jobs_router
@@ -87,7 +87,7 @@ def create_app(
     app.state.ledger = ledger
     errors.install(app)
     app.include_router(router)
-    app.include_router(jobs_router(require_role, get_ledger=ledger_of))
+    app.include_router(jobs_router(require_role, get_ledger=app_ledger))
     app.include_router(actuals_router())
     for extra in routers:
         app.include_router(extra)

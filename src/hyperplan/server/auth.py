@@ -67,6 +67,12 @@ def ledger_of(request: Request) -> Ledger:
     return ledger
 
 
+async def app_ledger(request: Request) -> Ledger:
+    """FastAPI dependency: :func:`ledger_of` without a hop through the thread pool (an
+    ``async`` dependency runs in the event loop; this one does no I/O)."""
+    return ledger_of(request)
+
+
 def _grant(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Grant:
     if credentials is None or not credentials.credentials:
         raise ApiError(

@@ -23,7 +23,7 @@ from hyperplan.ledger.access import Grant
 from hyperplan.ledger.db import Ledger, current_revision
 from hyperplan.ledger.errors import StaleLedger
 from hyperplan.server import schemas as m
-from hyperplan.server.auth import Principal, authenticated, ledger_of, require_role
+from hyperplan.server.auth import Principal, app_ledger, authenticated, require_role
 from hyperplan.server.errors import ApiError
 from hyperplan.version import __version__
 
@@ -39,7 +39,7 @@ Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Planner = Annotated[Principal, Depends(require_role("planner"))]
 Approver = Annotated[Principal, Depends(require_role("approver"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
-Ledgers = Annotated[Ledger, Depends(ledger_of)]
+Ledgers = Annotated[Ledger, Depends(app_ledger)]
 IdPath = Annotated[int, Path(ge=1, le=2**62, description="record id")]
 ErrorBodyRef: dict[str, Any] = {"model": m.ErrorBody}
 After = Annotated[int | None, Query(ge=0, le=2**62, description="only rows with an id above")]
