@@ -47,7 +47,7 @@ def _graceful_stop() -> Iterator[None]:
 
 
 def _serve_processes(ledger: Any, host: str, port: int, log_level: str, workers: int) -> None:
-    """Run ``workers`` uvicorn processes of :func:`hyperplan.server.app.create_app` over the
+    """Run ``workers`` uvicorn processes of :func:`hyperplan.server.app.server_process_app` over the
     already migrated ``ledger``: each opens its own engine from ``$HYPERPLAN_DATABASE_URL``
     (set here, for the children only, to the ledger's full URL: it is never printed)."""
     import os
@@ -62,7 +62,7 @@ def _serve_processes(ledger: Any, host: str, port: int, log_level: str, workers:
     try:
         with _graceful_stop():
             uvicorn.run(
-                "hyperplan.server.app:create_app",
+                "hyperplan.server.app:server_process_app",
                 factory=True,
                 host=host,
                 port=port,
@@ -156,7 +156,10 @@ def register(app: typer.Typer) -> None:
                     )
                     _serve_processes(ledger, host, port, log_level, workers)
                 else:
+                    from hyperplan.server.app import freeze_startup_objects
+
                     app = create_app(ledger=ledger)
+                    freeze_startup_objects()
                     with _graceful_stop():
                         uvicorn.run(
                             app, host=host, port=port, log_level=log_level, server_header=False
