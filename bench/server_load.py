@@ -344,7 +344,7 @@ def drive_wrk(
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stderr[-2000:]}")
     lat: dict[str, list[float]] = {name: [] for name in names}
     errors: dict[str, int] = dict.fromkeys(names, 0)
-    socket_errors = 0
+    socket_errors: dict[str, int] = {}
     for line in proc.stdout.splitlines():
         kind, *fields = line.split()
         if kind == "L":
@@ -353,10 +353,12 @@ def drive_wrk(
             errors[names[int(fields[0]) - 1]] += int(fields[1])
         elif kind == "S":
             wall = int(fields[1]) / 1e6  # wrk's own measured duration
-            socket_errors = sum(int(f) for f in fields[2:])
+            # wrk's counts; "status" (>= 400) are the E lines already
+            connect, read, write, _status, timeout = (int(f) for f in fields[2:7])
+            socket_errors = {"connect": connect, "read": read, "write": write, "timeout": timeout}
     out = summarise(names, lat, errors, wall)
-    out["socket_errors"] = socket_errors  # connect/read/write/timeout: no route known
-    out["errors"] += socket_errors
+    out["socket_errors"] = socket_errors  # no route known for these
+    out["errors"] += sum(socket_errors.values())
     return {"driver": "wrk", **out}
 
 
