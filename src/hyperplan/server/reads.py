@@ -2,7 +2,8 @@
 
 The read routes (commitment and audit pages, contracts, jobs, one job) are the requests a team's
 consoles and scripts make most. Each function here runs one SQLAlchemy Core ``SELECT`` of the
-columns the response needs on a pooled connection (no ORM session, no objects), builds the
+columns the response needs on a pooled connection in autocommit (no ORM session, no objects;
+one statement is its own snapshot), builds the
 same plain values as :mod:`hyperplan.ledger.api` and :mod:`hyperplan.ledger.jobs` do, and
 serialises them with ``pydantic_core.to_json`` (NaN and infinities as ``null``, as the response
 models would). The routes return those bytes as they are: FastAPI does not validate them again
@@ -22,6 +23,7 @@ from sqlalchemy import bindparam, func, select
 from sqlalchemy.engine import Row
 
 from hyperplan.ledger import jobs
+from hyperplan.ledger.access import read_connection
 from hyperplan.ledger.db import Ledger, wrap_db_errors
 from hyperplan.ledger.models import AuditEntry, Commitment, Contract, Workspace
 
@@ -32,7 +34,8 @@ def dumps(value: Any) -> bytes:
 
 
 def _rows(ledger: Ledger, statement: Any, params: dict[str, Any]) -> list[Row[Any]]:
-    with wrap_db_errors(ledger), ledger.engine.connect() as conn:
+    """The rows of one statement, read in autocommit (:func:`read_connection`)."""
+    with wrap_db_errors(ledger), read_connection(ledger) as conn:
         return list(conn.execute(statement, params))
 
 
