@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+import hyperplan.server.reads as reads
 import ledger_db
 from hyperplan.ledger import access, api
 from hyperplan.ledger.models import Adoption, AuditEntry, Commitment
@@ -523,7 +524,7 @@ def test_an_unexpected_error_is_500_with_a_request_id_only(ledger, tokens, monke
     def boom(*args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("secret detail /srv/db password=hunter2")
 
-    monkeypatch.setattr(api, "list_contracts", boom)
+    monkeypatch.setattr(reads, "contracts", boom)
     with client_for(ledger) as c, caplog.at_level(logging.ERROR, logger="hyperplan.server"):
         r = c.get(f"{V1}/{WS}/contracts", headers=bearer(tokens["viewer"]))
     assert r.status_code == 500

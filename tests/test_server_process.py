@@ -122,6 +122,53 @@ def test_serve_as_a_process_answers_health_and_tokens(db_url, tmp_path) -> None:
     assert "Traceback" not in log
 
 
+def _worker_processes(pid: int) -> list[int]:
+    """The uvicorn worker processes under ``pid`` (multiprocessing children that serve)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [
+        int(c)
+        for c in children
+        if "spawn_main" in Path(f"/proc/{c}/cmdline").read_bytes().decode(errors="replace")
+    ]
+
+
+def test_serve_with_workers_runs_that_many_processes_over_one_ledger(db_url, tmp_path) -> None:
+    made = hyperplan(
+        "token", "create", "--user", "ann", "--workspace", "ops", "--role", "approver",
+        "--db", db_url, cwd=tmp_path,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    server = Server(tmp_path, "--db", db_url, "--workers", "2", "--log-level", "warning")
+    try:
+        assert len(_worker_processes(server.proc.pid)) == 2
+        h = {"Authorization": f"Bearer {token}"}
+        body, _ = small_plan()
+        r = httpx.post(
+            f"{server.base}/api/v1/ops/adoptions?expect_version=0", content=body, headers=h,
+            timeout=60,
+        )  # fmt: skip
+        assert r.status_code == 201
+        with httpx.Client(base_url=server.base, headers=h, timeout=30) as c:
+            # new connections: the kernel spreads them over both processes; every one reads
+            # the same ledger
+            pages = [c.get("/api/v1/ops/commitments", headers={"Connection": "close"}).json()
+                     for _ in range(8)]  # fmt: skip
+        assert all(len(p["items"]) == 6 and p["ledger_version"] == 1 for p in pages)
+        revoked = hyperplan("token", "revoke", "1", "--db", db_url, cwd=tmp_path)
+        assert revoked.returncode == 0, revoked.stderr
+        codes = {
+            httpx.get(f"{server.base}/api/v1/ops", headers=h, timeout=30).status_code
+            for _ in range(8)
+        }
+        assert codes == {401}  # no process kept the token
+    finally:
+        code, log = server.stop()
+    assert code == 0, log
+    assert "2 worker processes" in log and log.rstrip().endswith("hyperplan serve: stopped")
+    assert token not in log and "Traceback" not in log
+
+
 def test_serve_on_the_embedded_default_needs_no_setup(tmp_path, monkeypatch) -> None:
     """No --db, no environment: ./.hyperplan/ledger.db is created and migrated."""
     monkeypatch.delenv("HYPERPLAN_DATABASE_URL", raising=False)

@@ -1,6 +1,6 @@
 """The server's commands (registered on the main app by :func:`register`).
 
-    hyperplan serve [--db PATH|URL] [--host 127.0.0.1] [--port 8000]
+    hyperplan serve [--db PATH|URL] [--host 127.0.0.1] [--port 8000] [--workers 1]
     hyperplan token create --user U --workspace W --role viewer|planner|approver|admin [--name N]
     hyperplan token list [--workspace W] [--user U] [--format table|json]
     hyperplan token revoke ID
@@ -17,7 +17,7 @@ import contextlib
 import json
 import signal
 from collections.abc import Iterator
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich import box
@@ -46,6 +46,37 @@ def _graceful_stop() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def _serve_processes(ledger: Any, host: str, port: int, log_level: str, workers: int) -> None:
+    """Run ``workers`` uvicorn processes of :func:`hyperplan.server.app.server_process_app` over the
+    already migrated ``ledger``: each opens its own engine from ``$HYPERPLAN_DATABASE_URL``
+    (set here, for the children only, to the ledger's full URL: it is never printed)."""
+    import os
+
+    import uvicorn
+
+    from hyperplan.ledger.db import ENV_URL
+
+    ledger.dispose()  # no pooled connection may cross the fork
+    previous = os.environ.get(ENV_URL)
+    os.environ[ENV_URL] = ledger.url.render_as_string(hide_password=False)
+    try:
+        with _graceful_stop():
+            uvicorn.run(
+                "hyperplan.server.app:server_process_app",
+                factory=True,
+                host=host,
+                port=port,
+                log_level=log_level,
+                server_header=False,
+                workers=workers,
+            )
+    finally:
+        if previous is None:
+            os.environ.pop(ENV_URL, None)
+        else:
+            os.environ[ENV_URL] = previous
+
+
 def register(app: typer.Typer) -> None:
     """Add ``serve`` and the ``token`` group to ``app``."""
 
@@ -59,12 +90,27 @@ def register(app: typer.Typer) -> None:
         log_level: Annotated[
             str, typer.Option("--log-level", help="critical, error, warning, info or debug.")
         ] = "info",
+        workers: Annotated[
+            int,
+            typer.Option(
+                "--workers",
+                min=1,
+                max=64,
+                help="Server processes sharing the port (uvicorn workers). Above 1, the web "
+                "console's sign-ins are per process: use the API, or 1 for the console.",
+            ),
+        ] = 1,
     ) -> None:
         """Serve the ledger over HTTP (FastAPI + uvicorn); API docs at /docs.
 
         The embedded default needs no set-up: the SQLite file ./.hyperplan/ledger.db is
         created and migrated. For a team, pass a PostgreSQL URL (--db or
         $HYPERPLAN_DATABASE_URL). Create tokens with `hyperplan token create`.
+
+        --workers N runs N server processes on the port (each with its own connection
+        pool; the database is migrated once, before they start): reads scale with the
+        cores. The web console keeps its sign-ins in each process's memory, so with N > 1
+        a console session works only in the process that signed it in.
 
         Example: hyperplan serve --port 8000
         """
@@ -100,9 +146,24 @@ def register(app: typer.Typer) -> None:
                     highlight=False,
                     soft_wrap=True,
                 )
-                app = create_app(ledger=ledger)
-                with _graceful_stop():
-                    uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+                if workers > 1:
+                    term.err().print(
+                        f"hyperplan serve: {workers} worker processes; the web console's "
+                        "sign-ins are per process (use --workers 1 for the console)",
+                        markup=False,
+                        highlight=False,
+                        soft_wrap=True,
+                    )
+                    _serve_processes(ledger, host, port, log_level, workers)
+                else:
+                    from hyperplan.server.app import freeze_startup_objects
+
+                    app = create_app(ledger=ledger)
+                    freeze_startup_objects()
+                    with _graceful_stop():
+                        uvicorn.run(
+                            app, host=host, port=port, log_level=log_level, server_header=False
+                        )
             finally:
                 ledger.dispose()
             term.err().print("hyperplan serve: stopped", markup=False, highlight=False)

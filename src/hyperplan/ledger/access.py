@@ -32,13 +32,15 @@ from sqlalchemy import (
     Integer,
     String,
     UniqueConstraint,
+    bindparam,
     select,
 )
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from hyperplan.ledger.audit import workspace_for_write, write_audit
-from hyperplan.ledger.db import Ledger
+from hyperplan.ledger.db import Ledger, wrap_db_errors
 from hyperplan.ledger.errors import LedgerError
 from hyperplan.ledger.models import Base, Workspace, utcnow
 
@@ -105,6 +107,10 @@ class Grant:
     user: str
     workspace: str
     role: str
+    workspace_id: int | None = None
+    """The workspace's row id (``None`` when not known)."""
+    ledger_version: int | None = None
+    """The workspace's ledger version when the token was checked (``None``: not read)."""
 
 
 class IdempotencyClash(LedgerError):
@@ -245,20 +251,55 @@ def list_tokens(
         return [_record(t, u, w) for t, u, w in s.execute(q.order_by(ApiToken.id))]
 
 
+def read_connection(ledger: Ledger) -> Connection:
+    """A pooled connection in autocommit, for reads of one statement each.
+
+    On PostgreSQL a transaction costs two more round trips to the server (``BEGIN``, and the
+    ``ROLLBACK`` when the pool takes the connection back), each a wait for the server's process
+    to be scheduled on a busy machine; one ``SELECT`` is a consistent snapshot on its own. The
+    pool resets the isolation level when the connection returns.
+    """
+    return ledger.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+
+_AUTHENTICATE = (
+    select(
+        ApiToken.id,
+        ApiToken.role,
+        ApiToken.revoked_at,
+        User.name,
+        Workspace.name,
+        Workspace.id,
+        Workspace.ledger_version,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .join(Workspace, Workspace.id == ApiToken.workspace_id)
+    .where(ApiToken.token_sha256 == bindparam("digest"))
+)
+"""The token lookup: one indexed query (the digest is unique), built once."""
+
+
 def authenticate(ledger: Ledger, token: str) -> Grant | None:
-    """What ``token`` grants, or ``None`` when it is unknown or revoked."""
+    """What ``token`` grants, or ``None`` when it is unknown or revoked.
+
+    One query on a pooled connection (no ORM session): it runs on every request the server
+    answers, so it costs what a request's floor is (see docs/performance.md, section 7). Never
+    cached: a revoked token is refused on the very next request, in every server process.
+    """
     if not token.startswith(TOKEN_PREFIX) or len(token) > 200:
         return None
-    with ledger.transaction() as s:
-        row = s.execute(
-            select(ApiToken.id, ApiToken.role, ApiToken.revoked_at, User.name, Workspace.name)
-            .join(User, User.id == ApiToken.user_id)
-            .join(Workspace, Workspace.id == ApiToken.workspace_id)
-            .where(ApiToken.token_sha256 == hash_token(token))
-        ).first()
+    with wrap_db_errors(ledger), read_connection(ledger) as conn:
+        row = conn.execute(_AUTHENTICATE, {"digest": hash_token(token)}).first()
     if row is None or row[2] is not None:
         return None
-    return Grant(token_id=row[0], user=row[3], workspace=row[4], role=row[1])
+    return Grant(
+        token_id=row[0],
+        user=row[3],
+        workspace=row[4],
+        role=row[1],
+        workspace_id=row[5],
+        ledger_version=row[6],
+    )
 
 
 def workspaces_of(ledger: Ledger, user: str) -> list[dict[str, Any]]:

@@ -41,11 +41,18 @@ _CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: ``user``, holding ``role`` in ``workspace`` (the one in the path)."""
+    """Who is calling: ``user``, holding ``role`` in ``workspace`` (the one in the path).
+
+    ``workspace_id`` and ``ledger_version`` are what the token lookup read with it (``None``
+    when the principal was made otherwise): the read routes use them instead of querying the
+    workspace again.
+    """
 
     user: str
     workspace: str
     role: str
+    workspace_id: int | None = None
+    ledger_version: int | None = None
 
     def at_least(self, role: str) -> bool:
         """Whether this principal's role is ``role`` or above."""
@@ -58,6 +65,12 @@ def ledger_of(request: Request) -> Ledger:
     if ledger is None:
         raise ApiError(503, "unavailable", "the server is starting or stopping; retry later")
     return ledger
+
+
+async def app_ledger(request: Request) -> Ledger:
+    """FastAPI dependency: :func:`ledger_of` without a hop through the thread pool (an
+    ``async`` dependency runs in the event loop; this one does no I/O)."""
+    return ledger_of(request)
 
 
 def _grant(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Grant:
@@ -116,7 +129,13 @@ def require_role(min_role: str) -> Callable[..., Principal]:
                 f"user {grant.user!r} is {grant.role} in workspace {workspace!r}; this needs "
                 f"{min_role} or above",
             )
-        principal = Principal(user=grant.user, workspace=workspace, role=grant.role)
+        principal = Principal(
+            user=grant.user,
+            workspace=workspace,
+            role=grant.role,
+            workspace_id=grant.workspace_id,
+            ledger_version=grant.ledger_version,
+        )
         request.state.principal = principal
         return principal
 

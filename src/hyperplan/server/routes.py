@@ -16,13 +16,14 @@ from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+import hyperplan.server.reads as reads
 from hyperplan.errors import InputError, Problem
 from hyperplan.ledger import access, api
 from hyperplan.ledger.access import Grant
 from hyperplan.ledger.db import Ledger, current_revision
 from hyperplan.ledger.errors import StaleLedger
 from hyperplan.server import schemas as m
-from hyperplan.server.auth import Principal, authenticated, ledger_of, require_role
+from hyperplan.server.auth import Principal, app_ledger, authenticated, require_role
 from hyperplan.server.errors import ApiError
 from hyperplan.version import __version__
 
@@ -38,7 +39,7 @@ Viewer = Annotated[Principal, Depends(require_role("viewer"))]
 Planner = Annotated[Principal, Depends(require_role("planner"))]
 Approver = Annotated[Principal, Depends(require_role("approver"))]
 Admin = Annotated[Principal, Depends(require_role("admin"))]
-Ledgers = Annotated[Ledger, Depends(ledger_of)]
+Ledgers = Annotated[Ledger, Depends(app_ledger)]
 IdPath = Annotated[int, Path(ge=1, le=2**62, description="record id")]
 ErrorBodyRef: dict[str, Any] = {"model": m.ErrorBody}
 After = Annotated[int | None, Query(ge=0, le=2**62, description="only rows with an id above")]
@@ -74,6 +75,20 @@ SCENARIO_REQUEST = {
 }
 
 router = APIRouter(prefix=PREFIX)
+
+
+def json_bytes(value: Any, status_code: int = 200) -> Response:
+    """A JSON response of ``value`` serialised once (:func:`hyperplan.server.reads.dumps`):
+    FastAPI does not validate it again against the route's response model."""
+    return Response(reads.dumps(value), status_code=status_code, media_type="application/json")
+
+
+def workspace_row(ledger: Ledger, who: Principal) -> tuple[int | None, int]:
+    """``(row id, ledger version)`` of the caller's workspace: as the token lookup read them,
+    else queried."""
+    if who.workspace_id is not None and who.ledger_version is not None:
+        return who.workspace_id, who.ledger_version
+    return reads.workspace_id(ledger, who.workspace)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -117,13 +132,10 @@ def workspaces(grant: Annotated[Grant, Depends(authenticated)], ledger: Ledgers)
     summary="One workspace: the caller's role and the ledger version",
     responses=AUTH,
 )
-def workspace_info(who: Viewer, ledger: Ledgers) -> dict[str, Any]:
+def workspace_info(who: Viewer, ledger: Ledgers) -> Response:
     """The ledger version here is what ``?expect_version=`` of a change compares against."""
-    return {
-        "workspace": who.workspace,
-        "role": who.role,
-        "ledger_version": api.ledger_version(ledger, who.workspace),
-    }
+    _, version = workspace_row(ledger, who)
+    return json_bytes({"workspace": who.workspace, "role": who.role, "ledger_version": version})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -226,19 +238,21 @@ def commitments(
     provider: Provider = None,
     after: After = None,
     limit: Limit = PAGE_DEFAULT,
-) -> dict[str, Any]:
-    """Pass ``after=next_after`` for the next page; ``next_after`` is null on the last."""
-    rows = api.list_commitments(
-        ledger, who.workspace, state=state, provider=provider, after_id=after, limit=limit + 1
+) -> Response:
+    """Pass ``after=next_after`` for the next page; ``next_after`` is null on the last.
+    ``ledger_version`` is read before the page (a change made meanwhile may show in it)."""
+    ws_id, version = workspace_row(ledger, who)
+    rows, next_after = reads.commitment_page(
+        ledger, ws_id, state=state, provider=provider, after_id=after, limit=limit
     )
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {
-        "workspace": who.workspace,
-        "ledger_version": api.ledger_version(ledger, who.workspace),
-        "items": rows,
-        "next_after": rows[-1]["id"] if more else None,
-    }
+    return json_bytes(
+        {
+            "workspace": who.workspace,
+            "ledger_version": version,
+            "items": rows,
+            "next_after": next_after,
+        }
+    )
 
 
 @router.get(
@@ -287,9 +301,9 @@ def export(
     summary="Take-or-pay contracts",
     responses=AUTH,
 )
-def contracts(who: Viewer, ledger: Ledgers) -> Any:
+def contracts(who: Viewer, ledger: Ledgers) -> Response:
     """Ordered by name."""
-    return api.list_contracts(ledger, who.workspace)
+    return json_bytes(reads.contracts(ledger, workspace_row(ledger, who)[0]))
 
 
 @router.get(
@@ -299,12 +313,13 @@ def contracts(who: Viewer, ledger: Ledgers) -> Any:
     summary="The audit log (a page, oldest first)",
     responses=AUTH,
 )
-def audit(who: Viewer, ledger: Ledgers, after: After = None, limit: Limit = PAGE_DEFAULT) -> Any:
+def audit(
+    who: Viewer, ledger: Ledgers, after: After = None, limit: Limit = PAGE_DEFAULT
+) -> Response:
     """Who did what, when, at which ledger version, with the record before and after."""
-    rows = api.audit_log(ledger, who.workspace, after_id=after, limit=limit + 1)
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return {"items": rows, "next_after": rows[-1]["id"] if more else None}
+    ws_id, _ = workspace_row(ledger, who)
+    rows, next_after = reads.audit_page(ledger, ws_id, after_id=after, limit=limit)
+    return json_bytes({"items": rows, "next_after": next_after})
 
 
 # ----------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+import hyperplan.server.reads as reads
 from hyperplan.errors import InputError
 from hyperplan.ledger import jobs
 from hyperplan.ledger.db import Ledger
@@ -114,6 +115,12 @@ def _http(exc: Exception) -> HTTPException:
     return HTTPException(503, detail=f"the ledger database is not available: {exc}")
 
 
+def _workspace_id(ledger: Ledger, principal: Any) -> int | None:
+    """The principal's workspace row id: as its token lookup read it, else queried."""
+    ws_id = getattr(principal, "workspace_id", None)
+    return ws_id if ws_id is not None else reads.workspace_id(ledger, principal.workspace)[0]
+
+
 def jobs_router(
     require_role: Callable[[str], Any],
     get_ledger: Callable[..., Ledger] | None = None,
@@ -188,22 +195,26 @@ def jobs_router(
             Literal["queued", "running", "succeeded", "failed", "cancelled"] | None, Query()
         ] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    ) -> list[dict[str, Any]]:
+    ) -> Response:
         try:
-            return jobs.list_jobs(ledger, principal.workspace, state=state, limit=limit)
+            ws_id = _workspace_id(ledger, principal)
+            rows = reads.job_list(ledger, ws_id, principal.workspace, state=state, limit=limit)
         except LedgerError as exc:
             raise _http(exc) from None
+        return Response(reads.dumps(rows), media_type="application/json")
 
     @router.get("/{job_id}", response_model=JobOut, summary="One job", responses=errors)
     def get_job(
         job_id: int,
         ledger: Ledger = Depends(ledger_dep),
         principal: Any = Depends(require_role("viewer")),
-    ) -> dict[str, Any]:
+    ) -> Response:
         try:
-            return jobs.get(ledger, job_id, principal.workspace)
+            ws_id = _workspace_id(ledger, principal)
+            record = reads.job(ledger, ws_id, principal.workspace, job_id)
         except LedgerError as exc:
             raise _http(exc) from None
+        return Response(reads.dumps(record), media_type="application/json")
 
     @router.post(
         "/{job_id}/cancel", response_model=JobOut, summary="Cancel a job", responses=errors
