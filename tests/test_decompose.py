@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import hyperplan.plan.decompose as decompose
 from hyperplan.plan.api import _scenario_catalog, plan
 from hyperplan.plan.build import build, build_scenario, scenario_inputs
 from hyperplan.plan.decompose import solve_decomposed
@@ -88,7 +89,10 @@ def test_scenario_block_rows_read_only_their_scenario_and_the_links() -> None:
 
 
 # ------------------------------------------------------------------------ against monolithic
-def test_small_example_same_optimum_duals_entry_prices_and_walk_away() -> None:
+def test_small_example_same_optimum_duals_entry_prices_and_walk_away(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(decompose, "DEFAULT_GAP", TIGHT)  # plan() takes the default gap
     sc = load_scenario(SMALL)
     mono = plan(sc, walk_away=True)
     dec = plan(sc, walk_away=True, method="decomposed")
