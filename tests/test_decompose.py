@@ -7,6 +7,7 @@ model (``hyperplan.plan.solve.solve``) on the same inputs.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -193,12 +194,18 @@ def test_ray_backend_matches_local() -> None:
     periods=st.integers(2, 6),
     seed=st.integers(0, 10_000),
     share=st.sampled_from([None, 0.5, 0.7]),
+    units=st.sampled_from([1.0, 1e3]),
 )
 def test_property_decomposed_equals_monolithic(
-    providers: int, workloads: int, periods: int, seed: int, share: float | None
+    providers: int, workloads: int, periods: int, seed: int, share: float | None, units: float
 ) -> None:
+    """Decomposed == monolithic within the gap, also with demand and perf ``units`` times
+    larger (up to ~5e9 units, as on frontier-2030: the family scaling then moves the demand rows
+    and unserved columns by 2^-13, in the master and in every subproblem)."""
     sc, cat = _synthetic(providers, workloads, periods, seed, max_share=share)
     inp = resolve(sc, cat)
+    if units != 1.0:
+        inp = dataclasses.replace(inp, demand=inp.demand * units, perf=inp.perf * units)
     pm, mono, dec = _both(inp)
     assert mono.status == "optimal"
     assert dec.solution.objective == pytest.approx(mono.objective, rel=1e-4)
