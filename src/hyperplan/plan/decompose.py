@@ -766,22 +766,25 @@ def _loop(
     deadline: float | None,
     progress: Progress | None,
     exclude_provider: int = -1,
-    stabilise: float = IN_OUT_LAMBDA,
+    stabilise: float | None = None,
 ) -> LoopResult:
     """Iterate master → subproblems → cuts until the bounds meet, with in-out stabilisation.
 
-    The subproblems are solved at the **separation point** ``x_sep = λ·x_out + (1 − λ)·x_in``
-    (Ben-Ameur & Neto 2007): ``x_out`` the master's optimum (the lower bound), ``x_in`` the
-    best plan so far (the lowest upper bound; feasible, as every master point is, and so is any
-    convex combination of them: the master's own rows are an LP). Cuts at ``x_sep`` are valid
-    everywhere; those that cut off ``(x_out, θ_out)`` are added and the master re-solved. When
-    none does (a *mis-separation*), the next round separates at ``x_out`` itself without
-    re-solving the master (λ = 1: Kelley's step), which either cuts ``x_out`` off or proves
-    ``x_out`` optimal within the tolerance; so the loop converges as Kelley's does. ``stabilise``
-    = λ, 1 turns the stabilisation off. The integer phase separates at ``x_out`` (a convex
-    combination of integer points need not be integer) and restarts the upper bound.
+    Each iteration solves the master (its optimum ``x_out``: the lower bound), then the
+    subproblems at ``x_out`` (Kelley's cutting-plane step: an upper bound, and cuts that cut
+    ``x_out`` off unless it is optimal within the tolerance, so the loop converges as Kelley's
+    does), then, unless the bounds already meet, at the **separation point**
+    ``x_sep = λ·x_out + (1 − λ)·x_in`` (Ben-Ameur & Neto 2007, "in-out"): ``x_in`` the best plan
+    so far (the lowest upper bound). Every master point satisfies the master's own rows, an LP,
+    so ``x_sep`` does too and its value is an upper bound as well; its cuts, taken where the
+    cutting-plane model is already good, stop the master from jumping between far-apart
+    points. The cuts of either round that cut ``(x_out, θ_out)`` off are added. ``stabilise`` =
+    λ (default :data:`IN_OUT_LAMBDA`), 1 turns the second round off. The integer phase separates
+    at ``x_out`` only (a convex combination of integer points need not be integer) and
+    restarts the upper bound.
 
     The result is the best plan (``x_in``), with the subproblems left solved at it."""
+    lam = IN_OUT_LAMBDA if stabilise is None else stabilise
     history: list[dict[str, float]] = []
     sub_seconds: list[list[float]] = []
     phase_integer = False
@@ -792,60 +795,64 @@ def _loop(
     status = "optimal"
     n_scen = len(master.theta)
     forget: dict[int, list[int]] = {}
-    # the out-point (master optimum): x, θ, first-stage cost, lower bound
-    x_out = np.zeros(0)
-    theta_out = np.zeros(n_scen)
-    fs_out = math.nan
-    lower = -math.inf
-    # the in-point (best plan): x, first-stage cost, upper bound, subproblem results there
-    x_in = np.zeros(0)
+    x_in = np.zeros(0)  # the best plan, its first-stage cost, upper bound, subproblem results
     fs_in = math.nan
     ub = math.inf
     best: list[SubResult] = []
     last_at_in = False  # the last subproblem round was at x_in
-    resolve_master = True
-    kelley = False  # the next round separates at x_out (after a mis-separation)
-    for it in range(MAX_ITERATIONS):
-        master_seconds = 0.0
-        if resolve_master:
-            left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
-            t0 = time.perf_counter()
-            m_status, x_new, obj, bound = master.solve(left)
-            master_seconds = time.perf_counter() - t0
-            if m_status != "optimal":
-                # a limit: keep the best plan whose subproblems were solved (a MILP master's
-                # incumbent is feasible too); anything else is no plan
-                if m_status in LIMITS and len(x_in):
-                    status = m_status
-                    break
-                if not (m_status in LIMITS and len(x_new) and phase_integer):
-                    raise SolverError(
-                        f"the decomposed solve's master stopped ({m_status}) after {it} "
-                        "iterations without a plan; raise --time-limit or use --method monolithic"
-                    )
-                status = m_status
-            x_out = x_new
-            theta_out = x_out[master.theta] if n_scen else np.zeros(0)
-            fs_out = obj - float(theta_out.sum())
-            lower = bound
-        lam = 1.0 if (kelley or phase_integer or not len(x_in)) else stabilise
-        if lam >= 1.0:
-            x_sep, fs_sep = x_out, fs_out
-        else:
-            x_sep = lam * x_out + (1.0 - lam) * x_in
-            fs_sep = lam * fs_out + (1.0 - lam) * fs_in
-        link = x_sep[master.link_cols]
+    solves = 0  # subproblem rounds (their tags)
+
+    def evaluate(x: np.ndarray, fs: float) -> tuple[list[SubResult], float]:
+        """Subproblems at ``x`` (first-stage cost ``fs``); the best plan updated."""
+        nonlocal forget, x_in, fs_in, ub, best, last_at_in, solves
+        tag = solves if exclude_provider < 0 else -1
+        solves += 1
         t0 = time.perf_counter()
-        tag = it if exclude_provider < 0 else -1
-        results: list[SubResult] = backend.call("solve", link, exclude_provider, tag, forget)
+        results: list[SubResult] = backend.call(
+            "solve", x[master.link_cols], exclude_provider, tag, forget
+        )
         forget = {}
         wall = time.perf_counter() - t0
         _check(results)
-        q = np.array([r.objective for r in results])
-        ub_sep = fs_sep + float(q.sum())
-        last_at_in = False
-        if ub_sep < ub:
-            x_in, fs_in, ub, best, last_at_in = x_sep, fs_sep, ub_sep, results, True
+        sub_seconds.append([r.seconds for r in results])
+        value = fs + float(sum(r.objective for r in results))
+        last_at_in = value < ub
+        if last_at_in:
+            x_in, fs_in, ub, best = x, fs, value, results
+        return results, wall
+
+    for it in range(MAX_ITERATIONS):
+        left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
+        t0 = time.perf_counter()
+        m_status, x_out, obj, lower = master.solve(left)
+        master_seconds = time.perf_counter() - t0
+        if m_status != "optimal":
+            # a limit: keep the best plan whose subproblems were solved (a MILP master's
+            # incumbent is feasible too); anything else is no plan
+            if m_status in LIMITS and len(x_in):
+                status = m_status
+                break
+            if not (m_status in LIMITS and len(x_out) and phase_integer):
+                raise SolverError(
+                    f"the decomposed solve's master stopped ({m_status}) after {it} "
+                    "iterations without a plan; raise --time-limit or use --method monolithic"
+                )
+            status = m_status
+        theta_out = x_out[master.theta] if n_scen else np.zeros(0)
+        fs_out = obj - float(theta_out.sum())
+        candidates, wall = evaluate(x_out, fs_out)
+        separated = False
+        if (
+            (ub - lower) / max(abs(ub), 1e-12) > stop_gap
+            and lam < 1.0
+            and not phase_integer
+            and status not in LIMITS
+            and len(x_in)
+            and x_in is not x_out
+        ):
+            x_sep = lam * x_out + (1.0 - lam) * x_in
+            more, wall_sep = evaluate(x_sep, lam * fs_out + (1.0 - lam) * fs_in)
+            candidates, wall, separated = candidates + more, wall + wall_sep, True
         rel = (ub - lower) / max(abs(ub), 1e-12)
         row = {
             "iteration": it + 1,
@@ -855,13 +862,10 @@ def _loop(
             "master_seconds": master_seconds,
             "sub_wall_seconds": wall,
             "integer_master": float(phase_integer),
-            "master_iterations": float(getattr(master, "last_iterations", 0))
-            if resolve_master
-            else 0.0,
-            "lambda": lam,
+            "master_iterations": float(getattr(master, "last_iterations", 0)),
+            "separated": float(separated),
         }
         history.append(row)
-        sub_seconds.append([r.seconds for r in results])
         if progress is not None:
             progress(row)
         if status in LIMITS:
@@ -871,35 +875,31 @@ def _loop(
                 phase_integer = True
                 master.is_integer = True
                 master.set_integer(True)
-                ub, x_in, best, resolve_master = math.inf, np.zeros(0), [], True
+                ub, x_in, best = math.inf, np.zeros(0), []
                 continue
             break
-        # the cuts at x_sep that cut off the out-point (θ_out below the cut at ξ_out)
+        # the cuts that cut the out-point off (θ_out below the cut at ξ_out)
         tol = 1e-9 * max(1.0, abs(ub))
         violated = [
             r
-            for r, t in zip(results, theta_out, strict=True)
-            if r.objective + float(r.beta @ (x_out[link_of[r.scenario]] - r.xi)) > t + tol
+            for r in candidates
+            if r.objective + float(r.beta @ (x_out[link_of[r.scenario]] - r.xi))
+            > theta_out[r.scenario - 1] + tol
         ]
-        if not violated:
-            if lam >= 1.0:  # bounds apart only by the MIP gap (or round-off)
-                break
-            kelley, resolve_master = True, False  # mis-separation: separate at x_out next
-            forget = {r.scenario: [r.tag] for r in results if r.tag >= 0}
-            continue
-        kelley, resolve_master = False, True
+        if not violated:  # bounds apart only by the MIP gap (or round-off)
+            break
         master.add_cuts(violated, link_of)
-        cut = {r.scenario for r in violated}
-        forget = {r.scenario: [r.tag] for r in results if r.scenario not in cut and r.tag >= 0}
+        kept = {(r.scenario, r.tag) for r in violated}
+        for r in candidates:
+            if r.tag >= 0 and (r.scenario, r.tag) not in kept:
+                forget.setdefault(r.scenario, []).append(r.tag)
         if deadline is not None and time.perf_counter() >= deadline:
             status = "time limit"
             break
     if len(x_in) and not last_at_in:  # leave the subproblems solved at the plan reported
         best = backend.call("solve", x_in[master.link_cols], exclude_provider, -1, forget)
         _check(best)
-    if not len(x_in):  # a limit before any plan of this phase: the last out-point
-        x_in, best = x_out, []
-    return LoopResult(x_in, status, history, sub_seconds, ub, best, lower)
+    return LoopResult(x_in, status, history, sub_seconds, ub, best)
 
 
 def _check(results: list[SubResult]) -> None:
@@ -915,8 +915,7 @@ def _check(results: list[SubResult]) -> None:
 @dataclass
 class LoopResult:
     """The last master point (MUSD units), status, per-iteration history, subproblem seconds,
-    upper bound (the objective of the point, MUSD), the subproblem results at the point and
-    the last lower bound (MUSD)."""
+    upper bound (the objective of the point, MUSD) and the subproblem results at the point."""
 
     x: np.ndarray
     status: str
@@ -924,7 +923,6 @@ class LoopResult:
     sub_seconds: list[list[float]]
     upper: float
     results: list[SubResult]
-    lower: float = -math.inf
 
 
 def _assemble(
