@@ -15,7 +15,9 @@
 Bounded: a run takes a few minutes on the 2-core machine (``--quick``: seconds). Other processes
 may share the machine: figures are ratios within one run.
 
-3. ``--case five-year``: the five-year (60 monthly periods) case with every single-provider
+3. ``--case crossover-five-year``: the ladder on the five-year family (60 monthly periods):
+   the crossover that sets ``AUTO_MIN_COLUMNS`` (plan/decompose_choice.py).
+4. ``--case five-year``: the five-year (60 monthly periods) case with every single-provider
    outage as a scenario (N-1 over all providers), decomposed to ``--gap`` (1e-4) within
    ``--time-limit`` (600 s): its dimensions (the whole model's by the estimator: it is never
    built), wall time, gap and peak RSS. Heavy: minutes.
@@ -47,8 +49,18 @@ LADDER = [
     (8, 3, 6, 12, 24),
 ]
 QUICK = [(2, 1, 2, 3, 6), (3, 1, 2, 3, 6)]
+#: the crossover on the five-year family (60 monthly periods, N-1 over all providers)
+LADDER_FIVE_YEAR = [
+    (2, 1, 2, 3, 60),
+    (3, 1, 2, 3, 60),
+    (4, 2, 2, 4, 60),
+    (4, 2, 4, 6, 60),
+    (6, 2, 4, 6, 60),
+    (8, 2, 4, 6, 60),
+    (8, 3, 4, 8, 60),
+]
 #: the five-year monthly N-1 case (providers, regions, offers per region, workloads; 60 periods)
-FIVE_YEAR = (10, 4, 6, 12)
+FIVE_YEAR = (20, 4, 4, 12)
 
 
 def _inputs(dims: tuple[int, ...]) -> Any:
@@ -264,9 +276,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument(
         "--case",
-        choices=["ladder", "five-year"],
+        choices=["ladder", "crossover-five-year", "five-year"],
         default="ladder",
-        help="ladder: crossover and parallel runs; five-year: the 60-month N-1 case alone",
+        help="ladder: crossover and parallel runs; crossover-five-year: the crossover on the "
+        "60-month family; five-year: the 60-month N-1 case alone",
     )
     parser.add_argument(
         "--dims",
@@ -284,6 +297,15 @@ def main() -> None:
         payload = {"machine": common.machine(), "five_year": result}
         payload["total_seconds"] = time.perf_counter() - started
         path = common.write_results("decompose_five_year", payload, args.out)
+        print(f"wrote {path} ({payload['total_seconds']:.0f} s)")
+        return
+    if args.case == "crossover-five-year":
+        started = time.perf_counter()
+        rows = ladder(LADDER_FIVE_YEAR)
+        payload = {"machine": common.machine(), "ladder": rows, "crossover": crossover(rows)}
+        payload["total_seconds"] = time.perf_counter() - started
+        path = common.write_results("decompose_crossover_five_year", payload, args.out)
+        print(f"crossover: {payload['crossover']}")
         print(f"wrote {path} ({payload['total_seconds']:.0f} s)")
         return
     sizes = QUICK if args.quick else LADDER
