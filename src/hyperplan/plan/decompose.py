@@ -29,10 +29,14 @@ arrays (built once, without a solver) so every result table, dual and check is t
 one's code path. Duals of base rows come from the master, duals of outage rows from the final
 subproblem solves.
 
-The master and the subproblems hand HiGHS the model as built (``make_highs(..., scale=False)``):
-the loop moves bounds and reads duals on the HiGHS instances directly, in user units, so the
-family scaling of :mod:`hyperplan.plan.scaling` (which the monolithic solve applies) is not used
-here yet.
+The loop is stabilised by in-out separation (Ben-Ameur & Neto 2007; :func:`_loop`): each
+iteration solves the subproblems at the master's optimum and at a point between it and the best
+plan so far, and stops at ``gap`` (:data:`DEFAULT_GAP`, 1e-4 relative).
+
+The master and the subproblems reach HiGHS with the family scaling of the monolithic solve
+(:mod:`hyperplan.plan.scaling`; a subproblem's link columns by the master's factors, so a link
+value passes between them exactly); bounds, cut coefficients and duals are converted at the
+boundary, so the loop and every result are in user units.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from hyperplan.plan.estimate import Estimate, available_memory, estimate
 #: N-1, unlimited markets) the crossover lies between 4,260 columns (decomposed 0.61x as fast)
 #: and 8,460 (1.12-1.25x), and every larger size measured wins (1.6-5.7x); on
 #: examples/frontier-2030.yaml (32,153 columns, bounded market ceilings, a base case that holds
-#: half the nonzeros) the decomposed solve needs ~19 master solves and is ~6x slower than
+#: half the nonzeros) the decomposed solve needs 19-24 master solves and is ~9x slower than
 #: monolithic. The threshold is the family's first measured size above frontier-2030 at which
 #: it won (60,930 columns, 2.2x): right on every case measured, not a crossover of
 #: frontier-like models, whose sizes past 32k were not measured.
