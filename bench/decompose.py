@@ -60,7 +60,7 @@ LADDER_FIVE_YEAR = [
     (8, 3, 4, 8, 60),
 ]
 #: the five-year monthly N-1 case (providers, regions, offers per region, workloads; 60 periods)
-FIVE_YEAR = (20, 4, 4, 12)
+FIVE_YEAR = (20, 4, 6, 16)
 
 
 def _inputs(dims: tuple[int, ...]) -> Any:
