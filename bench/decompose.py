@@ -15,9 +15,17 @@
 Bounded: a run takes a few minutes on the 2-core machine (``--quick``: seconds). Other processes
 may share the machine: figures are ratios within one run.
 
-    python bench/decompose.py [--quick] [--no-ray] [--out PATH]
+3. ``--case crossover-five-year``: the ladder on the five-year family (60 monthly periods):
+   the crossover that sets ``AUTO_MIN_COLUMNS`` (plan/decompose_choice.py).
+4. ``--case five-year``: the five-year (60 monthly periods) case with every single-provider
+   outage as a scenario (N-1 over all providers), decomposed to ``--gap`` (1e-4) within
+   ``--time-limit`` (600 s): its dimensions (the whole model's by the estimator: it is never
+   built), wall time, gap and peak RSS. Heavy: minutes.
 
-Writes bench/results/decompose.json.
+    python bench/decompose.py [--quick] [--no-ray] [--out PATH]
+    python bench/decompose.py --case five-year [--dims P,R,O,W] [--workers N]
+
+Writes bench/results/decompose.json (decompose_five_year.json).
 """
 
 from __future__ import annotations
@@ -41,6 +49,18 @@ LADDER = [
     (8, 3, 6, 12, 24),
 ]
 QUICK = [(2, 1, 2, 3, 6), (3, 1, 2, 3, 6)]
+#: the crossover on the five-year family (60 monthly periods, N-1 over all providers)
+LADDER_FIVE_YEAR = [
+    (2, 1, 2, 3, 60),
+    (3, 1, 2, 3, 60),
+    (4, 2, 2, 4, 60),
+    (4, 2, 4, 6, 60),
+    (6, 2, 4, 6, 60),
+    (8, 2, 4, 6, 60),
+    (8, 3, 4, 8, 60),
+]
+#: the five-year monthly N-1 case (providers, regions, offers per region, workloads; 60 periods)
+FIVE_YEAR = (20, 4, 6, 16)
 
 
 def _inputs(dims: tuple[int, ...]) -> Any:
@@ -183,12 +203,111 @@ def parallel(dims: tuple[int, ...], use_ray: bool) -> dict[str, Any]:
     return {**common.dims_dict(dims), "runs": runs}
 
 
+def five_year(dims: tuple[int, ...], workers: int, limit: float, gap: float) -> dict[str, Any]:
+    """The five-year monthly N-1 case: ``dims`` with 60 monthly periods and one outage scenario
+    per provider; decomposed only (the whole model is never built: its size is the
+    estimator's). Dimensions, wall time (process start excluded), gap, peak RSS of this process
+    and of the largest worker process."""
+    import resource
+
+    from hyperplan.plan.estimate import estimate
+    from hyperplan.plan.solve import SolverOptions
+
+    t0 = time.perf_counter()
+    inp = _inputs(dims)
+    whole = estimate(inp, outages=True)
+    base = estimate(inp, outages=False)
+    print(f"five-year case {dims}: {len(inp.scenario_names) - 1} outage scenarios (N-1)")
+    print(f"  whole model (estimator, never built): {whole.describe()}")
+    print(f"  master (base case, estimator): {base.describe()}", flush=True)
+    from hyperplan.plan.decompose import solve_decomposed
+
+    def progress(row: dict[str, Any]) -> None:
+        print(
+            f"  iteration {row['iteration']}: gap {row['gap']:.2e}, master "
+            f"{row['master_seconds']:.1f} s, subproblems {row['sub_wall_seconds']:.1f} s, "
+            f"{time.perf_counter() - t0:.0f} s so far",
+            flush=True,
+        )
+
+    d = solve_decomposed(
+        inp,
+        workers=workers,
+        gap=gap,
+        assemble=False,
+        progress=progress,
+        options=SolverOptions(time_limit=limit),
+    )
+    seconds = time.perf_counter() - t0
+    out = {
+        **common.dims_dict(dims),
+        "outage_scenarios": len(inp.scenario_names) - 1,
+        "whole_columns": whole.columns,
+        "whole_rows": whole.rows,
+        "whole_nonzeros": whole.nonzeros,
+        "whole_estimate": whole.describe(),
+        "master_columns": int(d.model.lm.n_cols),
+        "master_rows": int(d.model.lm.n_rows),
+        "subproblem_columns_max": d.stats["subproblem_columns_max"],
+        "subproblem_rows_max": d.stats["subproblem_rows_max"],
+        "workers": workers,
+        "seconds": seconds,
+        "status": d.solution.status,
+        "iterations": d.stats["iterations"],
+        "relative_gap": d.stats["relative_gap"],
+        "objective_musd": d.solution.objective,
+        "master_s": d.stats["master_seconds"],
+        "subproblem_wall_s": d.stats["subproblem_wall_seconds"],
+        "subproblem_build_s": d.stats["subproblem_build_seconds"],
+        "worker_start_s": d.stats["worker_start_seconds"],
+        "peak_rss_mb": common.peak_rss_mb(),
+        "peak_rss_worker_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+        "loadavg": Path("/proc/loadavg").read_text().split()[:3],
+    }
+    for key, value in out.items():
+        print(f"  {key}: {value}")
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument(
+        "--case",
+        choices=["ladder", "crossover-five-year", "five-year"],
+        default="ladder",
+        help="ladder: crossover and parallel runs; crossover-five-year: the crossover on the "
+        "60-month family; five-year: the 60-month N-1 case alone",
+    )
+    parser.add_argument(
+        "--dims",
+        default=",".join(map(str, FIVE_YEAR)),
+        help="five-year case: providers,regions,offers per region,workloads (60 periods)",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="five-year case: processes")
+    parser.add_argument("--time-limit", type=float, default=600.0, help="five-year case: s")
+    parser.add_argument("--gap", type=float, default=1e-4, help="five-year case: relative gap")
     args = parser.parse_args()
+    if args.case == "five-year":
+        dims = (*(int(v) for v in args.dims.split(",")), 60)
+        started = time.perf_counter()
+        result = five_year(dims, args.workers, args.time_limit, args.gap)
+        payload = {"machine": common.machine(), "five_year": result}
+        payload["total_seconds"] = time.perf_counter() - started
+        path = common.write_results("decompose_five_year", payload, args.out)
+        print(f"wrote {path} ({payload['total_seconds']:.0f} s)")
+        return
+    if args.case == "crossover-five-year":
+        started = time.perf_counter()
+        rows = ladder(LADDER_FIVE_YEAR)
+        payload = {"machine": common.machine(), "ladder": rows, "crossover": crossover(rows)}
+        payload["total_seconds"] = time.perf_counter() - started
+        path = common.write_results("decompose_crossover_five_year", payload, args.out)
+        print(f"crossover: {payload['crossover']}")
+        print(f"wrote {path} ({payload['total_seconds']:.0f} s)")
+        return
     sizes = QUICK if args.quick else LADDER
     started = time.perf_counter()
     rows = ladder(sizes)

@@ -29,10 +29,14 @@ arrays (built once, without a solver) so every result table, dual and check is t
 one's code path. Duals of base rows come from the master, duals of outage rows from the final
 subproblem solves.
 
-The master and the subproblems hand HiGHS the model as built (``make_highs(..., scale=False)``):
-the loop moves bounds and reads duals on the HiGHS instances directly, in user units, so the
-family scaling of :mod:`hyperplan.plan.scaling` (which the monolithic solve applies) is not used
-here yet.
+The loop is stabilised by in-out separation (Ben-Ameur & Neto 2007; :func:`_loop`): each
+iteration solves the subproblems at the master's optimum and at a point between it and the best
+plan so far, and stops at ``gap`` (:data:`DEFAULT_GAP`, 1e-4 relative).
+
+The master and the subproblems reach HiGHS with the family scaling of the monolithic solve
+(:mod:`hyperplan.plan.scaling`; a subproblem's link columns by the master's factors, so a link
+value passes between them exactly); bounds, cut coefficients and duals are converted at the
+boundary, so the loop and every result are in user units.
 """
 
 from __future__ import annotations
@@ -62,18 +66,22 @@ from hyperplan.plan.build import (
     build_scenario,
 )
 from hyperplan.plan.cluster import connect_ray
+from hyperplan.plan.scaling import Scaling, compute_scaling
 from hyperplan.plan.solve import (
     LIMITS,
     Solution,
     SolverOptions,
     make_highs,
     run_interruptible,
+    scaling_of,
 )
 
 #: default relative gap between the upper and lower bound at which the loop stops
-DEFAULT_GAP = 1e-7
+DEFAULT_GAP = 1e-4
 #: iterations at most (a safeguard; convergence is finite for LP masters)
 MAX_ITERATIONS = 500
+#: in-out stabilisation: the separation point's weight on the master's optimum (1: plain Kelley)
+IN_OUT_LAMBDA = 0.5
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -81,6 +89,33 @@ Progress = Callable[[dict[str, Any]], None]
 # ----------------------------------------------------------------------------------------------
 # One subproblem, held by whichever process solves it
 # ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Links:
+    """The link vector's layout: where each link family starts in it (``offsets``) and the
+    master's column scale of each of its entries (``scale``: user units per solver unit)."""
+
+    offsets: dict[str, int]
+    scale: np.ndarray
+
+
+def block_scaling(block: ScenarioBlock, link_scale: np.ndarray) -> Scaling:
+    """The family scaling (:func:`~hyperplan.plan.scaling.compute_scaling`) of a subproblem:
+    its own columns and its rows by the monolithic model's families they come from
+    (``col_place``/``row_place``), its link columns by the master's factors (``link_scale``), so
+    a link value passes from the master to the subproblem as the same solver-unit number times
+    a power of two."""
+    lm = block.lm
+    families: dict[tuple[str, str], Any] = {}
+    for name, (pos, _) in block.col_place.items():
+        families[("col", name)] = pos
+    for name, (pos, _) in block.row_place.items():
+        families[("row", name)] = pos
+    scaling = compute_scaling(families, lm.arrays(), lm.matrix())
+    col = scaling.col.copy()
+    col[block.n_own :] = link_scale
+    return Scaling(col, scaling.row)
 
 
 @dataclass
@@ -101,9 +136,7 @@ class SubResult:
 class SubSolver:
     """Outage scenario ``s``: its block, a HiGHS instance kept between iterations (warm start)."""
 
-    def __init__(
-        self, inp: PlanInputs, s: int, options: SolverOptions, link_offsets: dict[str, int]
-    ) -> None:
+    def __init__(self, inp: PlanInputs, s: int, options: SolverOptions, links: Links) -> None:
         t0 = time.perf_counter()
         self.s = s
         self.block: ScenarioBlock = build_scenario(inp, s)
@@ -111,14 +144,15 @@ class SubSolver:
         self.link_cols = np.arange(self.block.n_own, lm.n_cols, dtype=np.int32)
         self.link_index = np.array(
             [
-                link_offsets[f] + r
+                links.offsets[f] + r
                 for f, r in zip(self.block.link_family, self.block.link_rank, strict=True)
             ],
             dtype=np.int64,
         )
         self.A_link = lm.matrix()[:, self.block.n_own :].tocsc()
         self.offer_provider = inp.offer_provider
-        self.h = make_highs(lm, options, scale=False) if lm.n_rows else None
+        self.scaling = block_scaling(self.block, links.scale[self.link_index])
+        self.h = make_highs(lm, options, scaling=self.scaling) if lm.n_rows else None
         self.ub = lm.arrays()["ub"]
         cost = lm.arrays()["cost"]
         self.penalty_cost = np.where(self.block.own_offer < 0, cost[: self.block.n_own], 0.0)
@@ -147,8 +181,10 @@ class SubSolver:
             return SubResult(self.s, 0.0, np.zeros(len(xi)), xi, "optimal", 0.0, 0)
         h = self.h
         n = len(self.link_cols)
+        c = self.scaling.col
         if n:
-            h.changeColsBounds(n, self.link_cols, xi, xi)
+            xs = xi / c[self.link_cols]
+            h.changeColsBounds(n, self.link_cols, xs, xs)
         off = np.zeros(0, dtype=np.int32)
         if exclude_provider >= 0:
             offer = self.block.own_offer
@@ -167,10 +203,10 @@ class SubSolver:
         else:
             # read everything before the bounds are restored (a change clears HiGHS' solution)
             sol = h.getSolution()
-            y = np.asarray(sol.row_dual)
+            y = np.asarray(sol.row_dual) * self.scaling.row  # user units: y = r·y'
             beta = -(self.A_link.T @ y) if n else np.zeros(0)
             info = h.getInfo()
-            own = np.asarray(sol.col_value)[: self.block.n_own]
+            own = (np.asarray(sol.col_value) * c)[: self.block.n_own]
             if tag >= 0:
                 self.kept[tag] = y.copy()
             result = SubResult(
@@ -185,7 +221,7 @@ class SubSolver:
                 tag,
             )
         if off.size:
-            h.changeColsBounds(off.size, off, np.zeros(off.size), self.ub[off])
+            h.changeColsBounds(off.size, off, np.zeros(off.size), self.ub[off] / c[off])
         return result
 
     def final(self, weights: dict[int, dict[int, float]] | None = None) -> dict[str, Any]:
@@ -198,7 +234,9 @@ class SubSolver:
             z = np.zeros(0)
             return {"s": self.s, "col": z, "row": z, "dual": z, "block": self.block}
         sol = self.h.getSolution()
-        dual = np.asarray(sol.row_dual)
+        col, row, _, dual = self.scaling.unscale(
+            np.asarray(sol.col_value), np.asarray(sol.row_value), np.zeros(0), sol.row_dual
+        )
         mine = (weights or {}).get(self.s)
         if mine:
             dual = np.zeros(self.rows)
@@ -206,8 +244,8 @@ class SubSolver:
                 dual += mu * self.kept[t]
         return {
             "s": self.s,
-            "col": np.asarray(sol.col_value)[: self.block.n_own],
-            "row": np.asarray(sol.row_value),
+            "col": col[: self.block.n_own],
+            "row": row,
             "dual": dual,
             "block": self.block,
         }
@@ -234,9 +272,9 @@ class _Chunk:
         inp: PlanInputs,
         scenarios: list[int],
         options: SolverOptions,
-        link_offsets: dict[str, int],
+        links: Links,
     ) -> None:
-        self.subs = [SubSolver(inp, s, options, link_offsets) for s in scenarios]
+        self.subs = [SubSolver(inp, s, options, links) for s in scenarios]
 
     def solve(
         self,
@@ -265,7 +303,7 @@ _WORKER: dict[str, _Chunk] = {}
 
 
 def _init_worker(
-    inp: PlanInputs, scenarios: list[int], options: SolverOptions, offsets: dict[str, int]
+    inp: PlanInputs, scenarios: list[int], options: SolverOptions, offsets: Links
 ) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C
     _WORKER["chunk"] = _Chunk(inp, scenarios, options, offsets)
@@ -303,7 +341,7 @@ class _PoolBackend(_Backend):
         inp: PlanInputs,
         parts: list[list[int]],
         options: SolverOptions,
-        offsets: dict[str, int],
+        offsets: Links,
     ) -> None:
         # spawn: HiGHS runs a thread pool in this process; a forked child can deadlock in it
         context = mp.get_context("spawn")
@@ -348,7 +386,7 @@ class _RayBackend(_Backend):
         inp: PlanInputs,
         parts: list[list[int]],
         options: SolverOptions,
-        offsets: dict[str, int],
+        offsets: Links,
         address: str,
     ) -> None:
         ray, self.started = connect_ray(address)
@@ -382,7 +420,7 @@ def _parts(scenarios: list[int], workers: int) -> list[list[int]]:
 def make_backend(
     inp: PlanInputs,
     options: SolverOptions,
-    offsets: dict[str, int],
+    offsets: Links,
     *,
     workers: int = 1,
     ray: str | None = None,
@@ -424,7 +462,8 @@ class Master:
         self.n = lm.n_cols
         self.m = lm.n_rows
         self.options = options
-        self.h = make_highs(lm, options, scale=False)
+        self.h = make_highs(lm, options)  # family scaling, as the monolithic solve
+        self.scaling = scaling_of(self.h)
         self.integer_cols = np.flatnonzero(lm.arrays()["integrality"] > 0).astype(np.int32)
         self.theta = np.arange(self.n, self.n + n_scen, dtype=np.int32)
         if n_scen:
@@ -450,6 +489,7 @@ class Master:
             pos += fam.size
         self.offsets = offsets
         self.link_cols = np.concatenate(link_cols) if link_cols else np.zeros(0, dtype=np.int32)
+        self.links = Links(offsets, self.scaling.col[self.link_cols])
         self.cuts = 0
         self.cut_info: list[tuple[int, int]] = []  # (scenario, tag) of each cut row, in order
 
@@ -478,7 +518,8 @@ class Master:
         }.get(status, h.modelStatusToString(status).lower())
         if not sol.value_valid:
             return text, np.zeros(0), math.nan, math.nan
-        x = np.asarray(sol.col_value)
+        x = np.asarray(sol.col_value).copy()
+        x[: self.n] *= self.scaling.col  # user units (θ columns are not scaled)
         obj = float(info.objective_function_value)
         self.last_iterations = int(info.simplex_iteration_count)
         bound = obj
@@ -497,7 +538,8 @@ class Master:
             keep = np.abs(r.beta) > 1e-13
             starts.append(nnz)
             idx.append(np.concatenate([[self.theta[r.scenario - 1]], cols[keep]]))
-            val.append(np.concatenate([[1.0], -r.beta[keep]]))
+            # in solver units ξ = c·ξ': the coefficient of ξ'_j is −β_j·c_j
+            val.append(np.concatenate([[1.0], -r.beta[keep] * self.scaling.col[cols[keep]]]))
             lo.append(r.objective - float(r.beta @ r.xi))
             nnz += 1 + int(keep.sum())
         if not results:
@@ -530,8 +572,9 @@ class Master:
             run_interruptible(h)
         sol = h.getSolution()
         ok = bool(sol.dual_valid) and h.getModelStatus() == highspy.HighsModelStatus.kOptimal
-        row = np.asarray(sol.row_value)[: self.m]
-        dual = np.asarray(sol.row_dual)[: self.m] if ok else np.zeros(self.m)
+        # the rows at x (the plan reported: the best point, not necessarily the last optimum)
+        row = np.asarray(self.pm.lm.matrix() @ x[: self.n])
+        dual = np.asarray(sol.row_dual)[: self.m] * self.scaling.row if ok else np.zeros(self.m)
         mu = np.asarray(sol.row_dual)[self.m :] if ok else np.zeros(0)
         self.weights: dict[int, dict[int, float]] = {}
         for (s, tag), m in zip(self.cut_info, mu, strict=False):
@@ -550,7 +593,7 @@ def solve_decomposed(
     options: SolverOptions | None = None,
     workers: int = 1,
     ray: str | None = None,
-    gap: float = DEFAULT_GAP,
+    gap: float | None = None,
     progress: Progress | None = None,
     assemble: bool = True,
     walk_away: bool = False,
@@ -563,7 +606,8 @@ def solve_decomposed(
         options: solver options; ``time_limit`` bounds the whole loop (seconds).
         workers: processes for the subproblems (1: in this process).
         ray: ``auto`` or a Ray cluster address: subproblems on Ray actors (``workers`` actors).
-        gap: relative gap between the bounds at which the loop stops.
+        gap: relative gap between the bounds at which the loop stops (None:
+            :data:`DEFAULT_GAP`, read at the call).
         progress: called after each iteration with that iteration's figures.
         assemble: place the solution into the whole model (for the result tables); ``False``
             skips it (benchmarks), and ``model``/``solution`` then hold the master's.
@@ -576,6 +620,7 @@ def solve_decomposed(
             optimal (a bug: every subproblem is feasible by construction).
     """
     options = options or SolverOptions()
+    gap = DEFAULT_GAP if gap is None else gap
     started = time.perf_counter()
     deadline = started + options.time_limit if options.time_limit else None
     t0 = time.perf_counter()
@@ -584,7 +629,7 @@ def solve_decomposed(
     master = Master(master_pm, n_scen, options)
     build_seconds = time.perf_counter() - t0
     t0 = time.perf_counter()
-    backend = make_backend(inp, options, master.offsets, workers=workers, ray=ray)
+    backend = make_backend(inp, options, master.links, workers=workers, ray=ray)
     try:
         blocks = backend.call("describe")
         link_of = {s: master.link_cols[idx] for s, idx in backend.call("links")}
@@ -680,7 +725,8 @@ def _walk_away(
         if relax:
             relaxed.add(p)
             k = len(share)
-            h.changeRowsBounds(k, share, arrays["row_lo"][share], np.full(k, np.inf))
+            lo = master.scaling.row_bounds(share, arrays["row_lo"][share])
+            h.changeRowsBounds(k, share, lo, np.full(k, np.inf))
         h.changeColsBounds(len(cols), cols, np.zeros(len(cols)), np.zeros(len(cols)))
         rows_before = h.getNumRow()
         cuts_before = master.cuts
@@ -696,10 +742,14 @@ def _walk_away(
             h.deleteRows(added, drop)
         master.cuts = cuts_before
         del master.cut_info[cuts_before:]
-        h.changeColsBounds(len(cols), cols, arrays["lb"][cols], arrays["ub"][cols])
+        sc = master.scaling
+        lb, ub = sc.col_bounds(cols, arrays["lb"][cols]), sc.col_bounds(cols, arrays["ub"][cols])
+        h.changeColsBounds(len(cols), cols, lb, ub)
         if relax:
             k = len(share)
-            h.changeRowsBounds(k, share, arrays["row_lo"][share], arrays["row_hi"][share])
+            lo = sc.row_bounds(share, arrays["row_lo"][share])
+            hi = sc.row_bounds(share, arrays["row_hi"][share])
+            h.changeRowsBounds(k, share, lo, hi)
     return _frame(
         inp.providers,
         results,
@@ -720,8 +770,25 @@ def _loop(
     deadline: float | None,
     progress: Progress | None,
     exclude_provider: int = -1,
+    stabilise: float | None = None,
 ) -> LoopResult:
-    """Iterate master → subproblems → cuts until the bounds meet."""
+    """Iterate master → subproblems → cuts until the bounds meet, with in-out stabilisation.
+
+    Each iteration solves the master (its optimum ``x_out``: the lower bound), then the
+    subproblems at ``x_out`` (Kelley's cutting-plane step: an upper bound, and cuts that cut
+    ``x_out`` off unless it is optimal within the tolerance, so the loop converges as Kelley's
+    does), then, unless the bounds already meet, at the **separation point**
+    ``x_sep = λ·x_out + (1 − λ)·x_in`` (Ben-Ameur & Neto 2007, "in-out"): ``x_in`` the best plan
+    so far (the lowest upper bound). Every master point satisfies the master's own rows, an LP,
+    so ``x_sep`` does too and its value is an upper bound as well; its cuts, taken where the
+    cutting-plane model is already good, stop the master from jumping between far-apart
+    points. The cuts of either round that cut ``(x_out, θ_out)`` off are added. ``stabilise`` =
+    λ (default :data:`IN_OUT_LAMBDA`), 1 turns the second round off. The integer phase separates
+    at ``x_out`` only (a convex combination of integer points need not be integer) and
+    restarts the upper bound.
+
+    The result is the best plan (``x_in``), with the subproblems left solved at it."""
+    lam = IN_OUT_LAMBDA if stabilise is None else stabilise
     history: list[dict[str, float]] = []
     sub_seconds: list[list[float]] = []
     phase_integer = False
@@ -730,60 +797,79 @@ def _loop(
         master.set_integer(False)  # LP relaxation first: its cuts stay valid for the MILP
     stop_gap = max(gap, options.mip_gap) if integer else gap
     status = "optimal"
-    x = np.zeros(0)
-    ub = math.inf
     n_scen = len(master.theta)
-    results: list[SubResult] = []
     forget: dict[int, list[int]] = {}
+    x_in = np.zeros(0)  # the best plan, its first-stage cost, upper bound, subproblem results
+    fs_in = math.nan
+    ub = math.inf
+    best: list[SubResult] = []
+    last_at_in = False  # the last subproblem round was at x_in
+    solves = 0  # subproblem rounds (their tags)
+
+    def evaluate(x: np.ndarray, fs: float) -> tuple[list[SubResult], float]:
+        """Subproblems at ``x`` (first-stage cost ``fs``); the best plan updated."""
+        nonlocal forget, x_in, fs_in, ub, best, last_at_in, solves
+        tag = solves if exclude_provider < 0 else -1
+        solves += 1
+        t0 = time.perf_counter()
+        results: list[SubResult] = backend.call(
+            "solve", x[master.link_cols], exclude_provider, tag, forget
+        )
+        forget = {}
+        wall = time.perf_counter() - t0
+        _check(results)
+        sub_seconds.append([r.seconds for r in results])
+        value = fs + float(sum(r.objective for r in results))
+        last_at_in = value < ub
+        if last_at_in:
+            x_in, fs_in, ub, best = x, fs, value, results
+        return results, wall
+
     for it in range(MAX_ITERATIONS):
         left = None if deadline is None else max(deadline - time.perf_counter(), 1e-3)
         t0 = time.perf_counter()
-        m_status, x_new, obj, lower = master.solve(left)
+        m_status, x_out, obj, lower = master.solve(left)
         master_seconds = time.perf_counter() - t0
         if m_status != "optimal":
-            # a limit: keep the last point whose subproblems were solved (a MILP master's
+            # a limit: keep the best plan whose subproblems were solved (a MILP master's
             # incumbent is feasible too); anything else is no plan
-            if m_status in LIMITS and len(x):
+            if m_status in LIMITS and len(x_in):
                 status = m_status
                 break
-            if not (m_status in LIMITS and len(x_new) and phase_integer):
+            if not (m_status in LIMITS and len(x_out) and phase_integer):
                 raise SolverError(
                     f"the decomposed solve's master stopped ({m_status}) after {it} "
                     "iterations without a plan; raise --time-limit or use --method monolithic"
                 )
             status = m_status
-        x = x_new
-        link = x[master.link_cols]
-        t0 = time.perf_counter()
-        tag = it if exclude_provider < 0 else -1
-        results: list[SubResult] = backend.call("solve", link, exclude_provider, tag, forget)
-        forget = {}
-        wall = time.perf_counter() - t0
-        bad = [r for r in results if r.status != "optimal"]
-        if bad:
-            raise SolverError(
-                f"outage subproblem {bad[0].scenario} returned {bad[0].status!r}: every "
-                "subproblem is feasible by construction, so this is a numerical failure or a "
-                "bug; use --method monolithic"
-            )
-        theta = x[master.theta] if n_scen else np.zeros(0)
-        q = np.array([r.objective for r in results])
-        first_stage = obj - float(theta.sum())
-        ub_it = first_stage + float(q.sum())
-        ub = ub_it
-        rel = (ub_it - lower) / max(abs(ub_it), 1e-12)
+        theta_out = x_out[master.theta] if n_scen else np.zeros(0)
+        fs_out = obj - float(theta_out.sum())
+        candidates, wall = evaluate(x_out, fs_out)
+        separated = False
+        if (
+            (ub - lower) / max(abs(ub), 1e-12) > stop_gap
+            and lam < 1.0
+            and not phase_integer
+            and status not in LIMITS
+            and len(x_in)
+            and x_in is not x_out
+        ):
+            x_sep = lam * x_out + (1.0 - lam) * x_in
+            more, wall_sep = evaluate(x_sep, lam * fs_out + (1.0 - lam) * fs_in)
+            candidates, wall, separated = candidates + more, wall + wall_sep, True
+        rel = (ub - lower) / max(abs(ub), 1e-12)
         row = {
             "iteration": it + 1,
             "lower": lower,
-            "upper": ub_it,
+            "upper": ub,
             "gap": rel,
             "master_seconds": master_seconds,
             "sub_wall_seconds": wall,
             "integer_master": float(phase_integer),
             "master_iterations": float(getattr(master, "last_iterations", 0)),
+            "separated": float(separated),
         }
         history.append(row)
-        sub_seconds.append([r.seconds for r in results])
         if progress is not None:
             progress(row)
         if status in LIMITS:
@@ -793,25 +879,47 @@ def _loop(
                 phase_integer = True
                 master.is_integer = True
                 master.set_integer(True)
+                ub, x_in, best = math.inf, np.zeros(0), []
                 continue
             break
-        tol = 1e-9 * max(1.0, abs(ub_it))
-        violated = [r for r, t in zip(results, theta, strict=True) if r.objective > t + tol]
-        if not violated:  # bounds apart only by the MIP gap
+        # the cuts that cut the out-point off (θ_out below the cut at ξ_out)
+        tol = 1e-9 * max(1.0, abs(ub))
+        violated = [
+            r
+            for r in candidates
+            if r.objective + float(r.beta @ (x_out[link_of[r.scenario]] - r.xi))
+            > theta_out[r.scenario - 1] + tol
+        ]
+        if not violated:  # bounds apart only by the MIP gap (or round-off)
             break
         master.add_cuts(violated, link_of)
-        cut = {r.scenario for r in violated}
-        forget = {r.scenario: [r.tag] for r in results if r.scenario not in cut and r.tag >= 0}
+        kept = {(r.scenario, r.tag) for r in violated}
+        for r in candidates:
+            if r.tag >= 0 and (r.scenario, r.tag) not in kept:
+                forget.setdefault(r.scenario, []).append(r.tag)
         if deadline is not None and time.perf_counter() >= deadline:
             status = "time limit"
             break
-    return LoopResult(x, status, history, sub_seconds, ub, results)
+    if len(x_in) and not last_at_in:  # leave the subproblems solved at the plan reported
+        best = backend.call("solve", x_in[master.link_cols], exclude_provider, -1, forget)
+        _check(best)
+    return LoopResult(x_in, status, history, sub_seconds, ub, best)
+
+
+def _check(results: list[SubResult]) -> None:
+    bad = [r for r in results if r.status != "optimal"]
+    if bad:
+        raise SolverError(
+            f"outage subproblem {bad[0].scenario} returned {bad[0].status!r}: every "
+            "subproblem is feasible by construction, so this is a numerical failure or a "
+            "bug; use --method monolithic"
+        )
 
 
 @dataclass
 class LoopResult:
     """The last master point (MUSD units), status, per-iteration history, subproblem seconds,
-    upper bound (the objective of the point, MUSD) and the last subproblem results."""
+    upper bound (the objective of the point, MUSD) and the subproblem results at the point."""
 
     x: np.ndarray
     status: str

@@ -15,8 +15,16 @@ from dataclasses import dataclass
 from hyperplan.plan.arrays import PlanInputs
 from hyperplan.plan.estimate import Estimate, available_memory, estimate
 
-#: whole-model columns from which ``auto`` decomposes (bench/decompose.py: the crossover)
-AUTO_MIN_COLUMNS = 400_000
+#: whole-model columns from which ``auto`` decomposes. Measured (bench/decompose.py, load 7-10
+#: on 2 cores, docs/performance.md section 6): on the five-year synthetic family (60 months,
+#: N-1, unlimited markets) the crossover lies between 4,260 columns (decomposed 0.61x as fast)
+#: and 8,460 (1.12-1.25x), and every larger size measured wins (1.6-5.7x); on
+#: examples/frontier-2030.yaml (32,153 columns, bounded market ceilings, a base case that holds
+#: half the nonzeros) the decomposed solve needs 19-24 master solves and is ~9x slower than
+#: monolithic. The threshold is the family's first measured size above frontier-2030 at which
+#: it won (60,930 columns, 2.2x): right on every case measured, not a crossover of
+#: frontier-like models, whose sizes past 32k were not measured.
+AUTO_MIN_COLUMNS = 60_000
 #: share of the whole model's columns in outage scenarios from which ``auto`` decomposes
 AUTO_MIN_OUTAGE_SHARE = 0.5
 #: whole-model columns from which a decomposed solve uses worker processes (start-up ~1-2 s

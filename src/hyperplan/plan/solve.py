@@ -124,17 +124,27 @@ _STATUS = {
 }
 
 
-def make_highs(lm: LinearModel, options: SolverOptions, *, scale: bool = True) -> highspy.Highs:
+def make_highs(
+    lm: LinearModel,
+    options: SolverOptions,
+    *,
+    scale: bool = True,
+    scaling: Scaling | None = None,
+) -> highspy.Highs:
     """A Highs instance holding the model, options set, not yet run.
 
     With ``scale`` (the default) HiGHS holds the model scaled by :mod:`hyperplan.plan.scaling`
     (powers of two per row and column); :func:`run` returns the solution in the model's own
     units, and :func:`scaling_of` gives the factors to whoever changes bounds on the instance.
-    ``scale=False`` hands over the model exactly as built (for exports and comparisons).
+    ``scale=False`` hands over the model exactly as built (for exports and comparisons);
+    ``scaling`` hands it over scaled by the factors given (a model whose families are not
+    ``lm``'s own, e.g. a decomposition's subproblem).
     """
     arrays = lm.arrays()
     A = lm.matrix()
-    if scale:
+    if scaling is not None:
+        arrays, A = scaling.model(arrays, A)
+    elif scale:
         scaling = compute_scaling(family_slices(lm.cols, lm.rows), arrays, A)
         arrays, A = scaling.model(arrays, A)
     else:
