@@ -238,11 +238,10 @@ def typed_source(path: Path, present: set[str]) -> str:
     )
 
 
-def typed_pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
-    """SQL: the same groups as :func:`pre_aggregate` from CSV files read typed
-    (:func:`typed_source`): no text-to-number pass. ``_nbad`` counts non-finite numbers (the
-    caller then takes the text route, which reports them)."""
-    keys, nulls = _keys(mapping)
+def _typed_rows(columns: dict[Path, list[str]], keys: list[str]) -> str:
+    """SQL: every CSV file read typed (:func:`typed_source`), one ``UNION ALL BY NAME``: ``_file``,
+    the text ``keys`` (NULL where a file lacks one), :data:`NUMERIC` (DOUBLE) and :data:`DATES`
+    (TIMESTAMP)."""
     selects = []
     for f, cols in columns.items():
         present = set(cols)
@@ -258,25 +257,63 @@ def typed_pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str
         for c in DATES:
             parts.append(_q(c) if c in present else f"NULL::TIMESTAMP AS {_q(c)}")
         selects.append(f"SELECT {', '.join(parts)} FROM {typed_source(f, present)}")
-    raw = "\nUNION ALL BY NAME\n".join(selects)
-    start = '"ChargePeriodStart"'
-    finite = " OR ".join(f"NOT isfinite({_q(c)})" for c in NUMERIC)
-    parts = [
+    return "\nUNION ALL BY NAME\n".join(selects)
+
+
+_START = '"ChargePeriodStart"'
+_FINITE_FAILS = " OR ".join(f"NOT isfinite({_q(c)})" for c in NUMERIC)
+_TYPED_SUMS = [
+    *(f"sum({_q(c)}) AS {_q(c)}" for c in NUMERIC),
+    "count(*) AS _rows",
+    f"max({_START}) AS _max_ts",
+    # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read
+    f"count_if({_START} IS NULL OR coalesce({_FINITE_FAILS}, false)) "
+    '+ 0 * count("ChargePeriodEnd") AS _nbad',
+]
+"""Aggregates of the typed routes: sums (USD, quantities), rows, latest start, rows whose values
+the plain parse did not read (``_nbad``: a NULL ChargePeriodStart or a non-finite number)."""
+
+
+def _typed_tail(keys: list[str], nulls: list[str], month: str) -> list[str]:
+    """The select list that shapes typed groups like :func:`pre_aggregate`'s (``month`` is
+    the group's first instant of its month, TIMESTAMP)."""
+    return [
         "_file",
         *(_q(c) for c in keys),
         *(f"NULL::VARCHAR AS {_q(c)}" for c in nulls),
-        f"strftime({start}, '%Y-%m') || '-01T00:00:00Z' AS {start}",
+        f"strftime({month}, '%Y-%m') || '-01T00:00:00Z' AS {_START}",
         'NULL::VARCHAR AS "ChargePeriodEnd"',
-        *(f"sum({_q(c)}) AS {_q(c)}" for c in NUMERIC),
-        "count(*) AS _rows",
+        *(_q(c) for c in NUMERIC),
+        "_rows",
         "'' AS _bad_cols",
-        f"strftime(max({start}), {_ISO_FAST}) AS _max_start",
+        f"strftime(_max_ts, {_ISO_FAST}) AS _max_start",
         "0 AS _end_bad",
-        # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read
-        f"count_if({start} IS NULL OR coalesce({finite}, false)) "
-        '+ 0 * count("ChargePeriodEnd") AS _nbad',
+        "_nbad",
     ]
-    return f"SELECT {', '.join(parts)} FROM ({raw}) GROUP BY ALL"
+
+
+def _present_keys(columns: dict[Path, list[str]], mapping: Mapping) -> tuple[list[str], list[str]]:
+    """The key columns some file has (summed by), and the others (NULL in every group)."""
+    keys, nulls = _keys(mapping)
+    have = {c for cols in columns.values() for c in cols}
+    return [c for c in keys if c in have], [c for c in keys if c not in have] + nulls
+
+
+def typed_pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
+    """SQL: the same groups as :func:`pre_aggregate` from CSV files read typed
+    (:func:`typed_source`): no text-to-number pass. ``_nbad`` counts non-finite numbers (the
+    caller then takes the text route, which reports them).
+
+    Only the key columns some file has are grouped by (the others are NULL in every group, added
+    after), and the month is ``date_trunc`` of the TIMESTAMP (an integer key; formatted on the
+    groups), not a string made per row."""
+    keys, nulls = _present_keys(columns, mapping)
+    month = f"date_trunc('month', {_START})"
+    inner = (
+        f"SELECT _file, {''.join(f'{_q(c)}, ' for c in keys)}{month} AS _month, "
+        f"{', '.join(_TYPED_SUMS)} FROM ({_typed_rows(columns, keys)}) GROUP BY ALL"
+    )
+    return f"SELECT {', '.join(_typed_tail(keys, nulls, '_month'))} FROM ({inner})"
 
 
 def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping, *, fast: bool = False) -> str:
