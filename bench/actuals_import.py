@@ -5,6 +5,8 @@ then, each in its own process (so peak memory is that route's alone):
 
 - hyperplan: ``read_focus`` (typing, validation, mapping to providers/offers/markets/GPU-hours)
   + utilisation, coverage and spend answers;
+- hyperplan on Parquet (``--parquet``): the same rows written as a typed Parquet file
+  (costs DOUBLE, periods TIMESTAMP), ``read_focus`` + answers;
 - hyperplan import (``--ledger``): ``hyperplan.actuals.store.import_files`` into a new SQLite
   ledger: SHA-256 of the file, the same read, the groups stored (what ``actuals import`` does);
 - pandas, the anchor: ``read_csv`` (C engine) of the 8 columns the answers need with their
@@ -18,8 +20,8 @@ then, each in its own process (so peak memory is that route's alone):
 and reports wall time, CPU time (all threads), peak RSS and the ratios. Writes
 bench/results/actuals_import.json (with the load average before and after).
 
-    python bench/actuals_import.py [--rows N] [--quick] [--ledger] [--pandas-python PY]
-                                   [--keep FILE] [--out JSON]
+    python bench/actuals_import.py [--rows N] [--quick] [--ledger] [--parquet]
+                                   [--pandas-python PY] [--keep FILE] [--out JSON]
 
 Targets (issue 16): hyperplan under 60 s and under 2 GB on this 2-core machine, and at least 5x
 faster than the pandas route.
@@ -84,6 +86,33 @@ def generate(path: Path, rows: int) -> float:
     )
     con.close()
     return time.perf_counter() - t0
+
+
+def to_parquet(path: Path) -> Path:
+    """The CSV at ``path`` as a Parquet file beside it, typed as exports store it (costs DOUBLE,
+    periods TIMESTAMP, the rest text); not timed."""
+    import duckdb
+
+    out = path.with_suffix(".parquet")
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar=false")
+    types = ", ".join(
+        f"'{c}': '{t}'"
+        for c, t in {
+            "ChargePeriodStart": "TIMESTAMP",
+            "ChargePeriodEnd": "TIMESTAMP",
+            "BilledCost": "DOUBLE",
+            "EffectiveCost": "DOUBLE",
+            "ListCost": "DOUBLE",
+            "ConsumedQuantity": "DOUBLE",
+        }.items()
+    )
+    con.execute(
+        f"COPY (SELECT * FROM read_csv('{path}', header=true, all_varchar=true, "
+        f"types={{{types}}}, timestampformat='%Y-%m-%dT%H:%M:%SZ')) TO '{out}'"
+    )
+    con.close()
+    return out
 
 
 def run_hyperplan(path: str) -> dict[str, float]:
@@ -237,7 +266,7 @@ def has_pyarrow(python: str) -> bool:
 
 def _line(name: str, r: dict[str, float]) -> str:
     return (
-        f"{name:<15} {r['total_s']:7.1f} s wall, {r['cpu_s']:7.1f} s CPU, "
+        f"{name:<19} {r['total_s']:7.1f} s wall, {r['cpu_s']:7.1f} s CPU, "
         f"peak {r['peak_rss_mb']:,.0f} MB"
     )
 
@@ -249,6 +278,11 @@ def main() -> None:
     ap.add_argument("--keep", type=Path, help="keep the generated CSV at this path")
     ap.add_argument(
         "--ledger", action="store_true", help="also time import_files into a SQLite ledger"
+    )
+    ap.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also time read_focus on the same rows as a typed Parquet file",
     )
     ap.add_argument(
         "--pandas-python",
@@ -274,10 +308,16 @@ def main() -> None:
         if args.ledger:
             imp = measure("import", path)
             print(
-                f"{'import (SQLite)':<15} {imp['total_s']:7.1f} s wall, {imp['cpu_s']:7.1f} s CPU, "
+                f"{'import (SQLite)':<19} {imp['total_s']:7.1f} s wall, {imp['cpu_s']:7.1f} s CPU, "
                 f"peak {imp['peak_rss_mb']:,.0f} MB, {imp['groups']:,} groups",
                 flush=True,
             )
+        pq = None
+        if args.parquet:
+            pq_path = to_parquet(path)
+            pq = measure("hyperplan", pq_path)
+            print(_line("hyperplan (parquet)", pq), flush=True)
+            pq_path.unlink()
         pdr = measure("pandas", path)
         print(_line("pandas (C)", pdr), flush=True)
         pa = None
@@ -289,7 +329,7 @@ def main() -> None:
     load_after = os.getloadavg()
     keys = ("effective_usd", "used_usd", "covered_usd")
     same = all(
-        abs(hp[k] - r[k]) <= 1e-6 * max(1.0, abs(r[k])) for r in (pdr, pa) if r for k in keys
+        abs(hp[k] - r[k]) <= 1e-6 * max(1.0, abs(r[k])) for r in (pdr, pa, pq) if r for k in keys
     )
     ratio = pdr["total_s"] / hp["total_s"] if hp["total_s"] > 0 else float("nan")
     cpu_ratio = pdr["cpu_s"] / hp["cpu_s"] if hp["cpu_s"] > 0 else float("nan")
@@ -305,6 +345,7 @@ def main() -> None:
         "generate_s": gen_s,
         "hyperplan": hp,
         "import": imp,
+        "hyperplan_parquet": pq,
         "pandas": pdr,
         "pandas_pyarrow": pa,
         "speedup": ratio,
