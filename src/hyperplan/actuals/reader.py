@@ -327,7 +327,8 @@ _TYPED_SUMS = [
     '+ 0 * count("ChargePeriodEnd") AS _nbad',
 ]
 """Aggregates of the typed routes: sums (USD, quantities), rows, latest start, rows whose values
-the plain parse did not read (``_nbad``: a NULL ChargePeriodStart or a non-finite number)."""
+the plain parse did not read (``_nbad``: a NULL ChargePeriodStart, a Parquet text value that
+did not parse (``_fail``) or a non-finite number)."""
 
 
 def _typed_tail(keys: list[str], nulls: list[str], month: str) -> list[str]:
@@ -360,9 +361,11 @@ def typed_pre_aggregate(
     mapping: Mapping,
     types: dict[Path, dict[str, str]] | None = None,
 ) -> str:
-    """SQL: the same groups as :func:`pre_aggregate` from CSV files read typed
-    (:func:`typed_source`): no text-to-number pass. ``_nbad`` counts non-finite numbers (the
-    caller then takes the text route, which reports them).
+    """SQL: the same groups as :func:`pre_aggregate` from the files read typed
+    (:func:`_typed_rows`: CSV typed by DuckDB's reader, Parquet as stored, ``types`` its column
+    types by file): no text-to-number pass. ``_nbad`` counts rows with a value the plain parse
+    did not read or a non-finite number (the caller then takes the text route, which reports
+    them).
 
     Only the key columns some file has are grouped by (the others are NULL in every group, added
     after), and the month is ``date_trunc`` of the TIMESTAMP (an integer key; formatted on the
