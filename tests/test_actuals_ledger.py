@@ -260,3 +260,67 @@ def test_report_without_bills_or_ledger_creates_nothing(tmp_path, monkeypatch) -
     assert result.exit_code == 2
     assert "no FOCUS export given and no ledger" in result.stderr
     assert not (tmp_path / ".hyperplan").exists()
+
+
+def test_group_rows_become_driver_values_column_by_column() -> None:
+    """``_records`` converts whole columns: NaN/inf/NaT/missing text → None, datetimes naive."""
+    import numpy as np
+    import pandas as pd
+
+    from hyperplan.ledger.actuals_store import _records
+
+    df = pd.DataFrame(
+        {
+            "month": ["2027-01", None, np.nan],
+            "usd": [1.5, np.nan, np.inf],
+            "rows": np.array([3, 4, 5], dtype=np.int64),
+            "last_start": pd.to_datetime(
+                ["2027-01-31T23:00:00", None, "2027-02-01T00:00:00+01:00"],
+                utc=True,
+                format="ISO8601",
+            ),
+        }
+    )
+    got = _records(df, ("month", "usd", "rows", "missing", "last_start"), 7)
+    assert got == [
+        {
+            "import_id": 7,
+            "month": "2027-01",
+            "usd": 1.5,
+            "rows": 3.0,
+            "missing": None,
+            "last_start": dt.datetime(2027, 1, 31, 23, 0),
+        },
+        {
+            "import_id": 7,
+            "month": None,
+            "usd": None,
+            "rows": 4.0,
+            "missing": None,
+            "last_start": None,
+        },
+        {
+            "import_id": 7,
+            "month": None,
+            "usd": None,
+            "rows": 5.0,
+            "missing": None,
+            "last_start": dt.datetime(2027, 1, 31, 23, 0),
+        },
+    ]
+    assert all(type(r["usd"]) in (float, type(None)) for r in got)  # no numpy scalars
+    assert _records(df.iloc[:0], ("month",), 7) == []
+
+
+def test_several_files_are_hashed_each_by_its_own_bytes(db_url, bills, tmp_path) -> None:
+    """Files hashed side by side keep their own SHA-256 (hashlib over the bytes, independently)."""
+    import hashlib
+
+    jan, feb = bills
+    result = hp("actuals", "import", str(jan), str(feb), "--db", db_url, "--json")
+    assert result.exit_code == 0, result.output
+    stored = {s["path"]: s["sha256"] for s in json.loads(result.stdout)["stored"]}
+    assert stored == {
+        str(jan): hashlib.sha256(jan.read_bytes()).hexdigest(),
+        str(feb): hashlib.sha256(feb.read_bytes()).hexdigest(),
+    }

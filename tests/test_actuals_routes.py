@@ -90,3 +90,62 @@ def test_an_infinite_cost_is_still_located(tmp_path) -> None:
         read_focus(p)
     text = str(exc.value)
     assert "inf.csv:3" in text and "BilledCost" in text
+
+
+def _taken(path: Path, monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Which route read_focus takes for ``path``: [False] = typed, [True] = full."""
+    taken: list[bool] = []
+    real = reader._fast_groups
+    with monkeypatch.context() as m:
+        m.setattr(reader, "_fast_groups", lambda *a: taken.append(real(*a)) or taken[-1])
+        read_focus(path)
+    return taken
+
+
+def test_typed_parquet_route_equals_the_csv_full_route(export: Path, tmp_path, monkeypatch) -> None:
+    """A Parquet export stored typed (TIMESTAMP, TIMESTAMPTZ, DOUBLE, DECIMAL, BIGINT) is read
+    as stored, with no text pass, and gives the groups the CSV's full text route gives."""
+    pq = tmp_path / "typed.parquet"
+    duckdb.execute(
+        f"""COPY (SELECT * REPLACE (
+            CAST(ChargePeriodStart AS TIMESTAMP) AS ChargePeriodStart,
+            CAST(ChargePeriodEnd || '' AS TIMESTAMPTZ) AS ChargePeriodEnd,
+            CAST(BilledCost AS DOUBLE) AS BilledCost,
+            CAST(EffectiveCost AS DECIMAL(18, 6)) AS EffectiveCost,
+            CAST(ListCost AS DOUBLE) AS ListCost,
+            CAST(round(CAST(ConsumedQuantity AS DOUBLE) * 10) AS BIGINT) / 10
+                AS ConsumedQuantity)
+        FROM read_csv('{export}', header=true, all_varchar=true)) TO '{pq}'"""
+    )
+    types = {r[0]: r[1] for r in duckdb.execute(f"DESCRIBE SELECT * FROM '{pq}'").fetchall()}
+    assert types["ChargePeriodStart"] == "TIMESTAMP" and types["EffectiveCost"] == "DECIMAL(18,6)"
+    assert types["ChargePeriodEnd"] == "TIMESTAMP WITH TIME ZONE"
+    assert _taken(pq, monkeypatch) == [False]  # every value read as stored: no fallback
+    fast = [(str(export), *r[1:]) for r in _groups(pq, monkeypatch, full=False)]
+    _same(fast, _groups(export, monkeypatch, full=True))
+
+
+def test_parquet_text_the_plain_parse_cannot_read_takes_the_full_route(
+    tmp_path, monkeypatch
+) -> None:
+    """Parquet text columns are parsed plainly; spreadsheet money or a US date there sends the
+    read to the full route, which reads them (the same answer as from a CSV)."""
+    pq = tmp_path / "text.parquet"
+    duckdb.execute(
+        f"""COPY (SELECT * FROM (VALUES
+            ('2027-01-01T00:00:00Z', 'Usage', '$10,100.00 ', 1.5),
+            ('1/2/27', 'Usage', '2.25', 2.25),
+            ('null', 'Usage', '1', 1.0)
+        ) t(ChargePeriodStart, ChargeCategory, BilledCost, EffectiveCost)) TO '{pq}'"""
+    )
+    with pytest.raises(InputError) as exc:  # the 'null' ChargePeriodStart is located
+        read_focus(pq)
+    assert "text.parquet:4" in str(exc.value) and "ChargePeriodStart" in str(exc.value)
+    pq2 = tmp_path / "text2.parquet"
+    duckdb.execute(f"COPY (SELECT * FROM '{pq}' WHERE ChargePeriodStart <> 'null') TO '{pq2}'")
+    assert _taken(pq2, monkeypatch) == [True]
+    fr = read_focus(pq2)
+    got = fr.con.execute(
+        "SELECT sum(billed_usd), sum(effective_usd), min(month), max(month) FROM focus"
+    ).fetchone()
+    assert got == (10_102.25, 3.75, "2027-01", "2027-01")

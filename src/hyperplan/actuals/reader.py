@@ -238,14 +238,68 @@ def typed_source(path: Path, present: set[str]) -> str:
     )
 
 
-def typed_pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
-    """SQL: the same groups as :func:`pre_aggregate` from CSV files read typed
-    (:func:`typed_source`): no text-to-number pass. ``_nbad`` counts non-finite numbers (the
-    caller then takes the text route, which reports them)."""
-    keys, nulls = _keys(mapping)
+_NUMBER_TYPES = (
+    *("DOUBLE", "FLOAT", "REAL", "DECIMAL", "INTEGER", "BIGINT", "SMALLINT", "TINYINT", "HUGEINT"),
+    *("UBIGINT", "UINTEGER", "USMALLINT", "UTINYINT", "UHUGEINT"),
+)
+"""DuckDB types of Parquet columns read as numbers as they are (prefixes: ``DECIMAL(18,6)``)."""
+_TIME_TYPES = ("TIMESTAMP", "DATE")
+
+
+def _parquet_columns(f: Path, present: set[str], types: dict[str, str], keys: list[str]) -> str:
+    """Select list of one Parquet file read typed: number columns stored as numbers and times
+    stored as TIMESTAMP/DATE (TIMESTAMPTZ in UTC, the session's zone) are taken as they are;
+    text ones are parsed with the plain parse only (``TRY_CAST``, ISO 8601 UTC), and ``_fail``
+    marks a row where a non-empty text did not parse (the caller then takes the full route)."""
+    nulls = ", ".join(_lit(x) for x in NULL_STRINGS)
+
+    def text(c: str) -> str:
+        v = f"CAST({_q(c)} AS VARCHAR)"
+        return f"(CASE WHEN {v} IN ({nulls}) THEN NULL ELSE {v} END)"
+
+    parts = [f"{_lit(str(f))} AS _file"]
+    fails = []
+    for c in keys:
+        parts.append(f"{text(c)} AS {_q(c)}" if c in present else f"NULL::VARCHAR AS {_q(c)}")
+    for c in NUMERIC:
+        t = types.get(c, "").upper()
+        if c not in present:
+            parts.append(f"NULL::DOUBLE AS {_q(c)}")
+        elif t.startswith(_NUMBER_TYPES):
+            parts.append(f"CAST({_q(c)} AS DOUBLE) AS {_q(c)}")
+        else:
+            parts.append(f"TRY_CAST({text(c)} AS DOUBLE) AS {_q(c)}")
+            fails.append(f"({text(c)} IS NOT NULL AND TRY_CAST({text(c)} AS DOUBLE) IS NULL)")
+    for c in DATES:
+        t = types.get(c, "").upper()
+        if c not in present:
+            parts.append(f"NULL::TIMESTAMP AS {_q(c)}")
+        elif t.startswith(_TIME_TYPES):
+            parts.append(f"CAST({_q(c)} AS TIMESTAMP) AS {_q(c)}")
+        else:
+            parsed = f"try_strptime({text(c)}, {_ISO_FAST})"
+            parts.append(f"{parsed} AS {_q(c)}")
+            fails.append(f"({text(c)} IS NOT NULL AND {parsed} IS NULL)")
+    parts.append(f"coalesce({' OR '.join(fails)}, false) AS _fail" if fails else "false AS _fail")
+    return f"SELECT {', '.join(parts)} FROM read_parquet({_lit(str(f))})"
+
+
+def _typed_rows(
+    columns: dict[Path, list[str]],
+    keys: list[str],
+    types: dict[Path, dict[str, str]] | None = None,
+) -> str:
+    """SQL: every file read typed, one ``UNION ALL BY NAME``: ``_file``, the text ``keys``
+    (NULL where a file lacks one), :data:`NUMERIC` (DOUBLE), :data:`DATES` (TIMESTAMP) and
+    ``_fail`` (a value the plain parse did not read). CSV files through :func:`typed_source`
+    (a value it cannot parse fails the read); Parquet files through :func:`_parquet_columns`
+    with their column ``types``."""
     selects = []
     for f, cols in columns.items():
         present = set(cols)
+        if f.name.lower().endswith(".parquet"):
+            selects.append(_parquet_columns(f, present, (types or {}).get(f, {}), keys))
+            continue
         parts = [f"{_lit(str(f))} AS _file"]
         for c in keys:
             parts.append(
@@ -257,36 +311,79 @@ def typed_pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str
             parts.append(_q(c) if c in present else f"NULL::DOUBLE AS {_q(c)}")
         for c in DATES:
             parts.append(_q(c) if c in present else f"NULL::TIMESTAMP AS {_q(c)}")
+        parts.append("false AS _fail")
         selects.append(f"SELECT {', '.join(parts)} FROM {typed_source(f, present)}")
-    raw = "\nUNION ALL BY NAME\n".join(selects)
-    start = '"ChargePeriodStart"'
-    finite = " OR ".join(f"NOT isfinite({_q(c)})" for c in NUMERIC)
-    parts = [
+    return "\nUNION ALL BY NAME\n".join(selects)
+
+
+_START = '"ChargePeriodStart"'
+_FINITE_FAILS = " OR ".join(f"NOT isfinite({_q(c)})" for c in NUMERIC)
+_TYPED_SUMS = [
+    *(f"sum({_q(c)}) AS {_q(c)}" for c in NUMERIC),
+    "count(*) AS _rows",
+    f"max({_START}) AS _max_ts",
+    # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read
+    f"count_if({_START} IS NULL OR _fail OR coalesce({_FINITE_FAILS}, false)) "
+    '+ 0 * count("ChargePeriodEnd") AS _nbad',
+]
+"""Aggregates of the typed routes: sums (USD, quantities), rows, latest start, rows whose values
+the plain parse did not read (``_nbad``: a NULL ChargePeriodStart, a Parquet text value that
+did not parse (``_fail``) or a non-finite number)."""
+
+
+def _typed_tail(keys: list[str], nulls: list[str], month: str) -> list[str]:
+    """The select list that shapes typed groups like :func:`pre_aggregate`'s (``month`` is
+    the group's first instant of its month, TIMESTAMP)."""
+    return [
         "_file",
         *(_q(c) for c in keys),
         *(f"NULL::VARCHAR AS {_q(c)}" for c in nulls),
-        f"strftime({start}, '%Y-%m') || '-01T00:00:00Z' AS {start}",
+        f"strftime({month}, '%Y-%m') || '-01T00:00:00Z' AS {_START}",
         'NULL::VARCHAR AS "ChargePeriodEnd"',
-        *(f"sum({_q(c)}) AS {_q(c)}" for c in NUMERIC),
-        "count(*) AS _rows",
+        *(_q(c) for c in NUMERIC),
+        "_rows",
         "'' AS _bad_cols",
-        f"strftime(max({start}), {_ISO_FAST}) AS _max_start",
+        f"strftime(_max_ts, {_ISO_FAST}) AS _max_start",
         "0 AS _end_bad",
-        # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read
-        f"count_if({start} IS NULL OR coalesce({finite}, false)) "
-        '+ 0 * count("ChargePeriodEnd") AS _nbad',
+        "_nbad",
     ]
-    return f"SELECT {', '.join(parts)} FROM ({raw}) GROUP BY ALL"
 
 
-def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping, *, fast: bool = False) -> str:
+def _present_keys(columns: dict[Path, list[str]], mapping: Mapping) -> tuple[list[str], list[str]]:
+    """The key columns some file has (summed by), and the others (NULL in every group)."""
+    keys, nulls = _keys(mapping)
+    have = {c for cols in columns.values() for c in cols}
+    return [c for c in keys if c in have], [c for c in keys if c not in have] + nulls
+
+
+def typed_pre_aggregate(
+    columns: dict[Path, list[str]],
+    mapping: Mapping,
+    types: dict[Path, dict[str, str]] | None = None,
+) -> str:
+    """SQL: the same groups as :func:`pre_aggregate` from the files read typed
+    (:func:`_typed_rows`: CSV typed by DuckDB's reader, Parquet as stored, ``types`` its column
+    types by file): no text-to-number pass. ``_nbad`` counts rows with a value the plain parse
+    did not read or a non-finite number (the caller then takes the text route, which reports
+    them).
+
+    Only the key columns some file has are grouped by (the others are NULL in every group, added
+    after), and the month is ``date_trunc`` of the TIMESTAMP (an integer key; formatted on the
+    groups), not a string made per row."""
+    keys, nulls = _present_keys(columns, mapping)
+    month = f"date_trunc('month', {_START})"
+    inner = (
+        f"SELECT _file, {''.join(f'{_q(c)}, ' for c in keys)}{month} AS _month, "
+        f"{', '.join(_TYPED_SUMS)} FROM ({_typed_rows(columns, keys, types)}) GROUP BY ALL"
+    )
+    return f"SELECT {', '.join(_typed_tail(keys, nulls, '_month'))} FROM ({inner})"
+
+
+def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
     """SQL: FOCUS rows of view ``focus_raw`` summed by their raw text keys (one pass, no mapping).
 
-    With ``fast``, the numbers are summed from the plain parse only and ``_nbad`` counts the
-    rows of the group where it failed (a value that is not a plain finite number, or a
-    ChargePeriodStart that is not ISO 8601 UTC); ``_bad_cols`` is empty. When every ``_nbad`` is
-    0 the sums are the same as the full query's (the slow parsers would not have run), at a
-    fraction of the cost; otherwise the caller runs the full query.
+    The full route: it runs only when the typed one (:func:`typed_pre_aggregate`) met a value
+    that its plain parse does not read.
 
     Keys: the file, the text columns the mapping and the answers read, and the month of
     ChargePeriodStart (``YYYY-MM-01T00:00:00Z`` for ISO UTC text, else the text itself, parsed
@@ -335,24 +432,6 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping, *, fast: boo
         f"max({start}) AS _max_start",
         f"{end_bad} AS _end_bad",
     ]
-    if fast:
-        failed = " OR ".join(
-            f"({_q(c)} IS NOT NULL AND NOT coalesce(isfinite(_f{i}), false))"
-            for i, c in enumerate(NUMERIC)
-        )
-        parts = [
-            "_file",
-            *(_q(c) for c in keys),
-            *(f"NULL::VARCHAR AS {_q(c)}" for c in nulls),
-            f"substr({start}, 1, 7) || '-01T00:00:00Z' AS {start}",
-            f"NULL::VARCHAR AS {end}",
-            *(f"sum(_f{i}) AS {_q(c)}" for i, c in enumerate(NUMERIC)),
-            "count(*) AS _rows",
-            "'' AS _bad_cols",
-            f"max({start}) AS _max_start",
-            f"{end_bad} AS _end_bad",
-            f"count_if(_fs IS NULL OR {failed}) AS _nbad",
-        ]
     cast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
     cast += f", try_strptime({start}, {_ISO_FAST}) AS _fs"
     return f"SELECT {', '.join(parts)} FROM (SELECT *, {cast} FROM focus_raw) GROUP BY ALL"
@@ -479,22 +558,24 @@ def _fast_groups(
 ) -> bool:
     """Table ``focus_pre_fast`` from the plain parse; True when some value needs the full one.
 
-    CSV files only: the reader types the columns (:func:`typed_pre_aggregate`); a value it
-    cannot parse fails the read and the full route runs. With a Parquet file, the text columns
-    are cast (:func:`pre_aggregate` with ``fast``)."""
-    if all(not f.name.lower().endswith(".parquet") for f in columns):
-        try:
-            con.execute(
-                "CREATE OR REPLACE TEMP TABLE focus_pre_fast AS "
-                + typed_pre_aggregate(columns, mapping)
-            )
-        except duckdb.Error:
-            return True
-    else:
+    The files are read typed (:func:`typed_pre_aggregate`): CSV by DuckDB's CSV reader (a value
+    it cannot parse fails the read: the full route runs), Parquet with the types it stores
+    (text columns parsed plainly; a value that does not parse counts in ``_nbad``)."""
+    types = {
+        f: {
+            str(r[0]): str(r[1])
+            for r in con.execute(f"DESCRIBE SELECT * FROM {_source(f)}").fetchall()
+        }
+        for f in columns
+        if f.name.lower().endswith(".parquet")
+    }
+    try:
         con.execute(
             "CREATE OR REPLACE TEMP TABLE focus_pre_fast AS "
-            + pre_aggregate(columns, mapping, fast=True)
+            + typed_pre_aggregate(columns, mapping, types)
         )
+    except duckdb.Error:
+        return True
     return bool(con.execute("SELECT coalesce(sum(_nbad), 0) FROM focus_pre_fast").fetchone()[0])
 
 

@@ -21,12 +21,12 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import (
     JSON,
@@ -202,19 +202,33 @@ def import_record(r: ActualsImport) -> dict[str, Any]:
     }
 
 
+def _column_values(col: pd.Series) -> list[Any]:
+    """One column as plain Python values for the database driver: datetimes naive, numbers
+    float with NaN and infinities → None, text with missing values → None. Vectorised per
+    column (numpy), no Python loop over the values."""
+    if pd.api.types.is_datetime64_any_dtype(col):
+        naive = col.dt.tz_localize(None) if col.dt.tz is not None else col
+        out = np.array(naive.dt.to_pydatetime(), dtype=object)  # a writable copy
+        out[naive.isna().to_numpy()] = None
+        return out.tolist()
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        arr = col.to_numpy(dtype=float, na_value=np.nan)
+        out = arr.astype(object)
+        out[~np.isfinite(arr)] = None
+        return out.tolist()
+    out = col.astype(object).to_numpy(dtype=object, copy=True)  # text: None/NaN → None
+    out[pd.isna(out)] = None
+    return out.tolist()
+
+
 def _records(df: pd.DataFrame, columns: tuple[str, ...], import_id: int) -> list[dict[str, Any]]:
-    """DataFrame rows (groups, not billing rows) as insert parameters; NaN → NULL."""
-    out = df.reindex(columns=list(columns)).astype(object)
-    out = out.where(pd.notna(out), None)
-    records = out.to_dict(orient="records")
-    for r in records:  # groups: a few thousand at most per file
-        r["import_id"] = import_id
-        for k, v in r.items():
-            if isinstance(v, float) and not math.isfinite(v):
-                r[k] = None
-            elif isinstance(v, pd.Timestamp):
-                r[k] = v.to_pydatetime().replace(tzinfo=None)
-    return records
+    """DataFrame rows (groups, not billing rows) as insert parameters; NaN → NULL.
+
+    Converted column by column (:func:`_column_values`); the rows are only zipped into dicts."""
+    out = df.reindex(columns=list(columns))
+    names = ("import_id", *columns)
+    values = [[import_id] * len(out), *(_column_values(out[c]) for c in columns)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
 
 
 def store_imports(
@@ -263,10 +277,10 @@ def store_imports(
             cols = (*GROUP_TEXT, *GROUP_NUMBERS, "last_start")
             groups = _records(f.groups, cols, row.id)
             if groups:
-                s.execute(insert(ActualsGroup), groups)
+                s.execute(insert(ActualsGroup.__table__), groups)
             uses = _records(f.contracts, ("month", "contract_id", "commitment_id", "usd"), row.id)
             if uses:
-                s.execute(insert(ActualsContractUse), uses)
+                s.execute(insert(ActualsContractUse.__table__), uses)
             record = import_record(row)
             record["groups"] = len(groups)
             write_audit(
