@@ -1,9 +1,16 @@
 """hyperplan's planning model written with linopy and with Pyomo, for bench/model_build.py.
 
 Both follow ``hyperplan.plan.build`` family by family (docs/formulation.md), starting from the
-same :class:`~hyperplan.plan.inputs.PlanInputs` arrays, so the three builders produce the same
+same :class:`~hyperplan.plan.arrays.PlanInputs` arrays, so the three builders produce the same
 rows, columns and coefficients; bench/model_build.py checks that on the models each hands to
-HiGHS (sizes and an order-free fingerprint) and by comparing objective values after solving.
+HiGHS (sizes and an order-free fingerprint) and by comparing objective values after solving, and
+tests/test_bench_anchors.py on scenarios that make every family of the builder. A change to a
+family in ``plan/build.py`` must be made here too (that test names the family list).
+
+Two things are taken from hyperplan rather than re-derived, being inputs of the model rather
+than its construction: the mask of signable reservations (``PlanInputs.reservable``) and the cost
+of each reservation (``hyperplan.plan.ends.commitment_ends``: inside the horizon, the tail that
+``horizon.end_effects`` charges, the tie-break).
 
 Each is written the way a user of that layer would write it:
 
