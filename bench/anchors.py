@@ -1,9 +1,16 @@
 """hyperplan's planning model written with linopy and with Pyomo, for bench/model_build.py.
 
 Both follow ``hyperplan.plan.build`` family by family (docs/formulation.md), starting from the
-same :class:`~hyperplan.plan.inputs.PlanInputs` arrays, so the three builders produce the same
+same :class:`~hyperplan.plan.arrays.PlanInputs` arrays, so the three builders produce the same
 rows, columns and coefficients; bench/model_build.py checks that on the models each hands to
-HiGHS (sizes and an order-free fingerprint) and by comparing objective values after solving.
+HiGHS (sizes and an order-free fingerprint) and by comparing objective values after solving, and
+tests/test_bench_anchors.py on scenarios that make every family of the builder. A change to a
+family in ``plan/build.py`` must be made here too (that test names the family list).
+
+Two things are taken from hyperplan rather than re-derived, being inputs of the model rather
+than its construction: the mask of signable reservations (``PlanInputs.reservable``) and the cost
+of each reservation (``hyperplan.plan.ends.commitment_ends``: inside the horizon, the tail that
+``horizon.end_effects`` charges, the tie-break).
 
 Each is written the way a user of that layer would write it:
 
@@ -24,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from hyperplan.plan.inputs import PlanInputs
+from hyperplan.plan.arrays import PlanInputs
+from hyperplan.plan.ends import commitment_ends
 
 MUSD = 1e-6
 RESERVED, ONDEMAND, SPOT = 0, 1, 2
@@ -46,27 +54,30 @@ class Dense:
         self.S = S = len(inp.scenario_names) if outages else 1
         hours, disc = inp.tl.hours, inp.tl.discount
         self.hours, self.disc = hours, disc
-        useful = (inp.perf > 0).any(axis=0)
-        # reserve x[o,k,s]
-        self.x_mask = (
-            np.isfinite(inp.reserved_price)
-            & inp.available[:, None, :]
-            & (inp.supply[:, None, :] > 0)
-            & useful[:, None, None]
-            & (inp.max_reserved > 0)[:, None, None]
-        )  # (O, K, T=start)
+        # reserve x[o,k,s]: signable (PlanInputs.reservable) and its coverage starts inside the
+        # horizon; it covers [first, first + term_len[o,k]) with first = s + lead[o]
         start = np.arange(T)
-        # cov[k, s, t]: a term-k reservation signed in s is active in t
-        self.cov = (start[None, None, :] >= start[None, :, None]) & (
-            start[None, None, :] < start[None, :, None] + inp.term_periods[:, None, None]
-        )
+        first = start[None, :] + inp.lead[:, None]  # (O, T=start)
+        self.x_mask = inp.reservable() & (first[:, None, :] < T)  # (O, K, T=start)
+        # cov[o, k, s, t]: a term-k reservation of o signed in s is active in t
+        t_ = start[None, None, None, :]
+        f_ = first[:, None, :, None]
+        self.cov = (t_ >= f_) & (t_ < f_ + inp.term_len[:, :, None, None])
         self.unit = np.nan_to_num(inp.reserved_price) * hours * MUSD  # (O, K, T) per inst-period
-        self.x_cost = np.einsum("okt,kst->oks", self.unit * disc, self.cov.astype(float))
+        # cost per reservation: inside the horizon (discounted), the post-horizon tail that
+        # horizon.end_effects charges, and the tie-break (hyperplan.plan.ends, docs/formulation.md)
+        xo, xk, xs = np.nonzero(self.x_mask)
+        owner, ct = np.nonzero(self.cov[xo, xk, xs])  # covered periods of each reservation
+        ends = commitment_ends(inp, xo, xk, first[xo, xs], owner, ct)
+        self.x_cost = np.zeros((O, K, T))
+        self.x_cost[xo, xk, xs] = (
+            ends["in_usd_discounted"] + ends["charge_usd_discounted"] + ends["tiebreak_usd"]
+        ) * MUSD
         # capacity R[o,t]
-        self.r_offer = useful | (inp.existing.sum(axis=1) > 0)
+        self.r_offer = inp.useful_offers() | (inp.existing.sum(axis=1) > 0)
         self.r_mask = np.broadcast_to(self.r_offer[:, None], (O, T))
         self.r_ub = np.maximum(inp.max_reserved[:, None], inp.existing)
-        has_reserved = np.einsum("oks,kst->ot", self.x_mask, self.cov) > 0
+        has_reserved = (self.cov & self.x_mask[..., None]).any(axis=(1, 2))
         self.has_reserved = has_reserved | (inp.existing > 0)
         # supply[o,s]
         self.supply_mask = np.isfinite(inp.supply) & self.x_mask.any(axis=1)
@@ -146,7 +157,7 @@ class Dense:
             inp.compute / (hours.min() * min_perf),
         )
         # spend entries (MUSD per unit) and policies
-        self.spend_x = self.cov[None, :, :, :] * self.unit[:, :, None, :]  # (O, K, S, T)
+        self.spend_x = self.cov * self.unit[:, :, None, :]  # (O, K, S, T)
         self.spend_z = inp.price[:, 1:] * hours[None, None, :] * MUSD  # (O, 2, T)
         existing = np.zeros((self.P, T))
         np.add.at(existing, inp.offer_provider, inp.existing_cost * hours[None, :] * MUSD)
@@ -160,6 +171,16 @@ class Dense:
             or len(self.live) > 0
         )
         self.mw = inp.kw / 1000.0
+        # outage scenarios never do better than the base case: (1 - resilience)·demand (W, T)
+        self.onb_rhs = (1.0 - inp.resilience)[:, None] * inp.demand
+        self.onb_mask = self.need[:, :, 1:] > 0  # (W, T, S-1)
+        # outage scenarios' budgets and power caps: the market spend per instance (O, 3, T) MUSD,
+        # the sites with an offer up in each scenario (S, G) and the calendar year of each period
+        self.mkt_spend = inp.price * hours[None, None, :] * MUSD
+        site_up = np.zeros((S, self.G), dtype=bool)
+        np.logical_or.at(site_up, (slice(None), inp.offer_site), inp.up[:S])
+        self.site_up = site_up
+        self.year_of_t = np.searchsorted(inp.budget_years, inp.tl.calendar_year)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -202,7 +223,7 @@ def build_linopy(inp: PlanInputs, *, integer: bool = False, outages: bool = True
     R = m.add_variables(
         lower=0, upper=da(d.r_ub, "o", "t"), coords=r_mask.coords, name="capacity", mask=r_mask
     )
-    cov = da(d.cov.astype(float), "k", "start", "t")
+    cov = da(d.cov.astype(float), "o", "k", "start", "t")
     m.add_constraints(
         R - (x * cov).sum(["k", "start"]) == da(inp.existing, "o", "t"),
         name="reserved-balance",
@@ -254,6 +275,15 @@ def build_linopy(inp: PlanInputs, *, integer: bool = False, outages: bool = True
         name="demand",
         mask=need_mask,
     )
+    if S > 1:
+        out = {"scen": np.arange(1, S)}
+        onb_rhs = np.broadcast_to(d.onb_rhs[:, :, None], d.onb_mask.shape)
+        m.add_constraints(
+            u.sel(scen=0, drop=True) - u.sel(scen=out["scen"])
+            <= da(onb_rhs, "w", "t", "scen", **out),
+            name="outage-not-better",
+            mask=da(d.onb_mask, "w", "t", "scen", **out),
+        )
     # training
     if len(d.train):
         tw = {"w": d.train}
@@ -281,7 +311,7 @@ def build_linopy(inp: PlanInputs, *, integer: bool = False, outages: bool = True
         sw = {"w": d.single}
         b_mask = da(d.b_mask, "w", "g", **sw)
         b = m.add_variables(binary=True, coords=b_mask.coords, name="site", mask=b_mask)
-        m.add_constraints(b.sum("g") == 1, name="site-choice")
+        m.add_constraints(b.sum("g") == 1, name="site-choice", mask=b_mask.any("g"))
         site_of = xr.DataArray(inp.offer_site, coords={"o": coords["o"]}, dims="o", name="g")
         per_site = z.sel(w=d.single, scen=0).sum("m").groupby(site_of).sum()
         m.add_constraints(
@@ -343,6 +373,28 @@ def build_linopy(inp: PlanInputs, *, integer: bool = False, outages: bool = True
                 name="power-total",
                 mask=da(total_capped, "t"),
             )
+    # power in each outage scenario: the reserved capacity that is up + that scenario's market
+    if S > 1 and (site_capped.any() or total_capped.any()):
+        out = {"scen": np.arange(1, S)}
+        up_mw = da(inp.up[1:S].T * d.mw[:, None], "o", "scen", **out)  # (o, scen) MW per R
+        out_mkt = z.sel(scen=out["scen"], m=[ONDEMAND, SPOT])
+        load = R * up_mw + (out_mkt * da(d.mw, "o")).sum(["w", "m"])  # (o, t, scen) MW
+        if site_capped.any():
+            site_of = xr.DataArray(inp.offer_site, coords={"o": coords["o"]}, dims="o", name="g")
+            cap_mw = np.where(site_capped, inp.site_power_mw, 0.0)
+            m.add_constraints(
+                load.groupby(site_of).sum() <= da(cap_mw, "g", "t"),
+                name="power-site-outage",
+                mask=da(
+                    d.site_up[1:].T[:, None, :] & site_capped[:, :, None], "g", "t", "scen", **out
+                ),
+            )
+        if total_capped.any():
+            m.add_constraints(
+                load.sum("o") <= da(np.where(total_capped, inp.total_power_mw, 0.0), "t"),
+                name="power-total-outage",
+                mask=da(np.broadcast_to(total_capped[:, None], (T, S - 1)), "t", "scen", **out),
+            )
     # budget
     if len(inp.budget_years):
         years = inp.budget_years
@@ -354,6 +406,24 @@ def build_linopy(inp: PlanInputs, *, integer: bool = False, outages: bool = True
             (spend * da(ind, "y", "t")).sum(["p", "t"]) <= da(inp.budget_usd * MUSD - const, "y"),
             name="budget",
         )
+        if S > 1:
+            # each outage scenario's year: reserved spend (paid whatever is down, held once per
+            # year in reserved-spend[y]) + that scenario's on-demand and spot spend <= budget
+            res = m.add_variables(lower=0, coords=da(const, "y").coords, name="reserved-spend")
+            res_coef = np.einsum("okst,yt->oksy", d.spend_x, ind)  # MUSD per reservation per year
+            m.add_constraints(
+                res - (x * da(res_coef, "o", "k", "start", "y")).sum(["o", "k", "start"]) == 0,
+                name="reserved-spend-balance",
+            )
+            out = {"scen": np.arange(1, S)}
+            mk = {"m": np.array([ONDEMAND, SPOT])}
+            out_mkt = z.sel(scen=out["scen"], m=[ONDEMAND, SPOT])
+            spend_t = (out_mkt * da(d.mkt_spend[:, 1:], "o", "m", "t", **mk)).sum(["w", "o", "m"])
+            year_of = xr.DataArray(year_of_t, coords={"t": coords["t"]}, dims="t", name="y")
+            m.add_constraints(
+                res + spend_t.groupby(year_of).sum() <= da(inp.budget_usd * MUSD - const, "y"),
+                name="budget-outage",
+            )
     # take-or-pay
     if len(d.live):
         live = d.live
@@ -408,11 +478,15 @@ def build_pyomo(inp: PlanInputs, *, integer: bool = False, outages: bool = True)
     mdl.X = pe.Set(initialize=x_keys, dimen=3, ordered=False)
     mdl.x = pe.Var(mdl.X, domain=pe.NonNegativeIntegers if integer else pe.NonNegativeReals)
     x_cost = d.x_cost
-    L = inp.term_periods.tolist()
+    lead, term_len = inp.lead.tolist(), inp.term_len.tolist()
+    # periods each reservation covers: from s + lead[o], term_len[o][k] periods, cut at T
+    span = {
+        (o, k, s): range(s + lead[o], min(s + lead[o] + term_len[o][k], T)) for o, k, s in x_keys
+    }
     cover: dict[tuple, list[tuple]] = defaultdict(list)  # (o, t) -> x keys active in t
-    for o, k, s in x_keys:
-        for t in range(s, min(s + L[k], T)):
-            cover[o, t].append((o, k, s))
+    for key, periods in span.items():
+        for t in periods:
+            cover[key[0], t].append(key)
     # capacity R[o,t]
     r_keys = [(o, t) for o in np.flatnonzero(d.r_offer).tolist() for t in range(T)]
     r_ub = d.r_ub
@@ -489,6 +563,14 @@ def build_pyomo(inp: PlanInputs, *, integer: bool = False, outages: bool = True)
             == float(need[w, t, s])
         ),
     )
+    onb_keys = [(w, t, s) for w, t, s in u_keys if s > 0]
+    if onb_keys:
+        onb_rhs = d.onb_rhs
+        mdl.ONB = pe.Set(initialize=onb_keys, dimen=3, ordered=False)
+        mdl.outage_not_better = pe.Constraint(
+            mdl.ONB,
+            rule=lambda m, w, t, s: m.u[w, t, 0] - m.u[w, t, s] <= float(onb_rhs[w, t]),
+        )
     objective = [
         quicksum(float(x_cost[key]) * mdl.x[key] for key in x_keys),
         quicksum(
@@ -543,7 +625,8 @@ def build_pyomo(inp: PlanInputs, *, integer: bool = False, outages: bool = True)
         mdl.B = pe.Set(initialize=b_keys, dimen=2, ordered=False)
         mdl.b = pe.Var(mdl.B, domain=pe.Binary)
         sites_of = _groups([(w,) for w, _g in b_keys], [g for _w, g in b_keys])
-        mdl.SW = pe.Set(initialize=sorted(single), ordered=False)
+        # a run with no allocation column has no site to choose (and no site-choice row)
+        mdl.SW = pe.Set(initialize=sorted({w for w, _g in b_keys}), ordered=False)
         mdl.site_choice = pe.Constraint(
             mdl.SW, rule=lambda m, w: quicksum(m.b[w, g] for g in sites_of[(w,)]) == 1
         )
@@ -578,8 +661,8 @@ def build_pyomo(inp: PlanInputs, *, integer: bool = False, outages: bool = True)
     spend = None
     if d.need_spend:
         entries: dict[tuple, list[tuple[float, Any]]] = defaultdict(list)
-        for o, k, s in x_keys:
-            for t in range(s, min(s + L[k], T)):
+        for (o, k, s), periods in span.items():
+            for t in periods:
                 entries[int(prov[o]), t].append((float(d.unit[o, k, t]), mdl.x[o, k, s]))
         for key in base_mkt:
             w, o, mk, t, _s = key
@@ -632,6 +715,48 @@ def build_pyomo(inp: PlanInputs, *, integer: bool = False, outages: bool = True)
                 rows,
                 rule=lambda m, t: quicksum(c * v for c, v in by_t[(t,)]) <= float(total_mw[t]),
             )
+    S = d.S
+    out_mkt = [k for k in z_keys if k[4] > 0 and k[2] != RESERVED]
+    if S > 1 and (site_capped.any() or total_capped.any()):
+        # each outage scenario: the reserved capacity that is up + that scenario's market
+        mw = d.mw
+        up = inp.up
+        site = inp.offer_site
+        o_load = [
+            (s, int(site[o]), t, float(mw[o]), mdl.R[o, t])
+            for s in range(1, S)
+            for o, t in r_keys
+            if up[s, o]
+        ] + [(k[4], int(site[k[1]]), k[3], float(mw[k[1]]), mdl.z[k]) for k in out_mkt]
+        o_load = [e for e in o_load if e[3] != 0]
+        if site_capped.any():
+            by_sgt = _groups([e[:3] for e in o_load], [(e[3], e[4]) for e in o_load])
+            cap_mw = inp.site_power_mw
+            rows = [
+                (s, int(g), int(t))
+                for s in range(1, S)
+                for g, t in zip(*np.nonzero(site_capped), strict=True)
+                if d.site_up[s, g] and (s, int(g), int(t)) in by_sgt
+            ]
+            mdl.power_site_outage = pe.Constraint(
+                rows,
+                rule=lambda m, s, g, t: (
+                    quicksum(c * v for c, v in by_sgt[s, g, t]) <= float(cap_mw[g, t])
+                ),
+            )
+        if total_capped.any():
+            by_st = _groups([(e[0], e[2]) for e in o_load], [(e[3], e[4]) for e in o_load])
+            rows = [
+                (s, int(t))
+                for s in range(1, S)
+                for t in np.flatnonzero(total_capped)
+                if (s, int(t)) in by_st
+            ]
+            total_mw = inp.total_power_mw
+            mdl.power_total_outage = pe.Constraint(
+                rows,
+                rule=lambda m, s, t: quicksum(c * v for c, v in by_st[s, t]) <= float(total_mw[t]),
+            )
     # budget
     if len(inp.budget_years):
         years = inp.budget_years
@@ -645,6 +770,36 @@ def build_pyomo(inp: PlanInputs, *, integer: bool = False, outages: bool = True)
                 <= float(budget[y] * MUSD - const[y])
             ),
         )
+        if S > 1:
+            # each outage scenario's year: reserved spend (paid whatever is down, held once per
+            # year in reserved_spend[y]) + that scenario's on-demand and spot spend <= budget
+            Y = len(years)
+            mdl.reserved_spend = pe.Var(range(Y), domain=pe.NonNegativeReals)
+            res_terms: dict[int, dict[tuple, float]] = defaultdict(lambda: defaultdict(float))
+            for (o, k, s), periods in span.items():
+                for t in periods:
+                    res_terms[int(year_of_t[t])][o, k, s] += float(d.unit[o, k, t])
+            mdl.reserved_spend_balance = pe.Constraint(
+                range(Y),
+                rule=lambda m, y: (
+                    m.reserved_spend[y]
+                    - quicksum(c * m.x[key] for key, c in res_terms[y].items() if c != 0)
+                    == 0
+                ),
+            )
+            mkt_spend = d.mkt_spend
+            by_sy = _groups(
+                [(k[4], int(year_of_t[k[3]])) for k in out_mkt],
+                [(float(mkt_spend[k[1], k[2], k[3]]), mdl.z[k]) for k in out_mkt],
+            )
+            mdl.budget_outage = pe.Constraint(
+                [(s, y) for s in range(1, S) for y in range(Y)],
+                rule=lambda m, s, y: (
+                    m.reserved_spend[y]
+                    + quicksum(c * v for c, v in by_sy.get((s, y), ()) if c != 0)
+                    <= float(budget[y] * MUSD - const[y])
+                ),
+            )
     # take-or-pay
     if len(d.live):
         live = d.live.tolist()
