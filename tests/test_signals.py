@@ -319,3 +319,26 @@ def test_an_interrupted_write_keeps_the_previous_plan_json(
     with pytest.raises(KeyboardInterrupt):
         result.to_json(target)
     assert_clean(tmp_path, "plan.json", {"plan.json"})
+
+
+def test_a_ctrl_c_swallowed_before_the_body_still_ends_in_130() -> None:
+    """A KeyboardInterrupt that a C callback swallowed while the command's modules imported
+    ("Exception ignored in ...") left only the note of the SIGINT: the body must not run."""
+    import io
+
+    import typer
+    from rich.console import Console
+
+    from hyperplan.cli import runner
+
+    ran = []
+    err = Console(file=io.StringIO(), width=100)
+    runner._SigintSeen.seen = True  # what on_int notes before it raises
+    with pytest.raises(typer.Exit) as exit_info:
+        runner.run_command(lambda: ran.append(1), err=err)
+    assert exit_info.value.exit_code == 130
+    assert ran == []
+    assert err.file.getvalue() == "interrupted: nothing was written\n"  # type: ignore[attr-defined]
+    assert runner._SigintSeen.seen is False  # the next command (in this process) starts clear
+    runner.run_command(lambda: ran.append(1), err=err)
+    assert ran == [1]

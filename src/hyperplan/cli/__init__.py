@@ -55,6 +55,14 @@ def main() -> None:
         signal.signal(signal.SIGINT, signal.default_int_handler)  # commands clean up, then 130
     try:
         run()
+    except SystemExit as exc:
+        if exc.code == EXIT_SIGINT:
+            # Interrupted, cleaned up and said so. Leave with 130 now: when a library had the
+            # KeyboardInterrupt pass through PyRun_* code (pyo3 and Cython modules do),
+            # CPython marks it unhandled and, whatever the exit status asked, ends the process
+            # by SIGINT after finalising (status -2 to a parent, not 130).
+            _exit_interrupted(signal.SIGINT, None)
+        raise
     finally:
         if previous is not None:  # the interpreter's shutdown: a Ctrl-C now ends it quietly
             signal.signal(signal.SIGINT, _exit_interrupted)

@@ -30,7 +30,14 @@ from hyperplan.cli.outputs import check as check_outputs
 from hyperplan.cli.outputs import is_stdout, write_output
 from hyperplan.cli.progress import solver_status
 from hyperplan.cli.report import register as register_report
-from hyperplan.cli.runner import EXIT_BROKEN_PIPE, EXIT_SIGINT, on_term, run_command
+from hyperplan.cli.runner import (
+    EXIT_BROKEN_PIPE,
+    EXIT_SIGINT,
+    on_int,
+    on_term,
+    quiet_unraisable,
+    run_command,
+)
 from hyperplan.cli.schema import register as register_docs
 from hyperplan.cli.server import register as register_server
 from hyperplan.cli.simulate import register as register_simulate
@@ -616,6 +623,10 @@ def _flush_stdout() -> bool:
 def run() -> None:
     """Run the app on ``sys.argv`` (:func:`hyperplan.cli.main` calls it after start-up)."""
     signal.signal(signal.SIGTERM, on_term)  # also while typer parses the arguments
+    # and SIGINT noted as well as raised: a KeyboardInterrupt that a C callback swallows while
+    # the command's modules import ("Exception ignored in ...") is still honoured (run_command)
+    signal.signal(signal.SIGINT, on_int)
+    sys.unraisablehook = quiet_unraisable(sys.unraisablehook)  # no "Exception ignored" traceback
     try:
         app()
     except SystemExit:

@@ -62,7 +62,7 @@ def on_int(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
-def _unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
+def quiet_unraisable(hook: Callable[[Any], None]) -> Callable[[Any], None]:
     """An unraisable-exception hook that stays silent about an interruption (it is honoured
     when the body returns, :class:`_SigintSeen`) and passes anything else to ``hook``."""
 
@@ -86,10 +86,11 @@ def run_command(action: Callable[[], T], err: Console | None = None) -> T:
     except ValueError:  # not the main thread (a test runner's worker): no handler to install
         previous = previous_int = None
     reset_written()
-    _SigintSeen.seen = False
     previous_hook = sys.unraisablehook
-    sys.unraisablehook = _unraisable(previous_hook)
+    sys.unraisablehook = quiet_unraisable(previous_hook)
     try:
+        if _SigintSeen.seen:  # a Ctrl-C before the body (while its modules imported), swallowed
+            raise KeyboardInterrupt
         result = action()
         if _SigintSeen.seen:  # the KeyboardInterrupt was swallowed somewhere: still honour it
             raise KeyboardInterrupt
@@ -128,6 +129,7 @@ def run_command(action: Callable[[], T], err: Console | None = None) -> T:
         )
         raise typer.Exit(1) from None
     finally:
+        _SigintSeen.seen = False  # honoured above: the next command (tests run many) starts clear
         sys.unraisablehook = previous_hook
         if previous is not None:
             signal.signal(signal.SIGTERM, previous)
