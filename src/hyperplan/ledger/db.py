@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import BigInteger, Engine, Integer, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -118,8 +118,22 @@ def wrap_db_errors(ledger: Ledger | None, url: URL | None = None) -> Iterator[No
         raise error(f"ledger database {where}: {reason}") from None
 
 
+class _IntegerBoundAsBigint(BigInteger):
+    """How an ``Integer`` value is sent to PostgreSQL: cast ``::BIGINT``, not ``::INTEGER``.
+
+    The ids are ``INTEGER`` columns (up to 2**31 - 1) while the API takes ids up to 2**62; with
+    SQLAlchemy's default ``%(id)s::INTEGER`` a lookup of id 3000000000 failed in PostgreSQL
+    ("integer out of range") instead of finding nothing. ``int4 = int8`` is an indexed
+    comparison, and an insert of a value that fits still goes into the ``INTEGER`` column."""
+
+    render_bind_cast = True
+
+
 def make_engine(url: URL) -> Engine:
-    """An engine for ``url``: SQLite with foreign keys on and a busy timeout."""
+    """An engine for ``url``: SQLite with foreign keys on and a busy timeout; PostgreSQL with a
+    liveness check of each pooled connection before use (``pool_pre_ping``: after a restart of
+    the server the dead connections are replaced, not handed out) and integer parameters sent
+    as ``BIGINT`` (:class:`_IntegerBoundAsBigint`)."""
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
@@ -130,7 +144,10 @@ def make_engine(url: URL) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    dialect = engine.dialect
+    dialect.colspecs = {**type(dialect).colspecs, Integer: _IntegerBoundAsBigint}  # type: ignore[misc]
+    return engine
 
 
 def open_ledger(db: str | os.PathLike[str] | URL | None = None, *, migrate: bool = True) -> Ledger:
