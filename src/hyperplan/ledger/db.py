@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import BigInteger, Engine, Integer, create_engine, event, inspect
+from sqlalchemy import Engine, Integer, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -118,22 +118,25 @@ def wrap_db_errors(ledger: Ledger | None, url: URL | None = None) -> Iterator[No
         raise error(f"ledger database {where}: {reason}") from None
 
 
-class _IntegerBoundAsBigint(BigInteger):
-    """How an ``Integer`` value is sent to PostgreSQL: cast ``::BIGINT``, not ``::INTEGER``.
+class _IntegerSizedByValue(Integer):
+    """How an ``Integer`` parameter is sent to PostgreSQL: without SQLAlchemy's ``::INTEGER``
+    cast, so psycopg types it by its value (``smallint``, ``integer``, ``bigint``).
 
     The ids are ``INTEGER`` columns (up to 2**31 - 1) while the API takes ids up to 2**62; with
-    SQLAlchemy's default ``%(id)s::INTEGER`` a lookup of id 3000000000 failed in PostgreSQL
-    ("integer out of range") instead of finding nothing. ``int4 = int8`` is an indexed
-    comparison, and an insert of a value that fits still goes into the ``INTEGER`` column."""
+    ``%(id)s::INTEGER`` a lookup of id 3000000000 failed in PostgreSQL ("integer out of
+    range": a 503 or a 422 naming the database) instead of finding nothing. ``int4 = int8`` is
+    an indexed comparison, and a value that fits still goes into an ``INTEGER`` column. (A cast
+    to ``BIGINT`` instead breaks SQLAlchemy's own reflection: ``generate_subscripts(int2vector,
+    bigint)`` does not exist.)"""
 
-    render_bind_cast = True
+    render_bind_cast = False
 
 
 def make_engine(url: URL) -> Engine:
     """An engine for ``url``: SQLite with foreign keys on and a busy timeout; PostgreSQL with a
     liveness check of each pooled connection before use (``pool_pre_ping``: after a restart of
     the server the dead connections are replaced, not handed out) and integer parameters sent
-    as ``BIGINT`` (:class:`_IntegerBoundAsBigint`)."""
+    typed by value (:class:`_IntegerSizedByValue`)."""
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
@@ -146,7 +149,7 @@ def make_engine(url: URL) -> Engine:
         return engine
     engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
     dialect = engine.dialect
-    dialect.colspecs = {**type(dialect).colspecs, Integer: _IntegerBoundAsBigint}  # type: ignore[misc]
+    dialect.colspecs = {**type(dialect).colspecs, Integer: _IntegerSizedByValue}  # type: ignore[misc]
     return engine
 
 
