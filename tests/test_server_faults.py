@@ -348,3 +348,52 @@ def test_a_job_id_beyond_64_bits_is_refused_or_not_found(
         ledger.dispose()
     # PostgreSQL: 404 (found nothing; was 503 "bigint out of range" with the database URL)
     assert r.status_code in (404, 422), r.text
+
+
+# ----------------------------------------------------------------------------------------------
+# a transaction whose connection drops under it
+# ----------------------------------------------------------------------------------------------
+
+
+def test_a_transaction_whose_connection_is_killed_runs_again(postgres_url: str) -> None:
+    """PostgreSQL ends the session mid-transaction (as a restart does): run_transaction runs
+    the work again on a fresh connection; a failure that is not a dropped connection is not
+    run again."""
+    from sqlalchemy import text
+
+    from hyperplan.ledger.db import open_ledger, run_transaction
+    from hyperplan.ledger.errors import LedgerError, LedgerUnavailable
+
+    ledger_db._empty_postgres(postgres_url)
+    ledger = open_ledger(postgres_url)
+    calls: list[int] = []
+
+    def killed_once(s) -> int:  # type: ignore[no-untyped-def]
+        calls.append(s.scalar(text("SELECT pg_backend_pid()")))
+        if len(calls) == 1:
+            s.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return int(s.scalar(text("SELECT 6 * 7")))
+
+    def always_killed(s) -> int:  # type: ignore[no-untyped-def]
+        calls.append(0)
+        s.execute(text("SELECT pg_terminate_backend(pg_backend_pid())"))
+        return 0
+
+    def bad_sql(s) -> int:  # type: ignore[no-untyped-def]
+        calls.append(0)
+        s.execute(text("SELECT no_such_column FROM workspaces"))
+        return 0
+
+    try:
+        assert run_transaction(ledger, killed_once, pause=0.0) == 42
+        assert len(calls) == 2 and calls[0] != calls[1]  # a second backend, a second run
+        calls.clear()
+        with pytest.raises(LedgerUnavailable, match="terminat"):
+            run_transaction(ledger, always_killed, attempts=3, pause=0.0)
+        assert len(calls) == 3
+        calls.clear()
+        with pytest.raises(LedgerError, match="no_such_column") as raised:
+            run_transaction(ledger, bad_sql, pause=0.0)
+        assert len(calls) == 1 and not isinstance(raised.value, LedgerUnavailable)
+    finally:
+        ledger.dispose()

@@ -11,10 +11,10 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Integer, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
@@ -29,6 +29,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperplan.ledger.errors import LedgerError, LedgerUnavailable
+
+T = TypeVar("T")
 
 DEFAULT_PATH = Path(".hyperplan") / "ledger.db"
 """The default ledger: a SQLite file under the working directory."""
@@ -103,6 +105,39 @@ class Ledger:
     def dispose(self) -> None:
         """Close every pooled connection."""
         self.engine.dispose()
+
+
+def run_transaction(
+    ledger: Ledger,
+    work: Callable[[Session], T],
+    *,
+    attempts: int = 3,
+    pause: float = 0.2,
+) -> T:
+    """``work(session)`` in one transaction, run again (up to ``attempts`` times in all, after
+    ``pause`` × attempt seconds) when the database connection dropped under it: an error on
+    which SQLAlchemy invalidated the connection (PostgreSQL restarted or killed the session).
+    Any other failure, or the last attempt's, is raised as from :meth:`Ledger.transaction`.
+
+    ``work`` must be safe to run twice: the connection may drop after the commit reached the
+    database but before its answer did."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with ledger.sessions() as session:
+                try:
+                    result = work(session)
+                    session.commit()
+                    return result
+                except BaseException:
+                    with contextlib.suppress(SQLAlchemyError):  # the connection may be dead
+                        session.rollback()
+                    raise
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts:
+                with wrap_db_errors(ledger):
+                    raise
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 @contextlib.contextmanager

@@ -7,7 +7,9 @@ no session), the id of the API token signed in with (not its text), the session'
 and three times: created, last seen, expires. So a session survives a restart of
 ``hyperplan serve`` and is the same in every worker process of it.
 
-Each request reads the session joined with its token: a revoked token's sessions are refused
+Every read and write runs in :func:`~hyperplan.ledger.db.run_transaction`: a connection
+dropped under it (PostgreSQL restarted) is retried on a fresh one. Each request reads the
+session joined with its token: a revoked token's sessions are refused
 (and deleted) at once, and the role is always the token's current one. A session ends after
 ``idle_seconds`` without a request (its clock is moved on at most every
 :data:`TOUCH_SECONDS`, so a page view writes at most once a minute) and at the latest
@@ -25,9 +27,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session as OrmSession
 
 from hyperplan.ledger.access import ApiToken, Grant, User
-from hyperplan.ledger.db import Ledger
+from hyperplan.ledger.db import Ledger, run_transaction
 from hyperplan.ledger.models import ConsoleSession, Workspace, utcnow
 
 COOKIE = "hp_console"
@@ -85,7 +88,8 @@ class SessionStore:
         Expired sessions are deleted, and the least recently seen beyond ``max_sessions``."""
         sid = secrets.token_urlsafe(32)
         now = utcnow()
-        with self._ledger().transaction() as s:
+
+        def work(s: OrmSession) -> None:
             s.execute(delete(ConsoleSession).where(ConsoleSession.expires_at <= now))
             held = s.scalar(select(func.count()).select_from(ConsoleSession)) or 0
             if held >= self.max_sessions:
@@ -106,6 +110,8 @@ class SessionStore:
                     expires_at=self._expiry(now, now),
                 )
             )
+
+        run_transaction(self._ledger(), work)
         return sid
 
     def get(self, sid: str | None) -> Session | None:
@@ -114,7 +120,8 @@ class SessionStore:
         if not sid or len(sid) > SID_MAX:
             return None
         now = utcnow()
-        with self._ledger().transaction() as s:
+
+        def work(s: OrmSession) -> Session | None:
             row = s.execute(
                 select(
                     ConsoleSession, ApiToken.role, ApiToken.revoked_at, User.name, Workspace.name
@@ -136,11 +143,13 @@ class SessionStore:
             grant = Grant(token_id=found.token_id, user=user, workspace=workspace, role=role)
             return Session(grant=grant, csrf=found.csrf, last_used=found.last_seen_at)
 
+        return run_transaction(self._ledger(), work)
+
     def drop(self, sid: str | None) -> None:
         """End session ``sid`` (sign-out); unknown ids are ignored."""
         if sid and len(sid) <= SID_MAX:
-            with self._ledger().transaction() as s:
-                s.execute(delete(ConsoleSession).where(ConsoleSession.id == digest(sid)))
+            doomed = delete(ConsoleSession).where(ConsoleSession.id == digest(sid))
+            run_transaction(self._ledger(), lambda s: s.execute(doomed))
 
 
 def same_secret(given: str | None, expected: str) -> bool:
