@@ -397,3 +397,51 @@ def test_a_transaction_whose_connection_is_killed_runs_again(postgres_url: str) 
         assert len(calls) == 1 and not isinstance(raised.value, LedgerUnavailable)
     finally:
         ledger.dispose()
+
+
+FOCUS_HEADER = (
+    "ChargePeriodStart,ChargeCategory,PricingCategory,BilledCost,EffectiveCost,"
+    "CommitmentDiscountId,CommitmentDiscountStatus,ProviderName,SkuId,ConsumedQuantity,"
+    "ConsumedUnit\n"
+)
+FOCUS_ROW = ",Usage,Committed,0.00,30.00,ri-1,Used,AWS,p5.48xlarge,1,Hours\n"
+
+
+@pytest.mark.parametrize("start", ["inf", "-infinity", "10000-01-01T00:00:00Z"])
+@pytest.mark.parametrize("second_row", [False, True])
+def test_an_upload_with_a_start_beyond_the_calendar_is_located_not_500(
+    db_url: str, start: str, second_row: bool
+) -> None:
+    """Found by probing /actuals/imports with odd values per column: DuckDB reads 'inf' and
+    '-infinity' as dates (and years above 9999), which then failed converting to Python
+    datetimes: a 500 over HTTP, 'internal error' in the CLI. Now a located 422, nothing
+    stored."""
+    from sqlalchemy import func, select
+
+    from hyperplan.ledger.actuals_store import ActualsImport
+
+    body = FOCUS_HEADER + start + FOCUS_ROW
+    if second_row:  # a good row too: the typed CSV read takes the column as dates
+        body += "2027-01-01T00:00:00Z" + FOCUS_ROW
+    ledger, client, headers = _client_with_token(db_url)
+    try:
+        with client as c:
+            r = c.post(
+                f"/api/v1/{WS}/actuals/imports",
+                params={"filename": "bill.csv"},
+                content=body.encode(),
+                headers={**headers, "Content-Type": "text/csv"},
+            )
+        with ledger.transaction() as s:
+            stored = s.scalar(select(func.count()).select_from(ActualsImport))
+    finally:
+        ledger.dispose()
+    assert r.status_code == 422, r.text
+    (problem,) = r.json()["problems"]
+    assert (problem["file"], problem["line"], problem["path"]) == (
+        "bill.csv",
+        2,
+        "ChargePeriodStart",
+    )
+    assert problem["message"] == f"expected an ISO 8601 date-time (found {start!r})"
+    assert stored == 0

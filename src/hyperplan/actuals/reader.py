@@ -273,7 +273,10 @@ def typed_pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str
         f"strftime(max({start}), {_ISO_FAST}) AS _max_start",
         "0 AS _end_bad",
         # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read
-        f"count_if({start} IS NULL OR coalesce({finite}, false)) "
+        # a start the typed read took as a date outside years 1-9999 (-infinity, 10000-01-01)
+        # sends the file to the full query, which refuses it located (ts_expr)
+        f"count_if(coalesce(year({start}) NOT BETWEEN 1 AND 9999, true) "
+        f"OR coalesce({finite}, false)) "
         '+ 0 * count("ChargePeriodEnd") AS _nbad',
     ]
     return f"SELECT {', '.join(parts)} FROM ({raw}) GROUP BY ALL"
@@ -354,7 +357,8 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping, *, fast: boo
             f"count_if(_fs IS NULL OR {failed}) AS _nbad",
         ]
     cast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
-    cast += f", try_strptime({start}, {_ISO_FAST}) AS _fs"
+    fs = f"try_strptime({start}, {_ISO_FAST})"  # also reads 'infinity': not a date here
+    cast += f", CASE WHEN isfinite({fs}) THEN {fs} END AS _fs"
     return f"SELECT {', '.join(parts)} FROM (SELECT *, {cast} FROM focus_raw) GROUP BY ALL"
 
 
