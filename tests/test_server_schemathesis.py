@@ -3,7 +3,8 @@
 Every operation is called with examples generated from its schema (bounded: a few per
 operation, no deadline), on SQLite and PostgreSQL, with an admin token of the workspace so the
 requests reach the code behind the auth check (the auth itself is tested in test_server.py).
-The ledger holds an adopted plan, so generated ids sometimes hit real commitments.
+The ledger holds an adopted plan, so generated ids sometimes hit real commitments, and an
+imported FOCUS export, so the actuals report runs.
 
 A longer hunt: ``HYPERPLAN_FUZZ_EXAMPLES=200 HYPERPLAN_FUZZ_SEED=7`` (examples per operation,
 and a seed instead of the derandomised default); ``HYPERPLAN_FUZZ_PATHS=/actuals`` keeps only
@@ -38,6 +39,16 @@ PATHS = os.environ.get("HYPERPLAN_FUZZ_PATHS") or ""
 """Only operations whose path contains this text (empty: all)."""
 
 
+BILL = (
+    "ChargePeriodStart,ChargeCategory,PricingCategory,BilledCost,EffectiveCost,"
+    "CommitmentDiscountId,CommitmentDiscountStatus,ProviderName,SkuId,ConsumedQuantity,"
+    "ConsumedUnit\n"
+    "2027-01-01T00:00:00Z,Usage,Committed,0.00,30.00,ri-1,Used,AWS,p5.48xlarge,1,Hours\n"
+    "2027-01-02T00:00:00Z,Usage,Standard,50.00,50.00,,,AWS,p5.48xlarge,2,Hours\n"
+)
+"""A small FOCUS export imported before the walk."""
+
+
 @pytest.fixture
 def api_schema(ledger):
     from hyperplan.server.app import create_app
@@ -51,6 +62,13 @@ def api_schema(ledger):
             headers={"Authorization": f"Bearer {token}"},
         )
         assert r.status_code == 201
+        r = c.post(  # stored actuals: the report route runs its code, not only its 404
+            f"/api/v1/{WS}/actuals/imports",
+            params={"filename": "bill.csv"},
+            content=BILL.encode(),
+            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+        )
+        assert r.status_code == 201, r.text
     app = create_app(ledger=ledger)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=NO_HTTPX2)
