@@ -199,7 +199,7 @@ def test_postgres_restarted_under_load_no_job_lost_or_run_twice(
                for i in range(2)]  # fmt: skip
     headers = {"Authorization": f"Bearer {token}"}
     stop = threading.Event()
-    answers: list[tuple[float, int, str]] = []  # (monotonic time, status, body) of each read
+    answers: list[tuple[float, int, str]] = []  # (monotonic time sent, status, body) of each read
     lock = threading.Lock()
 
     def read() -> None:  # a reader: the ledger and job endpoints, in a loop
@@ -209,13 +209,14 @@ def test_postgres_restarted_under_load_no_job_lost_or_run_twice(
         ) as c:
             while not stop.is_set():
                 for path in ("/commitments", "/jobs", "/audit", ""):
+                    sent = time.monotonic()
                     try:
                         r = c.get(path)
                         code, body = r.status_code, r.text[:500]
                     except httpx.HTTPError as exc:
                         code, body = 0, repr(exc)
                     with lock:
-                        answers.append((time.monotonic(), code, body))
+                        answers.append((sent, code, body))
                     if code != 200:
                         time.sleep(0.2)  # what a client does on 503 + Retry-After
 
@@ -273,8 +274,11 @@ def test_postgres_restarted_under_load_no_job_lost_or_run_twice(
         assert sorted(j["plan_run_id"] for j in jobs) == runs
         codes = {code for _, code, _ in answers}
         assert codes <= {200, 503}, [a for a in answers if a[1] not in (200, 503)][:5]
+        # a 503 only for a read sent while PostgreSQL was down or coming back (sent before the
+        # first read that succeeded after it); the answer may arrive later on a loaded machine
         outage = [a for a in answers if a[1] == 503]
-        assert outage and all(down <= t <= back + recovered + 1 for t, _, _ in outage), outage[:5]
+        late = [(t - back, body) for t, code, body in outage if not down <= t <= back + recovered]
+        assert outage and late == [], (recovered, late[:5])
         assert all("database unavailable:" in body for _, _, body in outage), outage[:5]
         assert [a for a in answers if a[0] > back + recovered + 1][-1][1] == 200  # reads resume
         assert recovered < RECOVERY_SECONDS
