@@ -41,6 +41,9 @@ RECOVERY_SECONDS = 30.0
 """The server answers reads again within this many seconds of PostgreSQL being back."""
 DOWN_SECONDS = 4.0
 """How long the private PostgreSQL stays stopped, seconds."""
+IN_FLIGHT = 5.0
+"""A read sent this long (seconds) before PostgreSQL was stopped may still meet the outage
+(queued in the server's thread pool on a loaded machine)."""
 READ_TIMEOUT = 60.0
 """The readers' HTTP timeout, seconds: far above any answer, 503s included (the CI run of
 2026-12-06 failed on a 10 s timeout while the machine's PostgreSQL restarted)."""
@@ -277,9 +280,14 @@ def test_postgres_restarted_under_load_no_job_lost_or_run_twice(
         # a 503 only for a read sent while PostgreSQL was down or coming back (sent before the
         # first read that succeeded after it); the answer may arrive later on a loaded machine
         outage = [a for a in answers if a[1] == 503]
-        late = [(t - back, body) for t, code, body in outage if not down <= t <= back + recovered]
+        # (or in flight when it stopped: sent up to IN_FLIGHT seconds before)
+        window = (down - IN_FLIGHT, back + recovered)
+        late = [(t - back, body) for t, _, body in outage if not window[0] <= t <= window[1]]
         assert outage and late == [], (recovered, late[:5])
-        assert all("database unavailable:" in body for _, _, body in outage), outage[:5]
+        # the job routes (routes_jobs.py) word their own 503: "the ledger database is not
+        # available: ..." (naming the database URL: reported to that file's owner)
+        said = ("database unavailable:", "the ledger database is not available")
+        assert all(any(x in body for x in said) for _, _, body in outage), outage[:5]
         assert [a for a in answers if a[0] > back + recovered + 1][-1][1] == 200  # reads resume
         assert recovered < RECOVERY_SECONDS
     finally:
