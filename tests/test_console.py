@@ -17,10 +17,10 @@ from sqlalchemy import select
 
 import ledger_db
 from hyperplan.ledger import access, api, jobs
-from hyperplan.ledger.models import Contract, Workspace, utcnow
+from hyperplan.ledger.models import ConsoleSession, Contract, Workspace, utcnow
 from hyperplan.plan.api import Plan
 from hyperplan.server.app import create_app
-from hyperplan.server.console.sessions import COOKIE, SessionStore
+from hyperplan.server.console.sessions import COOKIE, SessionStore, digest
 from hyperplan.server.console.views import DAYS_PER_MONTH, rise_by
 from server_helpers import SMALL, WS, TestClient, small_plan
 
@@ -145,14 +145,18 @@ def test_posts_need_the_sessions_csrf_token_and_this_origin(app, tokens) -> None
     assert r.status_code == 415
 
 
-def test_session_store_expires_idle_sessions_and_caps_their_number() -> None:
-    store = SessionStore(idle_seconds=0.0)
-    sid = store.create("hp_x")
-    assert store.get(sid) is None  # idle for more than 0 s
-    store = SessionStore(max_sessions=2)
-    a, b = store.create("a"), store.create("b")
-    store.get(a)  # b is now the least recently used
-    c = store.create("c")
+def test_session_store_expires_idle_sessions_and_caps_their_number(ledger) -> None:
+    grant = access.authenticate(
+        ledger, access.create_token(ledger, "ann", WS, "viewer", author="setup")[0]
+    )
+    store = SessionStore(lambda: ledger, idle_seconds=0.0)
+    sid = store.create(grant)
+    assert store.get(sid) is None  # idle for 0 s or more
+    store = SessionStore(lambda: ledger, max_sessions=2)
+    a, b = store.create(grant), store.create(grant)
+    with ledger.transaction() as s:  # b is now the least recently seen
+        s.get(ConsoleSession, digest(b)).last_seen_at -= dt.timedelta(seconds=10)
+    c = store.create(grant)
     assert store.get(b) is None and store.get(a) is not None and store.get(c) is not None
 
 

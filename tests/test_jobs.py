@@ -320,7 +320,7 @@ def test_open_ledger_reaches_the_jobs_revision(db_url) -> None:
     try:
         from hyperplan.ledger.db import current_revision, table_names
 
-        assert current_revision(led) == "0004_actuals"  # the head, past 0003_jobs
+        assert current_revision(led) == "0005_console_sessions"  # the head, past 0003_jobs
         assert "jobs" in table_names(led)
     finally:
         led.dispose()

@@ -52,6 +52,7 @@ TABLES = [
     "api_tokens",
     "audit_log",
     "commitments",
+    "console_sessions",
     "contracts",
     "idempotency_keys",
     "jobs",
@@ -129,7 +130,7 @@ def test_migrations_upgrade_from_empty_and_downgrade(db_url) -> None:
         assert current_revision(led) is None
         assert table_names(led) == []
         upgrade(led)
-        assert current_revision(led) == head_revision() == "0004_actuals"
+        assert current_revision(led) == head_revision() == "0005_console_sessions"
         assert table_names(led) == TABLES
         # the migrations build exactly what the models declare (no drift)
         with led.engine.connect() as conn:
@@ -166,7 +167,7 @@ def test_three_processes_opening_a_new_ledger_at_once_all_reach_the_head(db_url)
     ]
     outs = [p.communicate(timeout=120)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0, 0]
-    assert [o.strip() for o in outs] == ["0004_actuals"] * 3
+    assert [o.strip() for o in outs] == ["0005_console_sessions"] * 3
     led = open_ledger(db_url, migrate=False)
     try:
         assert table_names(led) == TABLES

@@ -110,7 +110,7 @@ def test_role_endpoint_table(client, tokens) -> None:
 def test_health_needs_no_token_and_workspaces_needs_one(client, tokens) -> None:
     r = client.get(f"{V1}/health")
     assert r.status_code == 200
-    assert r.json()["status"] == "ok" and r.json()["schema_revision"] == "0004_actuals"
+    assert r.json()["status"] == "ok" and r.json()["schema_revision"] == "0005_console_sessions"
     assert client.get(f"{V1}/workspaces").status_code == 401
     assert client.get(f"{V1}/workspaces", headers=bearer(tokens["revoked"])).status_code == 401
     r = client.get(f"{V1}/workspaces", headers=bearer(tokens["planner"]))

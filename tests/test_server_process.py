@@ -95,7 +95,7 @@ def test_serve_as_a_process_answers_health_and_tokens(db_url, tmp_path) -> None:
     try:
         h = {"Authorization": f"Bearer {token}"}
         health = httpx.get(f"{server.base}/api/v1/health", timeout=10).json()
-        assert health["status"] == "ok" and health["schema_revision"] == "0004_actuals"
+        assert health["status"] == "ok" and health["schema_revision"] == "0005_console_sessions"
         assert health["database"] == ("sqlite" if db_url.startswith("sqlite") else "postgresql")
         r = httpx.get(f"{server.base}/api/v1/ops", headers=h, timeout=10)
         assert r.status_code == 200 and r.json() == {

@@ -322,13 +322,16 @@ _TYPED_SUMS = [
     *(f"sum({_q(c)}) AS {_q(c)}" for c in NUMERIC),
     "count(*) AS _rows",
     f"max({_START}) AS _max_ts",
-    # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read
-    f"count_if({_START} IS NULL OR _fail OR coalesce({_FINITE_FAILS}, false)) "
+    # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read; a
+    # start read as a date outside years 1-9999 (-infinity, 10000-01-01) sends the file to the
+    # full query, which refuses it located
+    f"count_if(coalesce(year({_START}) NOT BETWEEN 1 AND 9999, true) OR _fail "
+    f"OR coalesce({_FINITE_FAILS}, false)) "
     '+ 0 * count("ChargePeriodEnd") AS _nbad',
 ]
 """Aggregates of the typed routes: sums (USD, quantities), rows, latest start, rows whose values
-the plain parse did not read (``_nbad``: a NULL ChargePeriodStart, a Parquet text value that
-did not parse (``_fail``) or a non-finite number)."""
+the plain parse did not read (``_nbad``: a NULL ChargePeriodStart or one outside years
+1-9999, a Parquet text value that did not parse (``_fail``) or a non-finite number)."""
 
 
 def _typed_tail(keys: list[str], nulls: list[str], month: str) -> list[str]:
@@ -433,7 +436,8 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
         f"{end_bad} AS _end_bad",
     ]
     cast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
-    cast += f", try_strptime({start}, {_ISO_FAST}) AS _fs"
+    fs = f"try_strptime({start}, {_ISO_FAST})"  # also reads 'infinity': not a date here
+    cast += f", CASE WHEN isfinite({fs}) THEN {fs} END AS _fs"
     return f"SELECT {', '.join(parts)} FROM (SELECT *, {cast} FROM focus_raw) GROUP BY ALL"
 
 

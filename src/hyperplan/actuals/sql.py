@@ -16,10 +16,14 @@ def num_expr(col: str) -> str:
 
 
 def ts_expr(col: str) -> str:
-    """SQL: text → TIMESTAMP (UTC): ISO 8601 with or without offset, or US ``M/D/YY``."""
+    """SQL: text → TIMESTAMP (UTC): ISO 8601 with or without offset, or US ``M/D/YY``; NULL
+    (not a date) unless its year is 1-9999, the years Python's datetime holds: DuckDB also
+    reads ``inf``, ``-infinity`` and years such as 10000 or -1000, which later failed in
+    ``to_pydatetime`` as an internal error (a 500 on the server) instead of a located one."""
     x = f"trim(CAST({col} AS VARCHAR))"
-    return (
+    ts = (
         f"(CASE WHEN regexp_full_match({x}, '[0-9]{{1,2}}/[0-9]{{1,2}}/[0-9]{{2}}([0-9]{{2}})?') "
         f"THEN try_strptime({x}, ['%m/%d/%y', '%m/%d/%Y']) "
         f"ELSE CAST(TRY_CAST({x} AS TIMESTAMPTZ) AS TIMESTAMP) END)"
     )
+    return f"(CASE WHEN year({ts}) BETWEEN 1 AND 9999 THEN {ts} END)"

@@ -11,12 +11,12 @@ from __future__ import annotations
 import contextlib
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy import Engine, Integer, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -29,6 +29,8 @@ from sqlalchemy.exc import (
 from sqlalchemy.orm import Session, sessionmaker
 
 from hyperplan.ledger.errors import LedgerError, LedgerUnavailable
+
+T = TypeVar("T")
 
 DEFAULT_PATH = Path(".hyperplan") / "ledger.db"
 """The default ledger: a SQLite file under the working directory."""
@@ -105,6 +107,39 @@ class Ledger:
         self.engine.dispose()
 
 
+def run_transaction(
+    ledger: Ledger,
+    work: Callable[[Session], T],
+    *,
+    attempts: int = 3,
+    pause: float = 0.2,
+) -> T:
+    """``work(session)`` in one transaction, run again (up to ``attempts`` times in all, after
+    ``pause`` × attempt seconds) when the database connection dropped under it: an error on
+    which SQLAlchemy invalidated the connection (PostgreSQL restarted or killed the session).
+    Any other failure, or the last attempt's, is raised as from :meth:`Ledger.transaction`.
+
+    ``work`` must be safe to run twice: the connection may drop after the commit reached the
+    database but before its answer did."""
+    for attempt in range(1, attempts + 1):
+        try:
+            with ledger.sessions() as session:
+                try:
+                    result = work(session)
+                    session.commit()
+                    return result
+                except BaseException:
+                    with contextlib.suppress(SQLAlchemyError):  # the connection may be dead
+                        session.rollback()
+                    raise
+        except DBAPIError as exc:
+            if not exc.connection_invalidated or attempt == attempts:
+                with wrap_db_errors(ledger):
+                    raise
+            time.sleep(pause * attempt)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @contextlib.contextmanager
 def wrap_db_errors(ledger: Ledger | None, url: URL | None = None) -> Iterator[None]:
     """Database failures (cannot connect, not a database, locked) as a clear LedgerError."""
@@ -118,8 +153,25 @@ def wrap_db_errors(ledger: Ledger | None, url: URL | None = None) -> Iterator[No
         raise error(f"ledger database {where}: {reason}") from None
 
 
+class _IntegerSizedByValue(Integer):
+    """How an ``Integer`` parameter is sent to PostgreSQL: without SQLAlchemy's ``::INTEGER``
+    cast, so psycopg types it by its value (``smallint``, ``integer``, ``bigint``).
+
+    The ids are ``INTEGER`` columns (up to 2**31 - 1) while the API takes ids up to 2**62; with
+    ``%(id)s::INTEGER`` a lookup of id 3000000000 failed in PostgreSQL ("integer out of
+    range": a 503 or a 422 naming the database) instead of finding nothing. ``int4 = int8`` is
+    an indexed comparison, and a value that fits still goes into an ``INTEGER`` column. (A cast
+    to ``BIGINT`` instead breaks SQLAlchemy's own reflection: ``generate_subscripts(int2vector,
+    bigint)`` does not exist.)"""
+
+    render_bind_cast = False
+
+
 def make_engine(url: URL) -> Engine:
-    """An engine for ``url``: SQLite with foreign keys on and a busy timeout."""
+    """An engine for ``url``: SQLite with foreign keys on and a busy timeout; PostgreSQL with a
+    liveness check of each pooled connection before use (``pool_pre_ping``: after a restart of
+    the server the dead connections are replaced, not handed out) and integer parameters sent
+    typed by value (:class:`_IntegerSizedByValue`)."""
     if url.get_backend_name() == "sqlite":
         engine = create_engine(url, connect_args={"timeout": SQLITE_BUSY_SECONDS})
 
@@ -130,7 +182,10 @@ def make_engine(url: URL) -> Engine:
             cursor.close()
 
         return engine
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 10})
+    dialect = engine.dialect
+    dialect.colspecs = {**type(dialect).colspecs, Integer: _IntegerSizedByValue}  # type: ignore[misc]
+    return engine
 
 
 def open_ledger(db: str | os.PathLike[str] | URL | None = None, *, migrate: bool = True) -> Ledger:

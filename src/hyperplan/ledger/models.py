@@ -163,3 +163,24 @@ class AuditEntry(Base):
     entity_id: Mapped[int | None] = mapped_column(Integer)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ConsoleSession(Base):
+    """A browser signed in to the console (:mod:`hyperplan.server.console.sessions`).
+
+    ``id`` is the SHA-256 (hex) of the cookie's random value: the value itself is stored
+    nowhere, so a copy of the database opens no session. The API token the browser signed in
+    with is referenced by id (its text is never stored). ``expires_at`` is the earlier of
+    ``last_seen_at`` plus the idle limit and ``created_at`` plus the longest lifetime.
+    """
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("api_tokens.id", ondelete="CASCADE"), index=True
+    )
+    csrf: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    last_seen_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)

@@ -2,6 +2,10 @@
 a 4xx for anything the client can fix, 503 when the database is away, and never a traceback.
 
 - :class:`ApiError`: raised by routes and dependencies with a status and a code.
+- The database away (a connection refused or dropped, PostgreSQL restarting, a SQLite lock
+  timed out): 503 ``unavailable``, "database unavailable: ...", ``Retry-After: 1``, whether
+  the error came wrapped (:class:`~hyperplan.ledger.errors.LedgerUnavailable`) or as
+  SQLAlchemy's own ``OperationalError`` / ``InterfaceError`` from a route that queried directly.
 - :func:`install`: exception handlers for hyperplan's own errors (located input problems keep
   their ``file:line:column``), request validation and HTTP errors.
 - :class:`BodyLimit`: refuses a request body above a size (413) before it is read in full.
@@ -111,13 +115,32 @@ def from_hyperplan(exc: HyperplanError) -> ApiError:
         return ApiError(404, "not_found", str(exc))
     if isinstance(exc, LedgerUnavailable):
         log.warning("database unavailable: %s", exc)
-        return ApiError(
-            503,
-            "unavailable",
-            "the ledger database is unavailable or busy; retry later",
-            headers={"Retry-After": "1"},
-        )
+        return database_unavailable()
     return ApiError(422, "invalid", str(exc))
+
+
+DATABASE_UNAVAILABLE = (
+    "database unavailable: the ledger database does not answer or is busy (connection refused "
+    "or lost, a restart, a lock held too long); retry later"
+)
+"""The message of a 503 for the database away (no URL, host or driver text: those stay in the
+server's log)."""
+
+
+def database_unavailable() -> ApiError:
+    """The 503 answer when the database is away."""
+    return ApiError(503, "unavailable", DATABASE_UNAVAILABLE, headers={"Retry-After": "1"})
+
+
+def is_connection_error(exc: BaseException) -> bool:
+    """Whether a SQLAlchemy error means the database is away rather than a bug: a DBAPI
+    ``OperationalError`` or ``InterfaceError`` (refused, dropped, timed out, locked), or any
+    DBAPI error whose connection SQLAlchemy found dead (``connection_invalidated``)."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 def _validation_problems(exc: RequestValidationError) -> list[Problem]:
@@ -141,6 +164,16 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(HyperplanError)
     async def _hyperplan_error(request: Request, exc: HyperplanError) -> JSONResponse:
         return error_response(from_hyperplan(exc))
+
+    from sqlalchemy.exc import DBAPIError
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> JSONResponse:
+        if not is_connection_error(exc):
+            raise exc  # a bug: CatchAll logs it with a request id and answers 500
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else type(exc)
+        log.warning("database unavailable: %s %s: %s", request.method, request.url.path, reason)
+        return error_response(database_unavailable())
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:

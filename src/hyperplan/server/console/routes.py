@@ -127,7 +127,11 @@ def static_bytes(name: str) -> bytes:
 
 
 def _ledger(request: Request) -> Ledger:
-    ledger = getattr(request.app.state.parent.state, "ledger", None)
+    return _ledger_of(request.app.state.parent)
+
+
+def _ledger_of(parent: FastAPI) -> Ledger:
+    ledger = getattr(parent.state, "ledger", None)
     if ledger is None:
         raise Refused(503, "the server is starting or stopping; retry later")
     return ledger
@@ -141,12 +145,9 @@ def _who(request: Request, workspace: str, min_role: str) -> tuple[Principal, st
     """The session's principal in ``workspace`` holding ``min_role`` or above, and the session's
     CSRF token. Raises NeedSignIn or Refused (403)."""
     session = _store(request).get(request.cookies.get(COOKIE))
-    if session is None:
+    if session is None:  # none, expired, or its token revoked
         raise NeedSignIn
-    grant = authenticate(_ledger(request), session.token)
-    if grant is None:
-        _store(request).drop(request.cookies.get(COOKIE))
-        raise NeedSignIn
+    grant = session.grant
     if grant.workspace != workspace or not NAME_RE.match(workspace):
         raise Refused(403, f"user {grant.user!r}: your token does not open workspace {workspace!r}")
     if ROLES.index(grant.role) < ROLES.index(min_role):
@@ -237,7 +238,7 @@ def console_app(parent: FastAPI) -> FastAPI:
     ledger): ``app.mount(MOUNT, console_app(app))``."""
     app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
     app.state.parent = parent
-    app.state.sessions = SessionStore()
+    app.state.sessions = SessionStore(functools.partial(_ledger_of, parent))
     _install_errors(app)
     _routes(app)
     return app
@@ -272,6 +273,16 @@ def _install_errors(app: FastAPI) -> None:
         problems = exc.problems if isinstance(exc, InputError) else []
         return page("error.html.j2", status, status=status, message=message, problems=problems)
 
+    from sqlalchemy.exc import DBAPIError
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, exc: DBAPIError) -> Response:
+        from hyperplan.server.errors import DATABASE_UNAVAILABLE, is_connection_error
+
+        if not is_connection_error(exc):
+            raise exc  # a bug: the server's CatchAll logs it and answers 500
+        return page("error.html.j2", 503, status=503, message=DATABASE_UNAVAILABLE)
+
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     @app.exception_handler(StarletteHTTPException)
@@ -295,7 +306,7 @@ def _routes(app: FastAPI) -> None:
     @get("/", include_in_schema=False)
     def home(request: Request) -> Response:
         session = _store(request).get(request.cookies.get(COOKIE))
-        grant = authenticate(_ledger(request), session.token) if session else None
+        grant = session.grant if session else None
         if grant is None:
             return _redirect(f"{MOUNT}/signin")
         return _redirect(f"{MOUNT}/{grant.workspace}/portfolio")
@@ -322,7 +333,7 @@ def _routes(app: FastAPI) -> None:
                 error="That token is unknown or revoked. Paste a token from "
                 "`hyperplan token create`.",
             )
-        sid = _store(request).create(token)
+        sid = await run_in_threadpool(_store(request).create, grant)
         target = nxt if nxt.startswith(f"{MOUNT}/{grant.workspace}/") else None
         response = _redirect(target or f"{MOUNT}/{grant.workspace}/portfolio")
         response.set_cookie(
@@ -340,11 +351,11 @@ def _routes(app: FastAPI) -> None:
         if not _same_origin(request):
             raise Refused(403, "a form from another site was refused")
         store = _store(request)
-        session = store.get(request.cookies.get(COOKIE))
+        session = await run_in_threadpool(store.get, request.cookies.get(COOKIE))
         form = await _form(request)
         if session is not None and not same_secret(form.get("csrf"), session.csrf):
             raise Refused(403, "the form's CSRF token is missing or stale: reload the page")
-        store.drop(request.cookies.get(COOKIE))
+        await run_in_threadpool(store.drop, request.cookies.get(COOKIE))
         response = _redirect(f"{MOUNT}/signin", "signed out")
         response.delete_cookie(COOKIE, path=MOUNT, httponly=True, samesite="strict")
         return response
