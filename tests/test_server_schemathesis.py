@@ -79,15 +79,6 @@ def api_schema(ledger):
     return schema
 
 
-def known_sqlite_overflow(case, backend: str) -> bool:  # type: ignore[no-untyped-def]
-    """A job id above 2**63 - 1 on SQLite: routes_jobs.py takes ``job_id`` as an unbounded int
-    and SQLite's driver overflows (500). Known and tracked by
-    tests/test_server_faults.py::test_a_job_id_beyond_64_bits_is_refused_or_not_found
-    (xfail, strict: it fails once the route bounds the id, and then this goes too)."""
-    job_id = (case.path_parameters or {}).get("job_id")
-    return backend == "sqlite" and isinstance(job_id, int) and not -(2**63) <= job_id < 2**63
-
-
 def test_no_generated_request_gets_a_5xx(api_schema) -> None:
     """Each operation's examples (hypothesis, from schemathesis's strategy for it) called
     through the app; schemathesis's own pytest plugin is not used (it breaks on pytest 9.2's
@@ -119,8 +110,6 @@ def test_no_generated_request_gets_a_5xx(api_schema) -> None:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message=NO_HTTPX2)
                 response = case.call(headers={"Authorization": f"Bearer {api_schema.token}"})
-            if known_sqlite_overflow(case, api_schema.backend):
-                return
             if response.status_code >= 500:
                 sent = f"path={case.path_parameters} query={case.query} body={case.body!r}"[:2000]
                 failures.append((case.method, case.path, response.status_code, sent))

@@ -14,10 +14,11 @@ ledger is ``request.app.state.ledger`` unless ``get_ledger`` is given.
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 import hyperplan.server.reads as reads
@@ -25,7 +26,14 @@ from hyperplan.errors import InputError
 from hyperplan.ledger import jobs
 from hyperplan.ledger.db import Ledger
 from hyperplan.ledger.errors import LedgerError
+from hyperplan.server.errors import ApiError, database_unavailable
 from hyperplan.server.worker import check_input, check_params
+
+log = logging.getLogger(__name__)
+
+JobId = Annotated[int, Path(ge=1, le=2**62, description="job id")]
+"""A job id as the other record ids (routes.IdPath): beyond the range any database holds is a
+422, not a driver overflow."""
 
 
 class JobRequest(BaseModel):
@@ -92,7 +100,7 @@ def _app_ledger(request: Request) -> Ledger:
     return request.app.state.ledger  # type: ignore[no-any-return]
 
 
-def _http(exc: Exception) -> HTTPException:
+def _http(exc: Exception) -> HTTPException | ApiError:
     """A job error as an HTTP error (never a traceback, never a 500)."""
     if isinstance(exc, InputError):
         problems = [
@@ -112,7 +120,8 @@ def _http(exc: Exception) -> HTTPException:
         return HTTPException(409, detail=str(exc))
     if isinstance(exc, jobs.JobError):
         return HTTPException(409, detail=str(exc))
-    return HTTPException(503, detail=f"the ledger database is not available: {exc}")
+    log.warning("database unavailable: %s", exc)  # the URL and driver text stay in the log
+    return database_unavailable()
 
 
 def _workspace_id(ledger: Ledger, principal: Any) -> int | None:
@@ -205,7 +214,7 @@ def jobs_router(
 
     @router.get("/{job_id}", response_model=JobOut, summary="One job", responses=errors)
     def get_job(
-        job_id: int,
+        job_id: JobId,
         ledger: Ledger = Depends(ledger_dep),
         principal: Any = Depends(require_role("viewer")),
     ) -> Response:
@@ -220,7 +229,7 @@ def jobs_router(
         "/{job_id}/cancel", response_model=JobOut, summary="Cancel a job", responses=errors
     )
     def cancel_job(
-        job_id: int,
+        job_id: JobId,
         ledger: Ledger = Depends(ledger_dep),
         principal: Any = Depends(require_role("planner")),
     ) -> dict[str, Any]:
@@ -235,7 +244,7 @@ def jobs_router(
         responses={200: {"content": {"application/json": {}}}, **errors},
     )
     def job_result(
-        job_id: int,
+        job_id: JobId,
         ledger: Ledger = Depends(ledger_dep),
         principal: Any = Depends(require_role("viewer")),
     ) -> Response:
