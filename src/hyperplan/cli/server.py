@@ -96,8 +96,8 @@ def register(app: typer.Typer) -> None:
                 "--workers",
                 min=1,
                 max=64,
-                help="Server processes sharing the port (uvicorn workers). Above 1, the web "
-                "console's sign-ins are per process: use the API, or 1 for the console.",
+                help="Server processes sharing the port (uvicorn workers); API tokens and "
+                "console sessions live in the database, so any process answers any client.",
             ),
         ] = 1,
     ) -> None:
@@ -109,8 +109,8 @@ def register(app: typer.Typer) -> None:
 
         --workers N runs N server processes on the port (each with its own connection
         pool; the database is migrated once, before they start): reads scale with the
-        cores. The web console keeps its sign-ins in each process's memory, so with N > 1
-        a console session works only in the process that signed it in.
+        cores. API tokens and web console sessions are kept in the database, so every
+        process answers every client.
 
         Example: hyperplan serve --port 8000
         """
@@ -148,8 +148,7 @@ def register(app: typer.Typer) -> None:
                 )
                 if workers > 1:
                     term.err().print(
-                        f"hyperplan serve: {workers} worker processes; the web console's "
-                        "sign-ins are per process (use --workers 1 for the console)",
+                        f"hyperplan serve: {workers} worker processes",
                         markup=False,
                         highlight=False,
                         soft_wrap=True,
