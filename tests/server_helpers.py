@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import functools
 import json
+import tempfile
 import warnings
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from hyperplan.ledger import access
 from hyperplan.ledger.db import Ledger
@@ -73,3 +76,18 @@ def client_for(ledger: Ledger, **kwargs: Any) -> TestClient:
 def bearer(token: str | None) -> dict[str, str]:
     """The Authorization header of ``token`` (none for ``None``)."""
     return {} if token is None else {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def tokens(ledger: Ledger) -> dict[str, str]:
+    """A token per role in WS (and one of OTHER): :func:`make_tokens`."""
+    return make_tokens(ledger)
+
+
+@pytest.fixture
+def uploads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The folder the server's temporary upload files go to (checked empty afterwards)."""
+    folder = tmp_path / "server-tmp"
+    folder.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder

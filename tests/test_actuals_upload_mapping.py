@@ -11,7 +11,6 @@ GPU-hours and nothing is unmapped.
 from __future__ import annotations
 
 import json
-import tempfile
 from pathlib import Path
 
 import pytest
@@ -20,30 +19,18 @@ from sqlalchemy import select
 import hyperplan.cli.actuals as cli_actuals
 import hyperplan.server.routes_actuals as routes_actuals
 import ledger_db
+import server_helpers
 from cli_server_helpers import ROOT, Server, hyperplan, make_token
 from hyperplan.ledger.actuals_store import ActualsGroup, list_imports
-from server_helpers import OTHER, WS, bearer, client_for, make_tokens
+from server_helpers import OTHER, WS, bearer, client_for
 from test_server_actuals import HEADER
 
 db_url, ledger, postgres_url = ledger_db.db_url, ledger_db.ledger, ledger_db.postgres_url
+tokens, uploads = server_helpers.tokens, server_helpers.uploads  # fixtures
 
 ROW = "2027-01-02T00:00:00Z,Usage,Standard,50.00,50.00,,,AWS,VM_LARGE,2,Hours\n"
 MAPPING = "column,value,instance_type\nSkuId,VM_LARGE,p5.48xlarge\n"
 UNMAPPED = [{"reason": "usage row without a known GPU offer", "rows": 1, "effective_usd": 50.0}]
-
-
-@pytest.fixture
-def tokens(ledger) -> dict[str, str]:
-    return make_tokens(ledger)
-
-
-@pytest.fixture
-def uploads(tmp_path, monkeypatch) -> Path:
-    """The folder the server's temporary files go to (checked empty afterwards)."""
-    folder = tmp_path / "server-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 def _upload(client, token: str, workspace: str, mapping: str | None = None):

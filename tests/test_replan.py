@@ -26,6 +26,7 @@ import ledger_db
 from cli_runner import separate_runner
 from hyperplan.catalog import load_catalog
 from hyperplan.cli import app
+from replan_bills import first_half_at_75
 
 db_url, postgres_url = ledger_db.db_url, ledger_db.postgres_url
 runner = separate_runner()
@@ -79,16 +80,7 @@ def _setup(tmp: Path, db: str, extra: str = "", sign: bool = True) -> Path:
     for args in steps if sign else [s for s in steps if s[0] != "sign"]:
         r = hp(*args)
         assert r.exit_code == 0, (args, r.output)
-    (export,) = sorted((tmp / "b").glob("*.csv"))
-    df = pd.read_csv(export, dtype=str, keep_default_na=False)
-    df = df[df["ChargePeriodStart"].str[:7] < "2027-07"]
-    df = df[~((df["ChargeCategory"] == "Usage") & (df["PricingCategory"] == "Standard"))]
-    used = df["CommitmentDiscountStatus"] == "Used"
-    df.loc[used, "ConsumedQuantity"] = (df.loc[used, "ConsumedQuantity"].astype(float) * 0.75).map(
-        repr
-    )
-    bills = tmp / "h1.csv"
-    df.to_csv(bills, index=False)
+    bills = first_half_at_75(tmp / "b", tmp / "h1.csv")
     r = hp("actuals", "import", str(bills), "--db", db)
     assert r.exit_code == 0, r.output
     return scen

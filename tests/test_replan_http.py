@@ -14,7 +14,6 @@ import json
 import signal
 from pathlib import Path
 
-import pandas as pd
 import pytest
 from sqlalchemy import func, select
 
@@ -27,6 +26,7 @@ from hyperplan.ledger.jobs import Job
 from hyperplan.plan import plan as make_plan
 from hyperplan.scenario.load import load_scenario_text
 from jobs_helpers import start_worker
+from replan_bills import first_half_at_75
 from server_helpers import WS, bearer, client_for, make_tokens
 from test_replan import DEMAND, SCENARIO
 
@@ -54,16 +54,7 @@ def _setup(tmp: Path, db: str) -> Path:
     hp("adopt", str(plan), "--yes", "--db", db, *ws)
     hp("sign", "1", "--external-id", "ri-1", "--db", db, *ws)
     hp("simulate", str(plan), "--trials", "2", "--workers", "1", "--focus-out", str(tmp / "b"))
-    (export,) = sorted((tmp / "b").glob("*.csv"))
-    df = pd.read_csv(export, dtype=str, keep_default_na=False)
-    df = df[df["ChargePeriodStart"].str[:7] < "2027-07"]
-    df = df[~((df["ChargeCategory"] == "Usage") & (df["PricingCategory"] == "Standard"))]
-    used = df["CommitmentDiscountStatus"] == "Used"
-    df.loc[used, "ConsumedQuantity"] = (df.loc[used, "ConsumedQuantity"].astype(float) * 0.75).map(
-        repr
-    )
-    bills = tmp / "h1.csv"
-    df.to_csv(bills, index=False)
+    bills = first_half_at_75(tmp / "b", tmp / "h1.csv")
     hp("actuals", "import", str(bills), "--db", db, *ws)
     return scen
 

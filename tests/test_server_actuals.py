@@ -11,7 +11,6 @@ import csv
 import gzip
 import json
 import shutil
-import tempfile
 from pathlib import Path
 
 import duckdb
@@ -19,13 +18,15 @@ import pytest
 from sqlalchemy import func, select
 
 import ledger_db
+import server_helpers
 from cli_runner import separate_runner
 from hyperplan.cli import app
 from hyperplan.ledger.actuals_store import ActualsGroup, ActualsImport
 from hyperplan.ledger.models import Adoption, AuditEntry
-from server_helpers import WS, bearer, client_for, make_tokens, small_plan
+from server_helpers import WS, bearer, client_for, small_plan
 
 db_url, ledger, postgres_url = ledger_db.db_url, ledger_db.ledger, ledger_db.postgres_url
+tokens, uploads = server_helpers.tokens, server_helpers.uploads  # fixtures
 
 V1 = f"/api/v1/{WS}"
 FIX = Path(__file__).parent / "fixtures" / "focus"
@@ -56,20 +57,6 @@ TYPES = {
     ".parquet": "application/vnd.apache.parquet",
 }
 runner = separate_runner()
-
-
-@pytest.fixture
-def tokens(ledger) -> dict[str, str]:
-    return make_tokens(ledger)
-
-
-@pytest.fixture
-def uploads(tmp_path, monkeypatch) -> Path:
-    """The folder the server's temporary upload files go to (checked empty afterwards)."""
-    folder = tmp_path / "server-tmp"
-    folder.mkdir()
-    monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
 
 
 @pytest.fixture
