@@ -208,7 +208,8 @@ def _column_values(col: pd.Series) -> list[Any]:
     column (numpy), no Python loop over the values."""
     if pd.api.types.is_datetime64_any_dtype(col):
         naive = col.dt.tz_localize(None) if col.dt.tz is not None else col
-        out = np.array(naive.dt.to_pydatetime(), dtype=object)  # a writable copy
+        # the array's method: Series.dt.to_pydatetime warns (FutureWarning) on pandas 2.1-2.x
+        out = np.array(naive.array.to_pydatetime(), dtype=object)  # a writable copy
         out[naive.isna().to_numpy()] = None
         return out.tolist()
     if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
