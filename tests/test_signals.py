@@ -287,6 +287,9 @@ def test_a_signal_reaches_python_within_milliseconds_of_a_long_solve(sig: int) -
         raise Interrupted("terminated")
 
     previous = signal.signal(signal.SIGTERM, on_term)
+    # Python's own SIGINT handler, as in a fresh process: in a whole-suite run an earlier test
+    # had left another one installed (both CI lanes, 2026-12-06), and the solve ran to its end
+    previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, fire)
     started = time.monotonic()
     try:
@@ -296,6 +299,7 @@ def test_a_signal_reaches_python_within_milliseconds_of_a_long_solve(sig: int) -
     finally:
         timer.cancel()
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_int)
     latency = time.monotonic() - sent[0]
     assert latency < 1.5, f"{latency:.3f} s from the signal to the exception"
     assert time.monotonic() - started < 5
