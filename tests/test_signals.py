@@ -287,8 +287,9 @@ def test_a_signal_reaches_python_within_milliseconds_of_a_long_solve(sig: int) -
         raise Interrupted("terminated")
 
     previous = signal.signal(signal.SIGTERM, on_term)
-    # Python's own SIGINT handler, as in a fresh process: in a whole-suite run an earlier test
-    # had left another one installed (both CI lanes, 2026-12-06), and the solve ran to its end
+    # Python's own SIGINT handler, as in an interactive process: a test run started in the
+    # background by a shell without job control (`.ci/run &`) inherits SIGINT ignored, Python
+    # then leaves it ignored, and the solve ran to its end (both CI lanes, 2026-12-06)
     previous_int = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer = threading.Timer(1.0, fire)
     started = time.monotonic()
