@@ -13,6 +13,7 @@ import math
 import shutil
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 import pytest
@@ -239,6 +240,51 @@ def test_bad_start_date_located(tmp_path: Path, when: str) -> None:
         read_focus(p)
     (prob,) = exc.value.problems
     assert (prob.line, prob.path) == (2, "ChargePeriodStart")
+
+
+@pytest.mark.parametrize("word", ["epoch", "infinity", "-infinity", "EPOCH", " -Infinity"])
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_word_duckdb_reads_as_a_date_is_refused_located(
+    tmp_path: Path, word: str, suffix: str
+) -> None:
+    """DuckDB's strptime takes epoch/infinity/-infinity even with a numeric format: before
+    DuckDB 2.0 as 1900-01-01 (found by CI on the declared lower bound, 1.1), from 2.0 'epoch'
+    as 1970-01-01. A good row first, so the typed read takes the column as dates."""
+    good = "2027-01-01T00:00:00Z,Usage,1,1,AWS,Standard\n"
+    p = _write(tmp_path, "w.csv", HEADER + good + f"{word},Usage,1,1,AWS,Standard\n")
+    if suffix == ".parquet":  # text columns, as a Parquet export without a schema has
+        q = tmp_path / "w.parquet"
+        duckdb.sql(
+            f"COPY (SELECT * FROM read_csv('{p}', all_varchar=true)) TO '{q}' (FORMAT parquet)"
+        )
+        p.unlink()
+        p = q
+    with pytest.raises(InputError) as exc:
+        read_focus(p)
+    (prob,) = exc.value.problems
+    assert (prob.file, prob.line, prob.path) == (str(p), 3, "ChargePeriodStart")
+
+
+@pytest.mark.parametrize("force_full_route", [False, True])
+def test_dates_near_the_word_instants_and_padded_dates_keep_their_month(
+    tmp_path: Path, force_full_route: bool
+) -> None:
+    """1900-01-01 and 1970-01-01 (the instants DuckDB gives those words) are real dates when
+    written as dates; a start with a leading space keeps its month (the full route's month key
+    was its first 7 characters: ' 2027-0'). Expected by hand: one row per month, 1 USD each
+    (2 USD in March with the spreadsheet-money row that sends the file to the full route)."""
+    rows = [
+        "1900-01-01T00:00:00Z,Usage,1,1,AWS,Standard\n",
+        "1970-01-01T00:00:00Z,Usage,1,1,AWS,Standard\n",
+        " 2027-03-01T00:00:00Z,Usage,1,1,AWS,Standard\n",
+    ]
+    if force_full_route:
+        rows.append('2027-03-05T00:00:00Z,Usage,"$1.00",1,AWS,Standard\n')
+    fr = read_focus(_write(tmp_path, "d.csv", HEADER + "".join(rows)))
+    got = fr.sql("SELECT month, sum(billed_usd) AS b FROM focus GROUP BY month ORDER BY month")
+    march = 2.0 if force_full_route else 1.0
+    assert got["month"].tolist() == ["1900-01", "1970-01", "2027-03"]
+    assert got["b"].tolist() == [1.0, 1.0, march]
 
 
 def test_not_a_file_and_wrong_suffix(tmp_path: Path) -> None:

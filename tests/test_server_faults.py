@@ -412,15 +412,16 @@ FOCUS_HEADER = (
 FOCUS_ROW = ",Usage,Committed,0.00,30.00,ri-1,Used,AWS,p5.48xlarge,1,Hours\n"
 
 
-@pytest.mark.parametrize("start", ["inf", "-infinity", "10000-01-01T00:00:00Z"])
+@pytest.mark.parametrize("start", ["inf", "-infinity", "epoch", "10000-01-01T00:00:00Z"])
 @pytest.mark.parametrize("second_row", [False, True])
 def test_an_upload_with_a_start_beyond_the_calendar_is_located_not_500(
     db_url: str, start: str, second_row: bool
 ) -> None:
     """Found by probing /actuals/imports with odd values per column: DuckDB reads 'inf' and
     '-infinity' as dates (and years above 9999), which then failed converting to Python
-    datetimes: a 500 over HTTP, 'internal error' in the CLI. Now a located 422, nothing
-    stored."""
+    datetimes: a 500 over HTTP, 'internal error' in the CLI; and before DuckDB 2.0 its strptime
+    read '-infinity' and 'epoch' as 1900-01-01, stored as month 1900-01 (a 201). Now a located
+    422, nothing stored."""
     from sqlalchemy import func, select
 
     from hyperplan.ledger.actuals_store import ActualsImport

@@ -28,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from hyperplan.actuals.mapping import MAPPABLE, Mapping, mapped_select
-from hyperplan.actuals.sql import num_expr, ts_expr
+from hyperplan.actuals.sql import num_expr, starts_with_digit, ts_expr
 from hyperplan.errors import InputError, Problem
 
 MAX_FILE_BYTES = 50 * 1024**3
@@ -317,15 +317,21 @@ def _typed_rows(
 
 
 _START = '"ChargePeriodStart"'
+_WORD_INSTANTS = "TIMESTAMP '1900-01-01', TIMESTAMP '1970-01-01'"
+"""The instants DuckDB's ``strptime`` gives the words ``epoch``/``infinity``/``-infinity``
+(1900-01-01 before DuckDB 2.0; ``epoch`` 1970-01-01 from 2.0): a start at one of them takes
+the full route, which reads the text (a real 1970-01-01T00:00:00Z is kept there)."""
 _FINITE_FAILS = " OR ".join(f"NOT isfinite({_q(c)})" for c in NUMERIC)
 _TYPED_SUMS = [
     *(f"sum({_q(c)}) AS {_q(c)}" for c in NUMERIC),
     "count(*) AS _rows",
     f"max({_START}) AS _max_ts",
     # ChargePeriodEnd is read (and so parsed) only to be checked: a bad one fails the read; a
-    # start read as a date outside years 1-9999 (-infinity, 10000-01-01) sends the file to the
-    # full query, which refuses it located
+    # start read as a date outside years 1-9999 (-infinity, 10000-01-01), or at an instant
+    # DuckDB's strptime gives the words epoch/infinity/-infinity (see starts_with_digit), sends
+    # the file to the full query, which reads the text and refuses a word located
     f"count_if(coalesce(year({_START}) NOT BETWEEN 1 AND 9999, true) OR _fail "
+    f"OR {_START} IN ({_WORD_INSTANTS}) "
     f"OR coalesce({_FINITE_FAILS}, false)) "
     '+ 0 * count("ChargePeriodEnd") AS _nbad',
 ]
@@ -436,8 +442,10 @@ def pre_aggregate(columns: dict[Path, list[str]], mapping: Mapping) -> str:
         f"{end_bad} AS _end_bad",
     ]
     cast = ", ".join(f"TRY_CAST({_q(c)} AS DOUBLE) AS _f{i}" for i, c in enumerate(NUMERIC))
-    fs = f"try_strptime({start}, {_ISO_FAST})"  # also reads 'infinity': not a date here
-    cast += f", CASE WHEN isfinite({fs}) THEN {fs} END AS _fs"
+    # strptime also reads ' 2027-...' (the month key would be its first 7 characters) and the
+    # words epoch/infinity: those texts are kept whole and parsed (or refused) on the groups
+    fs = f"try_strptime({start}, {_ISO_FAST})"
+    cast += f", CASE WHEN {starts_with_digit(start)} AND isfinite({fs}) THEN {fs} END AS _fs"
     return f"SELECT {', '.join(parts)} FROM (SELECT *, {cast} FROM focus_raw) GROUP BY ALL"
 
 
