@@ -17,6 +17,7 @@ reservation shrinks from 1 to 0.5 instance: money effect −0.5 × 38.19776 × 8
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -156,6 +157,66 @@ def test_adopted_capacity_not_signed_is_told_first_and_named_as_the_reason(
             "replaces 1 adopted H100 commitment(s) started before 2027-07 and not signed"
             in (c["reason"])
         )
+
+
+def _section(html: str) -> str:
+    start = html.index('<section id="replan"')
+    return html[start : html.index("</section>", start)]
+
+
+def test_replan_report_and_report_replan_show_the_change_and_its_reason(db_url, tmp_path) -> None:
+    """The HTML report's replan section, written by ``replan --report`` and by ``report
+    --replan`` from the ``--json`` document: the hand-derived shrink (1 → 0.5 instance of the
+    2028 reservation, −167,306.19 USD, reason demand) and the summary sentence; the same
+    section both ways; the replan section comes right after the summary."""
+    scen = _setup(tmp_path, db_url)
+    html, plan, doc = tmp_path / "r.html", tmp_path / "new.json", tmp_path / "replan.json"
+    r = hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url, "-o", str(plan),
+           "--report", str(html), "--json")  # fmt: skip
+    assert r.exit_code == 0, r.output
+    doc.write_text(r.stdout)
+    section = _section(html.read_text())
+    assert "Re-plan from 2027-07" in section
+    row = "<td>shrink</td><td>aws</td><td>us-east-1</td><td>p5.48xlarge</td>"
+    assert row in section
+    cells = '<td class="num">1.0000</td><td class="num">0.5000</td><td class="num">-167,306.19</td>'
+    assert cells in section and "<td>demand ×0.7500 (chat)</td>" in section
+    assert "1 change(s); money effect -167,306.19 USD" in section
+    assert "chat&#x27;s demand_tokens_per_s scaled by the observed ratio 0.7500" in section
+    html2 = tmp_path / "r2.html"
+    r = hp("report", str(plan), "--replan", str(doc), "-o", str(html2))
+    assert r.exit_code == 0, r.output
+    assert _section(html2.read_text()) == section
+    ids = re.findall(r'<section id="([a-z-]+)"', html2.read_text())
+    assert ids[:2] == ["summary", "replan"], ids
+
+
+def test_report_replan_refuses_a_document_of_another_plan_or_a_bad_one(db_url, tmp_path) -> None:
+    scen = tmp_path / "s.yaml"
+    scen.write_text(SCENARIO % (DEMAND, ""))
+    plan = tmp_path / "plan.json"
+    assert hp("plan", str(scen), "-o", str(plan)).exit_code == 0
+    doc = {
+        "schema": "hyperplan.replan/1", "as_of": "2027-07-01", "held_commitments": 0,
+        "notes": [], "warnings": [], "changes": [], "contracts": [],
+        "plan": {"status": "optimal", "total_usd": 1.0},
+    }  # fmt: skip
+    f = tmp_path / "replan.json"
+    f.write_text(json.dumps(doc))
+    r = hp("report", str(plan), "--replan", str(f), "-o", str(tmp_path / "x.html"))
+    assert r.exit_code == 2
+    said = " ".join(r.stderr.split())
+    assert "replan.json: as_of: is a replan as of 2027-07, but the plan starts 2027-01" in said
+    f.write_text(json.dumps(doc | {"changes": [{"change": "grow"}], "held_commitments": -1}))
+    r = hp("report", str(plan), "--replan", str(f), "-o", str(tmp_path / "x.html"))
+    assert r.exit_code == 2
+    said = " ".join(r.stderr.split())
+    for where in ("changes[0].provider", "held_commitments"):
+        assert where in said, said
+    f.write_text(json.dumps({"schema": "hyperplan.sim/1"}))
+    r = hp("report", str(plan), "--replan", str(f), "-o", str(tmp_path / "x.html"))
+    assert r.exit_code == 2 and "this is a sim.json" in " ".join(r.stderr.split())
+    assert not (tmp_path / "x.html").exists()
 
 
 def test_demand_not_attributable_with_two_gpu_workloads(db_url, tmp_path) -> None:

@@ -114,7 +114,10 @@ def test_remote_replan_through_a_worker_prints_what_the_local_replan_prints(
         ]
         assert jobs[1]["params"] == {"as_of": "2027-07", "integer": None, "outages": True}
         result = httpx.get(f"{server.url}{V1}/jobs/1/result", headers=head)
-        assert result.status_code == 200 and result.json() == local
+        assert result.status_code == 200
+        held = result.json()  # the document, and the plan it made (it stays on the server)
+        assert held.pop("plan_document")["meta"]["period_starts"][0] == "2027-07-01"
+        assert held == local
         # a bad month is refused at submit time, located, and queues nothing
         bad = hyperplan(
             "replan", str(scen), "--as-of", "2026-12", "--server", server.url, cwd=ROOT, **remote
@@ -122,16 +125,41 @@ def test_remote_replan_through_a_worker_prints_what_the_local_replan_prints(
         assert bad.returncode == 2, bad.stderr
         assert "as_of" in bad.stderr and "found 2026-12" in bad.stderr
         assert len(httpx.get(f"{server.url}{V1}/jobs", headers=head).json()) == 2
-        # -o: the new plan stays on the server
+        # -o and --report: the plan the server made, as the local replan writes it
+        mine, theirs = tmp_path / "local.json", tmp_path / "remote.json"
+        hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url, "--workspace", WS,
+           "-o", str(mine))  # fmt: skip
         out = hyperplan(
             "replan", str(scen), "--as-of", "2027-07", "--server", server.url, "-o",
-            str(tmp_path / "p.json"), cwd=ROOT, **remote,
+            str(theirs), "--report", str(tmp_path / "r.html"), cwd=ROOT, **remote,
         )  # fmt: skip
-        assert out.returncode == 2 and "--output" in out.stderr
+        assert out.returncode == 0, out.stderr
+        assert out.stdout == local_tables.stdout
+        assert json.loads(theirs.read_text())["tables"] == json.loads(mine.read_text())["tables"]
+        assert 'id="replan"' in (tmp_path / "r.html").read_text()
+        # jobs submit replan: the same job through the jobs commands
+        doc = tmp_path / "job.json"
+        sub = hyperplan(
+            "jobs", "submit", "replan", str(scen), "--as-of", "2027-07", "--server", server.url,
+            "--wait", "-o", str(doc), cwd=ROOT, **remote,
+        )  # fmt: skip
+        assert sub.returncode == 0, sub.stderr
+        got = json.loads(doc.read_text())
+        assert got.pop("plan_document")["tables"] == json.loads(mine.read_text())["tables"]
+        assert got == local
+        no_month = hyperplan(
+            "jobs", "submit", "replan", str(scen), "--server", server.url, cwd=ROOT, **remote
+        )
+        assert no_month.returncode == 2 and "--as-of" in no_month.stderr
+        stray = hyperplan(
+            "jobs", "submit", "plan", str(scen), "--as-of", "2027-07", "--server", server.url,
+            cwd=ROOT, **remote,
+        )  # fmt: skip
+        assert stray.returncode == 2 and "--as-of: not an option of plan jobs" in stray.stderr
     finally:
         err = _stop(worker)
         server.stop()
-    assert "2 succeeded" in err, err
+    assert "4 succeeded" in err, err
 
 
 # ----------------------------------------------------------------------------------------------

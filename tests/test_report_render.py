@@ -128,7 +128,8 @@ def test_sections_have_their_templates_and_the_package_ships_them() -> None:
     assert [sid for sid, _ in SECTIONS] == [sid for sid, _, _ in render_sections.SECTIONS]
     files = resources.files("hyperplan.report")
     shipped = [f"templates/{sid}.html.j2" for sid, _ in SECTIONS] + [
-        f"templates/{name}.html.j2" for name in ("page", "section", "chart", "macros", "actuals")
+        f"templates/{name}.html.j2"
+        for name in ("page", "section", "chart", "macros", "actuals", "replan")
     ]
     shipped += ["static/report.css", "static/report.js"]
     globs = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["tool"][

@@ -69,6 +69,40 @@ DIFF_COLUMNS = [
     "reason",
 ]
 
+SHOWN_COLUMNS = [
+    "change",
+    "provider",
+    "region",
+    "offer",
+    "term_years",
+    "start",
+    "quantity_before",
+    "quantity_after",
+    "money_effect_usd",
+    "reason",
+]
+"""The diff's columns a terminal table and the HTML report show (all are in the document)."""
+
+SHOWN_UNITS = {
+    "quantity_before": "instances",
+    "quantity_after": "instances",
+    "money_effect_usd": "USD (whole term)",
+}
+"""Units of :data:`SHOWN_COLUMNS` (a column not named has none)."""
+
+
+def replan_summary(doc: dict[str, Any]) -> str:
+    """One sentence of a replan document: changes, money effect (USD, whole-term value of
+    commitments), commitments held and the re-solved plan's status and total (USD)."""
+    changes = doc["changes"]
+    total = math.fsum(float(c.get("money_effect_usd") or 0.0) for c in changes)
+    plan = doc["plan"]
+    return (
+        f"{len(changes)} change(s); money effect {total:+,.2f} USD (whole-term value of "
+        f"commitments); {doc['held_commitments']} signed or active commitment(s) held; "
+        f"re-solved plan {plan['status']}, {plan['total_usd'] or 0.0:,.2f} USD"
+    )
+
 
 @dataclass
 class Replan:
@@ -96,8 +130,11 @@ class Replan:
     notes: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready summary (the plan itself is written with ``-o``)."""
+    def to_json(self, *, include_plan: bool = False) -> dict[str, Any]:
+        """The replan document (``hyperplan.replan/1``, read back by
+        :func:`hyperplan.artifacts.replan.replan_from_dict`); the re-solved plan itself, the
+        plan.json object, under ``plan_document`` with ``include_plan`` (a server job's result:
+        the plan stays on the server otherwise; locally it is written with ``-o``)."""
 
         def clean(v: Any) -> Any:
             if hasattr(v, "item"):
@@ -126,7 +163,7 @@ class Replan:
                 "status": self.plan.status,
                 "total_usd": clean(float(self.plan.total_usd)),
             },
-        }
+        } | ({"plan_document": self.plan.to_dict()} if include_plan else {})
 
 
 def parse_as_of(text: str, path: str = "--as-of") -> dt.date:

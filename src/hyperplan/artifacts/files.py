@@ -14,15 +14,18 @@ from hyperplan.errors import InputError, Problem
 
 PLAN_SCHEMA = "hyperplan.plan/1"
 SIM_SCHEMA = "hyperplan.sim/1"
+REPLAN_SCHEMA = "hyperplan.replan/1"
 MAX_BYTES_ENV = "HYPERPLAN_MAX_ARTIFACT_BYTES"
 MAX_BYTES = 256 * 2**20
-"""Default size limit of a plan.json or sim.json, bytes (256 MiB; frontier-2030's plan is 0.7 MB)."""
+"""Default size limit of a plan.json, sim.json or replan document, bytes (256 MiB; frontier-2030's plan is 0.7 MB)."""
 
-Kind = Literal["plan", "sim"]
+Kind = Literal["plan", "sim", "replan"]
 _WHAT = {
     "plan": f"a plan.json ({PLAN_SCHEMA}) written by `hyperplan plan -o`",
     "sim": f"a sim.json ({SIM_SCHEMA}) written by `hyperplan simulate -o`",
+    "replan": f"a replan document ({REPLAN_SCHEMA}) written by `hyperplan replan --json`",
 }
+_SCHEMA: dict[str, Kind] = {PLAN_SCHEMA: "plan", SIM_SCHEMA: "sim", REPLAN_SCHEMA: "replan"}
 
 
 def max_bytes() -> int:
@@ -100,17 +103,16 @@ def read_json_file(path: str | os.PathLike[str], expect: Kind) -> dict[str, Any]
 
 def check_kind(obj: Any, expect: Kind, *, file: str | None = None) -> None:
     """Refuse ``obj`` unless it is a JSON object whose ``schema`` is the ``expect`` artifact's."""
-    want = PLAN_SCHEMA if expect == "plan" else SIM_SCHEMA
     if not isinstance(obj, dict):
         found = _json_type(obj)
         raise InputError(
             [Problem(f"expected {_WHAT[expect]}, a JSON object; found {found}", file=file)]
         )
     schema = obj.get("schema")
-    if schema == want:
+    other = _SCHEMA.get(schema) if isinstance(schema, str) else None
+    if other == expect:
         return
-    other: Kind = "sim" if expect == "plan" else "plan"
-    if schema == (SIM_SCHEMA if other == "sim" else PLAN_SCHEMA):
+    if other is not None:
         raise InputError(
             [Problem(f"this is {_WHAT[other]}; expected {_WHAT[expect]}", file=file, path="schema")]
         )

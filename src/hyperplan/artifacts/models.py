@@ -53,7 +53,11 @@ def _iso_date(v: Any) -> dt.date:
 
 
 def _iso_date_text(v: Any) -> str:
-    _iso_date(v)
+    """A date column's value, validated (the problem's message adds the value found)."""
+    try:
+        _iso_date(v)
+    except ValueError:
+        raise ValueError("expected a date like 2027-01-01") from None
     return v
 
 

@@ -24,7 +24,7 @@ from rich.table import Table
 
 from hyperplan.actuals.collect import to_json
 from hyperplan.cli.ledger import ProfileOption, RemoteWorkspaceOption, ServerOption
-from hyperplan.errors import InputError, Problem
+from hyperplan.errors import HyperplanError, InputError, Problem
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -313,34 +313,15 @@ def print_replan_doc(doc: dict[str, Any], out: Console) -> None:
 
     import pandas as pd
 
-    from hyperplan.actuals.replan import DIFF_COLUMNS
+    from hyperplan.actuals.replan import DIFF_COLUMNS, SHOWN_COLUMNS, SHOWN_UNITS, replan_summary
 
     as_of = dt.date.fromisoformat(doc["as_of"])
     for n in doc["notes"]:
         _say(out, n)
     d = pd.DataFrame(doc["changes"], columns=DIFF_COLUMNS)
     if len(d):
-        shown = d[
-            [
-                "change",
-                "provider",
-                "region",
-                "offer",
-                "term_years",
-                "start",
-                "quantity_before",
-                "quantity_after",
-                "money_effect_usd",
-                "reason",
-            ]
-        ]
-        shown.attrs = {
-            "units": {
-                "quantity_before": "instances",
-                "quantity_after": "instances",
-                "money_effect_usd": "USD (whole term)",
-            }
-        }
+        shown = d[SHOWN_COLUMNS]
+        shown.attrs = {"units": SHOWN_UNITS}
         print_table(out, _table(f"Changes against the adopted plan from {as_of:%Y-%m}", shown))
     else:
         _say(out, f"no change against the adopted plan from {as_of:%Y-%m}")
@@ -348,14 +329,7 @@ def print_replan_doc(doc: dict[str, Any], out: Console) -> None:
         c = pd.DataFrame(doc["contracts"])
         c.attrs = {"units": {k: "USD" for k in c.columns if k.endswith("_usd")}}
         print_table(out, _table("Contracts at the as-of date", c))
-    total = float(pd.to_numeric(d["money_effect_usd"]).sum()) if len(d) else 0.0
-    plan = doc["plan"]
-    _say(
-        out,
-        f"{len(d)} change(s); money effect {total:+,.2f} USD (whole-term value of commitments); "
-        f"{doc['held_commitments']} signed or active commitment(s) held; re-solved plan "
-        f"{plan['status']}, {plan['total_usd'] or 0.0:,.2f} USD",
-    )
+    _say(out, replan_summary(doc))
 
 
 def register_replan(app: typer.Typer) -> None:
@@ -370,6 +344,12 @@ def register_replan(app: typer.Typer) -> None:
         ],
         output: Annotated[
             Path | None, typer.Option("--output", "-o", help="Write the new plan.json here.")
+        ] = None,
+        report: Annotated[
+            Path | None,
+            typer.Option(
+                "--report", help="Write the new plan's HTML report, with what changed and why."
+            ),
         ] = None,
         integer: Annotated[bool, typer.Option("--integer", help="Whole instances (MILP).")] = False,
         no_outages: Annotated[
@@ -390,7 +370,7 @@ def register_replan(app: typer.Typer) -> None:
 
         With --server (or --profile, $HYPERPLAN_SERVER) the replan runs as a job on the
         server's workers against the server's ledger: submitted, waited for (progress on
-        stderr), and printed the same way.
+        stderr), and printed the same way; -o and --report write the plan it made.
 
         Example: hyperplan replan scenario.yaml --as-of 2027-07 --db ledger.db
         """
@@ -400,59 +380,72 @@ def register_replan(app: typer.Typer) -> None:
         out, err = term.out(), term.err()
 
         def body() -> None:
-            from hyperplan.actuals.replan import parse_as_of, replan
+            from hyperplan.actuals.replan import parse_as_of, replan, replan_summary
             from hyperplan.cli.outputs import check as check_outputs
+            from hyperplan.cli.outputs import is_stdout
             from hyperplan.cli.remote import target
             from hyperplan.ledger.db import open_ledger
+            from hyperplan.plan.api import Plan
             from hyperplan.scenario.load import load_scenario
 
-            check_outputs((output, "--output"))
+            check_outputs(
+                (output, "--output"), (report, "--report"), ("-" if as_json else None, "--json")
+            )
             when = parse_as_of(as_of)
             where = target(server, profile, workspace, db)
             if where is not None:
-                if output is not None:
-                    raise InputError(
-                        [
-                            Problem(
-                                "with a server the new plan stays there: replan locally "
-                                "(--db) to write it",
-                                path="--output",
-                            )
-                        ]
-                    )
                 doc = remote_replan(where, file, f"{when:%Y-%m}", integer, not no_outages)
-                for w in doc.get("warnings", []):
-                    term.warn(w)
-                if as_json:
-                    print(json.dumps(doc, indent=1, default=str))
-                else:
-                    print_replan_doc(doc, out)
-                return
-            scenario = load_scenario(file)
-            ledger = open_ledger(db)
-            try:
-                result = replan(
-                    scenario,
-                    when,
-                    ledger,
-                    workspace or "default",
-                    integer=True if integer else None,
-                    outages=not no_outages,
-                )
-            finally:
-                ledger.dispose()
-            for w in result.warnings:
-                term.warn(w)
-            if output is not None:
-                result.plan.to_json(output)
-            if as_json:
-                print(json.dumps(result.to_json(), indent=1, default=str))
+                plan_doc = doc.pop("plan_document", None)
+                if plan_doc is None and (output or report) is not None:
+                    raise HyperplanError(
+                        "the server's replan result holds no plan (a server older than this "
+                        "client): -o and --report need one"
+                    )
+                plan = Plan.from_dict(plan_doc) if plan_doc is not None else None
             else:
-                print_replan(result, out)
-            if output is not None:
-                term.wrote(output)
+                scenario = load_scenario(file)
+                ledger = open_ledger(db)
+                try:
+                    result = replan(
+                        scenario,
+                        when,
+                        ledger,
+                        workspace or "default",
+                        integer=True if integer else None,
+                        outages=not no_outages,
+                    )
+                finally:
+                    ledger.dispose()
+                doc = json.loads(json.dumps(result.to_json(), default=str))
+                plan = result.plan
+            for w in doc.get("warnings", []):
+                term.warn(w)
+            write_replan_outputs(plan, doc, output, report)
+            if as_json:
+                print(json.dumps(doc, indent=1, default=str))
+            elif is_stdout(output) or is_stdout(report):  # stdout carries that file alone
+                term.info(replan_summary(doc))
+            else:
+                print_replan_doc(doc, out)
 
         _guard(body, err)
+
+
+def write_replan_outputs(
+    plan: Any, doc: dict[str, Any], output: Path | None, report: Path | None
+) -> None:
+    """Write the re-solved ``plan`` (plan.json) to ``output`` and its HTML report with the
+    replan section of ``doc`` to ``report`` (each when given; atomically)."""
+    from hyperplan.cli.outputs import write_output
+
+    if output is not None:
+        write_output(output, plan.to_json)
+    if report is not None:
+        from hyperplan.report.html import write_report
+        from hyperplan.report.replan_section import replan_view
+
+        view = replan_view(doc)
+        write_output(report, lambda path: write_report(plan, path, replan=view))
 
 
 def remote_replan(

@@ -1,6 +1,6 @@
-"""``hyperplan jobs``: background plans, comparisons and simulations on a server.
+"""``hyperplan jobs``: background plans, comparisons, simulations and replans on a server.
 
-    hyperplan jobs submit plan|compare|simulate INPUT [options] [--wait [-o FILE]]
+    hyperplan jobs submit plan|compare|simulate|replan INPUT [options] [--wait [-o FILE]]
     hyperplan jobs list [--state S] [--limit N] [--format table|json]
     hyperplan jobs show ID [--json]
     hyperplan jobs cancel ID [--json]
@@ -36,7 +36,7 @@ from hyperplan.cli.ledger import ProfileOption, RemoteWorkspaceOption, ServerOpt
 from hyperplan.cli.runner import run_command
 from hyperplan.errors import HyperplanError, InputError, Problem
 
-KINDS = ("plan", "compare", "simulate")
+KINDS = ("plan", "compare", "simulate", "replan")
 STATES = ("queued", "running", "succeeded", "failed", "cancelled")
 FINAL = ("succeeded", "failed", "cancelled")
 RECONNECT_SECONDS = 300.0
@@ -233,21 +233,27 @@ def register(app: typer.Typer) -> None:
     from hyperplan.cli.group import CONTEXT
 
     group = typer.Typer(
-        help="Queue plans, comparisons and simulations on a server; follow, cancel, fetch them.",
+        help="Queue plans, comparisons, simulations and replans on a server; follow, cancel, "
+        "fetch them.",
         context_settings=CONTEXT,
         no_args_is_help=True,
     )
 
     @group.command("submit")
     def submit_command(
-        kind: Annotated[str, typer.Argument(metavar="KIND", help="plan, compare or simulate.")],
+        kind: Annotated[
+            str, typer.Argument(metavar="KIND", help="plan, compare, simulate or replan.")
+        ],
         file: Annotated[
             Path | None,
             typer.Argument(
-                metavar="INPUT", help="scenario.yaml (plan, compare); plan.json (simulate)."
+                metavar="INPUT",
+                help="scenario.yaml (plan, compare, replan); plan.json (simulate).",
             ),
         ] = None,
-        integer: Annotated[bool, typer.Option("--integer", help="plan: whole instances.")] = False,
+        integer: Annotated[
+            bool, typer.Option("--integer", help="plan, replan: whole instances.")
+        ] = False,
         time_limit: Annotated[
             float | None,
             typer.Option(
@@ -263,8 +269,12 @@ def register(app: typer.Typer) -> None:
             ),
         ] = None,
         no_outages: Annotated[
-            bool, typer.Option("--no-outages", help="plan: the base scenario only.")
+            bool, typer.Option("--no-outages", help="plan, replan: the base scenario only.")
         ] = False,
+        as_of: Annotated[
+            str | None,
+            typer.Option("--as-of", help="replan: first month not yet past, YYYY-MM."),
+        ] = None,
         walk_away: Annotated[
             bool, typer.Option("--walk-away", help="plan: value of each provider.")
         ] = False,
@@ -336,10 +346,12 @@ def register(app: typer.Typer) -> None:
         profile: ProfileOption = None,
         workspace: RemoteWorkspaceOption = None,
     ) -> None:
-        """Queue a plan, comparison or simulation on the server; print its id.
+        """Queue a plan, comparison, simulation or replan on the server; print its id.
 
-        Options are those of `hyperplan plan`, `compare` and `simulate`. The scenario is
-        checked by the server before it is queued (problems located in INPUT, exit 2).
+        Options are those of `hyperplan plan`, `compare`, `simulate` and `replan` (a replan
+        re-solves from the server's ledger; its result is the replan document with the new
+        plan in `plan_document`). The scenario is checked by the server before it is queued
+        (problems located in INPUT, exit 2).
 
         Example: hyperplan jobs submit plan scenario.yaml --server http://127.0.0.1:8000 --wait -o plan.json
         """
@@ -370,6 +382,11 @@ def register(app: typer.Typer) -> None:
                     "years": years,
                     "step_hours": step_hours,
                 },
+                "replan": {
+                    "as_of": as_of,
+                    "integer": True if integer else None,
+                    "outages": False if no_outages else None,
+                },
             }
             params = {k: v for k, v in given[kind].items() if v is not None}
             flags = {"strategies": "--strategy", "outages": "--no-outages"}
@@ -385,7 +402,14 @@ def register(app: typer.Typer) -> None:
                 raise InputError(
                     [Problem(f"not an option of {kind} jobs", path=flag) for flag in stray]
                 )
-            request.update(kind=kind, params=params)
+            if kind == "replan":  # its own route: checked against the ledger when queued
+                if as_of is None:
+                    raise InputError([Problem("replan needs --as-of YYYY-MM", path="--as-of")])
+                route = "/actuals/replan"
+                request.update(params)
+            else:
+                route = "/jobs"
+                request.update(kind=kind, params=params)
             if job_time_limit is not None:
                 request["time_limit_seconds"] = job_time_limit
             if max_attempts is not None:
@@ -393,7 +417,7 @@ def register(app: typer.Typer) -> None:
             with _remote(server, profile, workspace) as remote:
                 try:
                     job = remote.post(
-                        remote.ws("/jobs"),
+                        remote.ws(route),
                         json=request,
                         idempotency_key=idempotency_key or new_key(),
                     ).json()
@@ -532,7 +556,8 @@ def register(app: typer.Typer) -> None:
         profile: ProfileOption = None,
         workspace: RemoteWorkspaceOption = None,
     ) -> None:
-        """Fetch a succeeded job's result: plan.json, sim.json or the comparison (JSON).
+        """Fetch a succeeded job's result: plan.json, sim.json, the comparison or the replan
+        document (JSON).
 
         Example: hyperplan jobs result 3 -o plan.json
         """

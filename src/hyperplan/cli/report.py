@@ -157,7 +157,12 @@ def _print_sim_line(sim: Any, console: Console) -> None:
 
 
 def _write_with_actuals(
-    plan: Any, output: Path, sim: Any, bills: list[Path], db: str | None
+    plan: Any,
+    output: Path,
+    sim: Any,
+    bills: list[Path],
+    db: str | None,
+    replan: dict[str, Any] | None = None,
 ) -> None:
     """The report with the actuals section (:mod:`hyperplan.report.actuals_section`)."""
     from hyperplan.actuals.collect import gather
@@ -165,7 +170,33 @@ def _write_with_actuals(
     from hyperplan.report.html import write_report
 
     frame, tables, notes = gather(list(bills), plan=plan, db=db)
-    write_report(plan, output, sim=sim, actuals=section_view(tables, frame, notes))
+    write_report(plan, output, sim=sim, actuals=section_view(tables, frame, notes), replan=replan)
+
+
+def replan_view_for(plan: Any, doc: dict[str, Any], *, file: str | None = None) -> dict[str, Any]:
+    """The report's replan view of a validated replan document ``doc``, refused (located in
+    ``file``) unless ``plan`` is the plan that replan made: it starts at the as-of month."""
+    import datetime as dt
+
+    from hyperplan.errors import InputError, Problem
+    from hyperplan.report.replan_section import replan_view
+
+    starts = plan.context.period_starts
+    start = starts[0] if starts else None
+    as_of = dt.date.fromisoformat(doc["as_of"])
+    if start != as_of:
+        raise InputError(
+            [
+                Problem(
+                    f"is a replan as of {as_of:%Y-%m}, but the plan starts "
+                    f"{'nowhere' if start is None else f'{start:%Y-%m}'}: give the plan that "
+                    "replan wrote (replan -o)",
+                    file=file,
+                    path="as_of",
+                )
+            ]
+        )
+    return replan_view(doc)
 
 
 def register(app: typer.Typer) -> None:
@@ -190,11 +221,18 @@ def register(app: typer.Typer) -> None:
             str | None,
             typer.Option("--db", help="Ledger with imported actuals and contracts (a path/URL)."),
         ] = None,
+        replan: Annotated[
+            Path | None,
+            typer.Option(
+                "--replan", help="The document of `hyperplan replan --json` that made PLAN_FILE."
+            ),
+        ] = None,
     ) -> None:
         """Write a self-contained HTML report of a plan (works offline, prints well).
 
         With --actuals (or --db: the actuals imported into the ledger) the report gains a
-        section comparing the bills with the plan and the contracts.
+        section comparing the bills with the plan and the contracts; with --replan, a section
+        of what the re-plan changed against the adopted plan, and why.
 
         Example: hyperplan report plan.json --sim sim.json -o report.html
         """
@@ -207,13 +245,22 @@ def register(app: typer.Typer) -> None:
             check((output, "--output"))
             plan = Plan.from_json(plan_file)
             sim_data = load_sim(sim) if sim is not None else None
+            view = None
+            if replan is not None:
+                from hyperplan.artifacts.replan import load_replan_json
+
+                view = replan_view_for(plan, load_replan_json(replan), file=str(replan))
             if actuals or db is not None:
                 write_output(
                     output,
-                    lambda path: _write_with_actuals(plan, path, sim_data, actuals or [], db),
+                    lambda path: _write_with_actuals(
+                        plan, path, sim_data, actuals or [], db, replan=view
+                    ),
                 )
             else:
-                write_output(output, lambda path: write_report(plan, path, sim=sim_data))
+                write_output(
+                    output, lambda path: write_report(plan, path, sim=sim_data, replan=view)
+                )
 
         _guard(body)
 

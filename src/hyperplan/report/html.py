@@ -31,7 +31,7 @@ from plotly.offline import get_plotlyjs as _get_plotlyjs
 from hyperplan.catalog import Catalog
 from hyperplan.fileio import write_text_atomic
 from hyperplan.plan.api import Plan
-from hyperplan.report import render_sections
+from hyperplan.report import render_sections, replan_section
 from hyperplan.report.actuals_section import TITLE, render_actuals_section
 from hyperplan.report.render import PLOTLY_CONFIG, Doc, render, script_json, static_text
 
@@ -55,6 +55,7 @@ def write_report(
     compare: Any = None,
     catalog: Catalog | pd.DataFrame | None = None,
     actuals: dict[str, Any] | None = None,
+    replan: dict[str, Any] | None = None,
 ) -> None:
     """Write the HTML report of ``plan`` to ``path`` atomically (a failure leaves any previous
     file intact).
@@ -70,9 +71,14 @@ def write_report(
             catalog; offers from the scenario's own CSVs then say so).
         actuals: the bills against the plan (optional): the view of
             :func:`hyperplan.actuals.shape.section_view`, shown before the assumptions.
+        replan: what a replan changed (optional): the view of
+            :func:`hyperplan.report.replan_section.replan_view`, shown after the summary.
     """
     write_text_atomic(
-        path, render_report(plan, sim=sim, compare=compare, catalog=catalog, actuals=actuals)
+        path,
+        render_report(
+            plan, sim=sim, compare=compare, catalog=catalog, actuals=actuals, replan=replan
+        ),
     )
 
 
@@ -84,6 +90,7 @@ def render_report(
     catalog: Catalog | pd.DataFrame | None = None,
     generated: dt.datetime | None = None,
     actuals: dict[str, Any] | None = None,
+    replan: dict[str, Any] | None = None,
 ) -> str:
     """The report as one HTML string (see :func:`write_report`); ``generated`` is the time it
     says it was made (default: now, UTC, to the second)."""
@@ -92,6 +99,9 @@ def render_report(
     shown = [(sid, title, part) for sid, title, part in parts if part]
     if actuals is not None:  # before the assumptions, the last section
         shown.insert(len(shown) - 1, ("actuals", TITLE, render_actuals_section(actuals)))
+    if replan is not None:  # after the summary: what the re-solved plan is about
+        part = replan_section.render_replan_section(replan)
+        shown.insert(1, ("replan", replan_section.TITLE, part))
     return render(
         "page.html.j2",
         title=f"{plan.scenario_name}: capacity plan",

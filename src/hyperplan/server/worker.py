@@ -295,7 +295,8 @@ def execute(request: dict[str, Any], send: Any) -> str:
 
 def _replan(request: dict[str, Any], send: Any) -> str:
     """A replan job: :func:`hyperplan.actuals.replan.replan` of the scenario against the
-    job's workspace of the ledger; its ``to_json()`` document as text."""
+    job's workspace of the ledger; its document as text, with the re-solved plan
+    (``plan_document``: what ``replan --server -o`` writes)."""
     from hyperplan.actuals.replan import parse_as_of, replan
     from hyperplan.scenario.load import load_scenario_text
 
@@ -321,7 +322,7 @@ def _replan(request: dict[str, Any], send: Any) -> str:
     finally:
         ledger.dispose()
     send({"phase": "writing the diff"})
-    return json.dumps(result.to_json(), default=str)
+    return json.dumps(result.to_json(include_plan=True), default=str)
 
 
 def child_main(parent: int) -> int:
