@@ -472,8 +472,10 @@ def remote_replan(
             raise _renamed(exc, file) from None
         term.info(f"job {job['id']} {job['state']}: replan of {file} as of {as_of}")
         wait(remote, job["id"], timeout=None, poll=0.5, output=None)
-        doc: dict[str, Any] = remote.get(remote.ws(f"/jobs/{job['id']}/result")).json()
-    return doc
+        raw = remote.get(remote.ws(f"/jobs/{job['id']}/result")).json()
+    from hyperplan.artifacts.replan import replan_from_dict
+
+    return replan_from_dict(raw, file=f"the result of job {job['id']}")
 
 
 def _read_text(file: Path) -> str:
