@@ -333,6 +333,27 @@ def check_print(drv: webdriver.Chrome) -> None:
         drv.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": ""})
 
 
+def check_nav_links(drv: webdriver.Chrome) -> None:
+    """Each link of the sticky navigation brings its section's heading into view below the
+    bar, not under it (the sections' ``scroll-margin-top``)."""
+    links = drv.find_elements("css selector", "nav.toc a")
+    assert len(links) >= 5
+    for link in links:
+        sid = link.get_attribute("href").rsplit("#", 1)[1]
+        link.click()
+        top, bar = drv.execute_script(
+            "const h = document.querySelector('#' + arguments[0] + ' h2');"
+            "return [h.getBoundingClientRect().top,"
+            " document.querySelector('nav.toc').getBoundingClientRect().bottom];",
+            sid,
+        )
+        at_end = drv.execute_script(
+            "return window.innerHeight + window.scrollY >= document.body.scrollHeight - 2"
+        )
+        assert top >= bar or at_end, (sid, top, bar)  # the last sections may not reach the top
+    drv.execute_script("window.scrollTo(0, 0)")
+
+
 def screenshot(drv: webdriver.Chrome, path: Path) -> None:
     drv.execute_script("window.scrollTo(0, 0)")
     drv.save_screenshot(str(path))
@@ -358,6 +379,7 @@ def test_report_renders_in_chromium(
     except ImportError:  # pragma: no cover
         pass
     assert page["title"].startswith("small")
+    check_nav_links(driver)
     check_print(driver)
     if not os.environ.get("HYPERPLAN_SCREENSHOT"):
         screenshot(driver, tmp_path / "report.png")
