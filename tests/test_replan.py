@@ -159,6 +159,30 @@ def test_adopted_capacity_not_signed_is_told_first_and_named_as_the_reason(
         )
 
 
+def test_the_replanned_plan_is_adopted_as_made_from_the_ledger(db_url, tmp_path) -> None:
+    """The re-solved plan records the ledger version it was made from (as ``plan
+    --from-ledger``): adopting it says nothing about uncounted commitments, applies the
+    hand-derived shrink (commitment 2: 1 → 0.5 instance), and a second adoption of the same
+    file is refused as stale (the ledger moved)."""
+    scen = _setup(tmp_path, db_url)
+    new = tmp_path / "new.json"
+    assert (
+        hp("replan", str(scen), "--as-of", "2027-07", "--db", db_url, "-o", str(new)).exit_code == 0
+    )
+    meta = json.loads(new.read_text())["meta"]["ledger"]
+    assert (meta["workspace"], meta["reservations"]) == ("default", 1)
+    assert meta["scenario_yaml"] == scen.read_text()
+    r = hp("adopt", str(new), "--yes", "--db", db_url, "--json")
+    assert r.exit_code == 0, r.output
+    assert "not planned from the ledger" not in r.stderr
+    changes = json.loads(r.stdout)["changes"]
+    assert [(c["action"], c["replaces"], c["quantity"]) for c in changes] == [
+        ("changed", 2, pytest.approx(0.5, rel=1e-9))
+    ]
+    r = hp("adopt", str(new), "--yes", "--db", db_url)
+    assert r.exit_code != 0 and "the plan is stale" in " ".join(r.stderr.split())
+
+
 def _section(html: str) -> str:
     start = html.index('<section id="replan"')
     return html[start : html.index("</section>", start)]

@@ -597,11 +597,15 @@ def replan(
     frame: FocusFrame | None = None,
     integer: bool | None = None,
     outages: bool = True,
+    scenario_yaml: str | None = None,
 ) -> Replan:
     """Re-solve the scenario's remaining horizon from the ledger and the actuals (module doc).
 
     ``frame``: the actuals (default: the ones imported into the ledger; none: no demand update
-    and contracts at their full balance, said in the notes).
+    and contracts at their full balance, said in the notes). The new plan records the ledger
+    version it was made from (as ``plan --from-ledger`` does), with ``scenario_yaml`` (the
+    scenario's text, when known): adopting it checks that the ledger has not moved since, and
+    knows it counts the held commitments.
     """
     from hyperplan.actuals.store import frame_from_ledger
     from hyperplan.ledger.api import held as held_commitments
@@ -616,7 +620,12 @@ def replan(
         except InputError:
             notes.append("no actuals imported: demand kept, contracts at their full balance")
             frame = None
-    with_ledger, _, ledger_notes = scenario_from_ledger(scenario, ledger, workspace)
+    options = {"replan_as_of": f"{as_of:%Y-%m}", "integer": integer, "outages": outages}
+    with_ledger, meta, ledger_notes = scenario_from_ledger(
+        scenario, ledger, workspace, options=options
+    )
+    if scenario_yaml is not None:
+        meta["scenario_yaml"] = scenario_yaml
     notes.extend(n for n in ledger_notes if not n.startswith("warning"))
     contracts = _contracts_state(frame, with_ledger, as_of, adopted)
     ratio, demand_notes = (
@@ -626,6 +635,7 @@ def replan(
     rest, scaled, rest_notes = remaining_scenario(with_ledger, as_of, adopted, contracts, ratio)
     notes.extend(rest_notes)
     new = make_plan(rest, integer=integer, outages=outages)
+    new.context = new.context.with_ledger(meta)
     _, held = held_commitments(ledger, workspace)
     at_risk = {str(p).lower() for p in contracts.loc[contracts["at_risk"], "provider"]}
     unheld = unheld_running(adopted, as_of, held)

@@ -413,6 +413,7 @@ def register_replan(app: typer.Typer) -> None:
                         workspace or "default",
                         integer=True if integer else None,
                         outages=not no_outages,
+                        scenario_yaml=_read_text(file),
                     )
                 finally:
                     ledger.dispose()

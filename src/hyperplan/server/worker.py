@@ -318,6 +318,7 @@ def _replan(request: dict[str, Any], send: Any) -> str:
             request["workspace"],
             integer=params.get("integer"),
             outages=params.get("outages", True),
+            scenario_yaml=request["input_text"],
         )
     finally:
         ledger.dispose()
