@@ -478,6 +478,46 @@ def test_two_runs_compared_name_the_changed_commitments_and_the_cost(app, ledger
     assert b.total_usd > a.total_usd  # a tighter cap cannot cost less
 
 
+def test_a_replan_run_shows_its_changes_report_and_download(app, ledger, tokens) -> None:
+    """A succeeded replan job (run in process on tests/test_replan.py's scenario, adopted,
+    nothing signed, no bills): its page shows the document's summary and one row per change,
+    the report of the plan it made has the replan section, the download is replan.json; and
+    it compares with the adopted plan's run like any plan."""
+    import datetime as dt
+
+    from hyperplan.actuals.replan import replan, replan_summary
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.scenario.load import load_scenario_text
+    from test_replan import DEMAND, SCENARIO
+
+    text = SCENARIO % (DEMAND, "")
+    adopted = make_plan(load_scenario_text(text))
+    api.adopt(ledger, adopted, workspace=WS, author="ann")
+    result = replan(load_scenario_text(text), dt.date(2027, 7, 1), ledger, WS)
+    doc = result.to_json(include_plan=True)
+    assert doc["changes"] and doc["warnings"]  # the adopted commitments were never signed
+    job, _ = jobs.enqueue(ledger, WS, "replan", text, params={"as_of": "2027-07"}, author="p")
+    claim = jobs.claim(ledger, "test-worker", 30.0)
+    jobs.complete(ledger, claim, json.dumps(doc, default=str))
+    viewer = signed_in(app, tokens["viewer"])
+    html = viewer.get(f"{C}/{WS}/runs/{job['id']}").text
+    assert f'<p id="replan-summary">{replan_summary(doc)}.</p>' in html
+    table = html[html.index('<table class="replan-table">') :]
+    table = table[: table.index("</table>")]
+    assert table.count("<tr>") == 1 + len(doc["changes"])  # the header and one per change
+    for change in doc["changes"]:
+        assert f"<td>{change['change']}</td><td>{change['provider']}</td>" in table
+    assert 'id="open-report"' in html
+    report = viewer.get(f"{C}/{WS}/runs/{job['id']}/report").text
+    assert '<section id="replan"' in report and "Re-plan from 2027-07" in report
+    got = viewer.get(f"{C}/{WS}/runs/{job['id']}/result")
+    assert 'filename="' + str(job["id"]) + '-replan.json"' in got.headers["content-disposition"]
+    assert got.json()["changes"] == json.loads(json.dumps(doc, default=str))["changes"]
+    first = plan_job(ledger, adopted)
+    compared = viewer.get(f"{C}/{WS}/compare", params={"a": first, "b": job["id"]})
+    assert compared.status_code == 200 and 'id="change-counts"' in compared.text
+
+
 def test_the_console_is_not_in_the_api_document(app) -> None:
     client = TestClient(app, base_url=BASE)
     paths = json.loads(client.get("/openapi.json").text)["paths"]

@@ -492,9 +492,11 @@ def _routes(app: FastAPI) -> None:
         who, csrf = _who(request, workspace, "viewer")
         ledger = _ledger(request)
         job = jobs.get(ledger, job_id, workspace)
-        table = None
+        table = replan = None
         if job["kind"] == "compare" and job["state"] == "succeeded":
             table = _compare_table(jobs.result(ledger, job_id, workspace)[1])
+        if job["kind"] == "replan" and job["state"] == "succeeded":
+            replan = views.job_plan_and_replan(ledger, job_id, workspace)[2]
         requested = None
         if job.get("plan_run_id") is not None:
             requested = views.request_state(ledger, workspace).get(job["plan_run_id"])
@@ -506,6 +508,7 @@ def _routes(app: FastAPI) -> None:
                 "runs",
                 job=job,
                 table=table,
+                replan=replan,
                 requested=requested,
                 active_states=ACTIVE,
                 flash=_flash(request),
@@ -533,14 +536,16 @@ def _routes(app: FastAPI) -> None:
         _who(request, workspace, "viewer")
         from hyperplan.report.html import render_report
 
-        _, plan = views.job_plan(_ledger(request), job_id, workspace)
-        return HTMLResponse(render_report(plan), headers=_headers(REPORT_CSP))
+        _, plan, replan = views.job_plan_and_replan(_ledger(request), job_id, workspace)
+        return HTMLResponse(render_report(plan, replan=replan), headers=_headers(REPORT_CSP))
 
     @get("/{workspace}/runs/{job_id}/result", include_in_schema=False)
     def run_result(request: Request, workspace: str, job_id: int) -> Response:
         _who(request, workspace, "viewer")
         job, text = jobs.result(_ledger(request), job_id, workspace)
-        name = {"plan": "plan.json", "simulate": "sim.json"}.get(job["kind"], "compare.json")
+        name = {"plan": "plan.json", "simulate": "sim.json", "replan": "replan.json"}.get(
+            job["kind"], "compare.json"
+        )
         headers = {**_headers(), "Content-Disposition": f'attachment; filename="{job_id}-{name}"'}
         return Response(text, media_type="application/json", headers=headers)
 

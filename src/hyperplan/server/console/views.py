@@ -342,13 +342,31 @@ def contracts(ledger: Ledger, workspace: str) -> dict[str, Any]:
 
 
 def job_plan(ledger: Ledger, job_id: int, workspace: str) -> tuple[dict[str, Any], Plan]:
-    """A succeeded plan job's record and its Plan (JobError when it has none)."""
+    """A succeeded plan or replan job's record and the Plan it made (JobError when it has
+    none)."""
+    record, plan, _ = job_plan_and_replan(ledger, job_id, workspace)
+    return record, plan
+
+
+def job_plan_and_replan(
+    ledger: Ledger, job_id: int, workspace: str
+) -> tuple[dict[str, Any], Plan, dict[str, Any] | None]:
+    """A succeeded plan or replan job's record, the Plan it made and, for a replan, the view
+    of what it changed (:func:`hyperplan.report.replan_section.replan_view`; else None)."""
     from hyperplan.plan.api import Plan
 
     record, text = jobs.result(ledger, job_id, workspace)
-    if record["kind"] != "plan":
+    if record["kind"] == "plan":
+        return record, Plan.from_dict(json.loads(text)), None
+    if record["kind"] != "replan":
         raise jobs.JobError(f"job {job_id} is a {record['kind']} job, not a plan")
-    return record, Plan.from_dict(json.loads(text))
+    from hyperplan.artifacts.replan import replan_from_dict
+    from hyperplan.report.replan_section import replan_view
+
+    doc = replan_from_dict(json.loads(text), file=f"the result of job {job_id}")
+    if doc.get("plan_document") is None:
+        raise jobs.JobError(f"replan job {job_id} kept no plan (it ran on an older server)")
+    return record, Plan.from_dict(doc["plan_document"]), replan_view(doc)
 
 
 def compare_plans(a: Plan, b: Plan) -> dict[str, Any]:
