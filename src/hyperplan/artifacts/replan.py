@@ -42,7 +42,7 @@ def _date_text(v: Any) -> str:
     return str(v)
 
 
-Number = Annotated[float | int | None, PlainValidator(_number_or_null)]
+Number = Annotated[Any, PlainValidator(_number_or_null)]  # Any: serialised as validated
 Count = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
 IsoDate = Annotated[str, PlainValidator(_date_text)]
 Text = Annotated[StrictStr, Field(max_length=10_000)]
