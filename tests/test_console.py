@@ -277,6 +277,39 @@ def test_a_bad_scenario_is_located_inline_and_nothing_is_queued(app, ledger, tok
     assert status["state"] == "queued" and status["max"] is None
 
 
+def test_run_replan_queues_a_replan_job_or_says_why_not(app, ledger, tokens) -> None:
+    """*Run replan* from the editor: no adopted plan is refused (409 page, nothing queued); a
+    month that does not start a period after the first is shown located with the scenario's
+    problems (nothing queued); then a replan job of the scenario's text is queued, as the
+    API's route queues it."""
+    from hyperplan.plan import plan as make_plan
+    from hyperplan.scenario.load import load_scenario_text
+    from test_replan import DEMAND, SCENARIO
+
+    text = SCENARIO % (DEMAND, "")
+    client = signed_in(app, tokens["planner"])
+    csrf = csrf_of(client.get(f"{C}/{WS}/runs").text)
+    form = {"csrf": csrf, "scenario": text, "action": "replan", "as_of": "2027-07"}
+    r = client.post(f"{C}/{WS}/runs", data=form)
+    assert r.status_code == 409 and "has no adopted plan" in " ".join(r.text.split())
+    api.adopt(ledger, make_plan(load_scenario_text(text)), workspace=WS, author="ann")
+    r = client.post(f"{C}/{WS}/runs", data=form | {"as_of": "2026-12"})
+    assert r.status_code == 200 and '<code class="path">as_of</code>' in r.text
+    assert "found 2026-12" in r.text and jobs.list_jobs(ledger, WS) == []
+    r = client.post(f"{C}/{WS}/runs", data=form, follow_redirects=False)
+    (job,) = jobs.list_jobs(ledger, WS)
+    assert r.status_code == 303 and r.headers["location"].startswith(f"{C}/{WS}/runs/{job['id']}")
+    assert (job["kind"], job["params"]["as_of"], job["author"]) == (
+        "replan",
+        "2027-07",
+        "planner-user",
+    )
+    viewer = signed_in(app, tokens["viewer"])
+    csrf_v = csrf_of(viewer.get(f"{C}/{WS}/runs").text)  # the sign-out form's
+    r = viewer.post(f"{C}/{WS}/runs", data=form | {"csrf": csrf_v})
+    assert r.status_code == 403 and len(jobs.list_jobs(ledger, WS)) == 1
+
+
 def test_request_then_approve_adopts_and_audits_who_did_what(app, ledger, tokens) -> None:
     plan = small()
     job = plan_job(ledger, plan)

@@ -310,7 +310,7 @@ def actuals_router() -> APIRouter:
         404; no adopted plan in the workspace: 409), then queued (201; the same
         ``Idempotency-Key`` and body again: the same job, 200). Follow it with ``GET
         .../jobs/{id}``; its result is the document of ``hyperplan replan --json``."""
-        job, created = _queue_replan(ledger, who, body, idempotency_key)
+        job, created = queue_replan(ledger, who, body, idempotency_key)
         if not created:
             response.status_code = 200
         return job
@@ -318,10 +318,12 @@ def actuals_router() -> APIRouter:
     return router
 
 
-def _queue_replan(
+def queue_replan(
     ledger: Ledger, who: Principal, body: ReplanRequest, key: str | None
 ) -> tuple[dict[str, Any], bool]:
-    """Check a replan request (see the route) and queue its job; the job and whether it is new."""
+    """Check a replan request (see the route) and queue its job; the job and whether it is new
+    (the API's route and the console's *Run replan*). Raises :class:`InputError` (located) and
+    :class:`ApiError` (404 scenario version, 409 no adopted plan or a reused key)."""
     from hyperplan.actuals.replan import adopted_plan
     from hyperplan.ledger import api
     from hyperplan.server.worker import check_input, check_params

@@ -53,7 +53,7 @@ REPORT_CSP = (
     "img-src data:; font-src data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 """Content-Security-Policy of a served report: it is self-contained, so it may load nothing."""
-JOB_KINDS = ("plan", "compare")
+JOB_KINDS = ("plan", "compare", "replan")
 """Jobs the editor starts (simulations start from a finished plan)."""
 ACTIVE = ("queued", "running")
 
@@ -471,6 +471,18 @@ def _routes(app: FastAPI) -> None:
                     f"{MOUNT}/{workspace}/runs?scenario={record['id']}",
                     f"scenario {name} {verb} version {record['id']}",
                 )
+            if action == "replan":
+                try:
+                    job, as_of = _queue_console_replan(ledger, who, text_ok, form)
+                except InputError as exc:
+                    from hyperplan.scenario.load import sort_problems
+
+                    problems = sort_problems(exc.problems)
+                    return runs_page(
+                        request, who, csrf, text=text, filename=filename, problems=problems
+                    )
+                where = f"{MOUNT}/{workspace}/runs/{job['id']}"
+                return _redirect(where, f"replan job queued as of {as_of}")
             params: dict[str, Any] = {}
             if action == "plan" and form.get("from_ledger") == "on":
                 params["from_ledger"] = True
@@ -725,6 +737,23 @@ def _progress(job: dict[str, Any]) -> dict[str, Any]:
             "max": 1,
         }
     return {"text": phase, "value": None, "max": None}
+
+
+def _queue_console_replan(
+    ledger: Ledger, who: Principal, text: str, form: Any
+) -> tuple[dict[str, Any], str]:
+    """*Run replan*: the scenario as of the form's month, queued as the API's replan route
+    queues it; the job and the month. A bad month raises :class:`InputError` (shown with the
+    scenario's problems); no adopted plan is a 409 page."""
+    from hyperplan.server.errors import ApiError
+    from hyperplan.server.routes_actuals import ReplanRequest, queue_replan
+
+    as_of = str(form.get("as_of", "")).strip()[:10]
+    try:
+        job, _ = queue_replan(ledger, who, ReplanRequest(as_of=as_of, scenario_yaml=text), None)
+    except ApiError as exc:
+        raise Refused(exc.status, exc.message) from None
+    return job, as_of
 
 
 def _compare_table(text: str) -> dict[str, Any] | None:
