@@ -8,7 +8,8 @@ status 2) rather than a traceback:
    JSON (a syntax error gives its line and column; nesting deeper than Python's recursion
    limit and integers longer than 4,300 digits are refused).
 2. **The kind**: the ``schema`` key says what the file is (``hyperplan.plan/1``,
-   ``hyperplan.sim/1``); a scenario YAML or the other kind of artifact says what was expected.
+   ``hyperplan.sim/1``, ``hyperplan.replan/1``); a scenario YAML or another kind of artifact
+   says what was expected.
 3. **The schema**: a pydantic model of the envelope, of ``meta`` and of every table's columns and
    dtypes (``{"dtype": "float", "values": [...]}``); a fault is named by its JSON path, e.g.
    ``tables.commitments[3].gpus``.
@@ -17,6 +18,9 @@ status 2) rather than a traceback:
    indices inside the horizon and offers that exist; then the planner's own independent check
    (:func:`hyperplan.plan.verify.verify`) must pass: a plan whose capacities disagree with its
    commitments is refused with the violated check named.
+
+A replan document (what ``hyperplan replan --json`` prints) goes through stages 1-3
+(:mod:`hyperplan.artifacts.replan`).
 
 The serialization of tables (``table_to_json`` / ``table_from_json``) lives here too. This package
 sits below ``plan`` and ``sim``: it knows JSON, not the classes. ``Plan`` (:mod:`hyperplan.plan.
