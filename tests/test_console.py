@@ -547,6 +547,9 @@ def test_a_replan_run_shows_its_changes_report_and_download(app, ledger, tokens)
     assert 'filename="' + str(job["id"]) + '-replan.json"' in got.headers["content-disposition"]
     assert got.json()["changes"] == json.loads(json.dumps(doc, default=str))["changes"]
     first = plan_job(ledger, adopted)
+    runs = viewer.get(f"{C}/{WS}/runs").text
+    assert f'<option value="{job["id"]}">#{job["id"]} replan</option>' in runs
+    assert f'<option value="{first}">#{first} plan</option>' in runs
     compared = viewer.get(f"{C}/{WS}/compare", params={"a": first, "b": job["id"]})
     assert compared.status_code == 200 and 'id="change-counts"' in compared.text
 

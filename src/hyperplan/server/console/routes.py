@@ -409,7 +409,11 @@ def _routes(app: FastAPI) -> None:
                 csrf,
                 "runs",
                 jobs=all_jobs,
-                plans=[j for j in all_jobs if j["kind"] == "plan" and j["state"] == "succeeded"],
+                plans=[
+                    j
+                    for j in all_jobs
+                    if j["kind"] in ("plan", "replan") and j["state"] == "succeeded"
+                ],
                 scenarios=api.list_scenarios(ledger, who.workspace),
                 text=text,
                 filename=filename,
