@@ -30,6 +30,30 @@ def cell(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def table_view(
+    name: str, title: str, df: pd.DataFrame, columns: list[str], *, limit: int = ROW_LIMIT
+) -> dict[str, Any]:
+    """One table as plain data: name, title, ``columns`` with their unit (``df.attrs["units"]``)
+    and a numeric flag (by dtype), the first ``limit`` rows as formatted cells, rows left out."""
+    import pandas as pd
+
+    units = df.attrs.get("units", {})
+    return {
+        "name": name,
+        "title": title,
+        "columns": [
+            {
+                "name": c,
+                "unit": units.get(c, ""),
+                "numeric": bool(pd.api.types.is_numeric_dtype(df[c])),
+            }
+            for c in columns
+        ],
+        "rows": [[cell(v) for v in r] for r in df[columns].head(limit).itertuples(index=False)],
+        "more": max(len(df) - limit, 0),
+    }
+
+
 def section_view(
     tables: dict[str, pd.DataFrame],
     frame: FocusFrame,
@@ -38,35 +62,20 @@ def section_view(
     limit: int = ROW_LIMIT,
 ) -> dict[str, Any]:
     """Plain data for the HTML section: files, rows, warnings, notes and every non-empty table
-    (name, title, columns with unit and numeric flag, rows of formatted cells, rows left out)."""
-    import pandas as pd
-
+    (:func:`table_view`)."""
     from hyperplan.actuals.collect import HIDDEN, TITLES
 
-    out = []
-    for name, df in tables.items():
-        if not len(df):
-            continue
-        units = df.attrs.get("units", {})
-        cols = [c for c in df.columns if c not in HIDDEN.get(name, ())]
-        out.append(
-            {
-                "name": name,
-                "title": TITLES.get(name, name),
-                "columns": [
-                    {
-                        "name": c,
-                        "unit": units.get(c, ""),
-                        "numeric": bool(pd.api.types.is_numeric_dtype(df[c])),
-                    }
-                    for c in cols
-                ],
-                "rows": [
-                    [cell(v) for v in r] for r in df[cols].head(limit).itertuples(index=False)
-                ],
-                "more": max(len(df) - limit, 0),
-            }
+    out = [
+        table_view(
+            name,
+            TITLES.get(name, name),
+            df,
+            [c for c in df.columns if c not in HIDDEN.get(name, ())],
+            limit=limit,
         )
+        for name, df in tables.items()
+        if len(df)
+    ]
     return {
         "files": [str(f) for f in frame.files],
         "rows": int(frame.rows),

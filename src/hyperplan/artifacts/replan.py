@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainValidator, StrictBool, S
 from pydantic import ValidationError as PydanticValidationError
 
 from hyperplan.artifacts.files import REPLAN_SCHEMA, check_kind, read_json_file
+from hyperplan.artifacts.models import _iso_date_text
 from hyperplan.artifacts.problems import _pydantic_problems
 from hyperplan.errors import InputError
 
@@ -33,18 +34,9 @@ def _number_or_null(v: Any) -> float | int | None:
     return v
 
 
-def _date_text(v: Any) -> str:
-    """A date as ``YYYY-MM-DD`` text (the found value is added by the problem's message)."""
-    try:
-        dt.date.fromisoformat(v if isinstance(v, str) and len(v) == 10 else "")
-    except ValueError:
-        raise ValueError("expected a date like 2027-07-01") from None
-    return str(v)
-
-
 Number = Annotated[Any, PlainValidator(_number_or_null)]  # Any: serialised as validated
 Count = Annotated[StrictInt, Field(ge=0, le=2**63 - 1)]
-IsoDate = Annotated[str, PlainValidator(_date_text)]
+IsoDate = Annotated[str, PlainValidator(_iso_date_text)]
 Text = Annotated[StrictStr, Field(max_length=10_000)]
 
 

@@ -15,8 +15,8 @@ from typing import Any
 
 from markupsafe import Markup
 
-from hyperplan.actuals.replan import SHOWN_COLUMNS, SHOWN_UNITS, replan_summary
-from hyperplan.actuals.shape import ROW_LIMIT, cell
+from hyperplan.actuals.replan import DIFF_COLUMNS, SHOWN_COLUMNS, SHOWN_UNITS, replan_summary
+from hyperplan.actuals.shape import table_view
 from hyperplan.report.render import render
 
 TEMPLATE = "replan.html.j2"
@@ -37,40 +37,22 @@ CONTRACT_COLUMNS = [
 """The contracts table's columns (money in USD)."""
 
 
-def _table(
-    title: str, rows: list[dict[str, Any]], columns: list[str], units: dict[str, str]
-) -> dict[str, Any]:
-    numeric = {c for c in columns if c in units or c.endswith("_usd") or c == "term_years"}
-    return {
-        "title": title,
-        "columns": [
-            {
-                "name": c,
-                "unit": units.get(c, "USD" if c.endswith("_usd") else ""),
-                "numeric": c in numeric,
-            }
-            for c in columns
-        ],
-        "rows": [[cell(r.get(c)) for c in columns] for r in rows[:ROW_LIMIT]],
-        "more": max(len(rows) - ROW_LIMIT, 0),
-    }
-
-
 def replan_view(doc: dict[str, Any]) -> dict[str, Any]:
     """Plain data for the section from a replan document (JSON values)."""
+    import pandas as pd
+
     month = doc["as_of"][:7]
     tables = []
     if doc["changes"]:
-        tables.append(
-            _table(
-                f"Changes against the adopted plan from {month}",
-                doc["changes"],
-                SHOWN_COLUMNS,
-                SHOWN_UNITS,
-            )
-        )
+        changes = pd.DataFrame(doc["changes"], columns=DIFF_COLUMNS)
+        changes.attrs["units"] = SHOWN_UNITS
+        title = f"Changes against the adopted plan from {month}"
+        tables.append(table_view("changes", title, changes, SHOWN_COLUMNS))
     if doc["contracts"]:
-        tables.append(_table("Contracts at the as-of date", doc["contracts"], CONTRACT_COLUMNS, {}))
+        contracts = pd.DataFrame(doc["contracts"], columns=CONTRACT_COLUMNS)
+        contracts.attrs["units"] = {c: "USD" for c in CONTRACT_COLUMNS if c.endswith("_usd")}
+        title = "Contracts at the as-of date"
+        tables.append(table_view("contracts", title, contracts, CONTRACT_COLUMNS))
     return {
         "as_of": month,
         "summary": replan_summary(doc),
